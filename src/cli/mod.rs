@@ -1,0 +1,52 @@
+//! Command-line parsing and dispatch. Handlers parse, call the library, and print.
+
+mod keys;
+mod report;
+mod table;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use report::Reporter;
+
+/// sdctl: security-domain ceremonies for Azure Key Vault Managed HSM.
+///
+/// Make and check custodian wrapping keys; later releases add security-domain inspection,
+/// recovery drills, restore blobs, the online HSM steps, an emulator and guided ceremonies.
+///
+/// Exit codes: 0 ok; 1 a check failed; 2 bad usage or input; 3 crypto failure (wrong
+/// passphrase or key, MAC); 4 service or network error.
+#[derive(Parser, Debug)]
+#[command(name = "sdctl", version, max_term_width = 100)]
+pub struct Cli {
+    /// How to print results: for people, or one JSON document on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text and tables for people; warnings and errors on stderr.
+    Human,
+    /// One JSON document on stdout: {"sdctl_output":1, "command", "status", "exit_code", "warnings", "result", "error"}.
+    Json,
+}
+
+/// Command groups.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Custodian wrapping keys: generate, inspect, check.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Parses the command line, runs the command, and returns the process exit status.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keys(cmd) => keys::run(cmd, cli.output),
+    }
+}

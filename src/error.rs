@@ -1,0 +1,60 @@
+//! The crate's top-level error and the process exit codes of DESIGN.md.
+//!
+//! Every module has its own error enum whose messages name the file and the problem and,
+//! where there is one, what to do. [`Error`] gathers them so a caller can ask for the
+//! documented [`ExitCode`] of any failure.
+
+use crate::files::FileError;
+use crate::keys::KeyError;
+use crate::passphrase::PassphraseError;
+
+/// Process exit codes, stable for scripts (DESIGN.md, "Command line").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitCode {
+    /// Everything worked and every check passed.
+    Ok = 0,
+    /// The command ran, but a check it performs failed.
+    CheckFailed = 1,
+    /// Bad usage or bad input: a missing, unreadable or malformed file, a bad flag value.
+    BadInput = 2,
+    /// A cryptographic failure: a wrong passphrase or key, a MAC that does not verify.
+    Crypto = 3,
+    /// A service or network error (online commands).
+    Service = 4,
+}
+
+impl ExitCode {
+    /// The numeric process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Any failure of the sdctl library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A key or certificate could not be loaded, generated or used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A passphrase could not be obtained or was refused.
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
+}
+
+impl Error {
+    /// The documented exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::File(e) => e.exit_code(),
+            Error::Key(e) => e.exit_code(),
+            Error::Passphrase(e) => e.exit_code(),
+        }
+    }
+}
+
+/// Shorthand for results of the sdctl library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,320 @@
+//! `keys check`: the preflight before an activation. Every certificate must be RSA of at
+//! least 2048 bits, valid, and carry a key no other certificate carries; there must be 3
+//! to 10 of them; and every private key given must open and match one of them.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::certificate::Certificate;
+use super::generate::{MAX_CUSTODIANS, MIN_CUSTODIANS};
+use super::private::{find_certificate_beside, open_private_key};
+use super::public::KeyInfo;
+use super::{load_certificate, KeyError};
+use crate::passphrase::{PassphraseError, PassphraseSource};
+
+/// Days of validity under which a certificate earns a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The check fails.
+    Error,
+    /// Worth attention; the check still passes.
+    Warning,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// A stable machine-readable code (`expired`, `duplicate_key`, ...).
+    pub code: &'static str,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl Finding {
+    fn error(code: &'static str, message: String) -> Self {
+        Finding {
+            severity: Severity::Error,
+            code,
+            message,
+        }
+    }
+
+    fn warning(code: &'static str, message: String) -> Self {
+        Finding {
+            severity: Severity::Warning,
+            code,
+            message,
+        }
+    }
+}
+
+/// The state of a custodian's private key in the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// No key was given for this certificate.
+    NotGiven,
+    /// The key opened and matches the certificate.
+    Ok,
+    /// A key was given for this certificate but failed (see the findings).
+    Failed,
+}
+
+/// One custodian: a certificate and, when given, their private key.
+#[derive(Clone, Debug, Serialize)]
+pub struct CustodianRow {
+    /// 1-based position among the certificates.
+    pub index: usize,
+    /// The certificate file.
+    pub certificate: String,
+    /// Its subject.
+    pub subject: String,
+    /// Key algorithm and size.
+    pub key: KeyInfo,
+    /// Validity end.
+    pub not_after: String,
+    /// Whole days left.
+    pub days_left: i64,
+    /// The SD file's `x5t_256` for this certificate.
+    pub x5t_256: String,
+    /// SHA-256 fingerprint in openssl's form.
+    pub sha256_fingerprint: String,
+    /// The private key file matched to this certificate, if any.
+    pub private_key: Option<String>,
+    /// Whether that key opened and matched.
+    pub key_status: KeyStatus,
+    /// Problems with this custodian.
+    pub findings: Vec<Finding>,
+    /// No error finding on this row.
+    pub ok: bool,
+}
+
+/// The result of a check.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// True when no error was found anywhere.
+    pub passed: bool,
+    /// One row per certificate, in the order given.
+    pub custodians: Vec<CustodianRow>,
+    /// Problems with the set as a whole (count, keys that match no certificate).
+    pub set_findings: Vec<Finding>,
+}
+
+/// Checks `certs` and, when given, `keys` (key number `i` uses passphrase line `i`).
+/// Unreadable certificate files are errors; every other problem is a finding.
+pub fn check_set(
+    certs: &[PathBuf],
+    keys: &[PathBuf],
+    passphrases: &PassphraseSource,
+    now: SystemTime,
+) -> Result<CheckReport, KeyError> {
+    let loaded: Vec<Certificate> = certs
+        .iter()
+        .map(|p| load_certificate(p))
+        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<CustodianRow> = certs
+        .iter()
+        .zip(&loaded)
+        .enumerate()
+        .map(|(i, (path, cert))| certificate_row(i + 1, path, cert, now))
+        .collect();
+    let mut set_findings = Vec::new();
+
+    if !(MIN_CUSTODIANS..=MAX_CUSTODIANS).contains(&certs.len()) {
+        set_findings.push(Finding::error(
+            "custodian_count",
+            format!(
+                "{} certificate(s) given: a Managed HSM security domain needs {MIN_CUSTODIANS} to {MAX_CUSTODIANS}",
+                certs.len()
+            ),
+        ));
+    }
+    mark_duplicates(&loaded, &mut rows);
+    for (i, key_path) in keys.iter().enumerate() {
+        check_key(
+            i,
+            key_path,
+            &loaded,
+            &mut rows,
+            &mut set_findings,
+            passphrases,
+        )?;
+    }
+    if !keys.is_empty() {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.key_status == KeyStatus::NotGiven)
+        {
+            row.findings.push(Finding::warning(
+                "no_private_key",
+                format!(
+                    "{}: no private key was given for this certificate",
+                    row.certificate
+                ),
+            ));
+        }
+    }
+    for row in &mut rows {
+        row.ok = !row.findings.iter().any(|f| f.severity == Severity::Error);
+    }
+    let passed =
+        rows.iter().all(|r| r.ok) && !set_findings.iter().any(|f| f.severity == Severity::Error);
+    Ok(CheckReport {
+        passed,
+        custodians: rows,
+        set_findings,
+    })
+}
+
+fn certificate_row(index: usize, path: &Path, cert: &Certificate, now: SystemTime) -> CustodianRow {
+    let name = path.display().to_string();
+    let key = cert.public_key().info();
+    let days_left = cert.days_left(now);
+    let mut findings = Vec::new();
+    if let Some(reason) = key.unusable_reason() {
+        findings.push(Finding::error("unusable_key", format!("{name}: {reason}")));
+    }
+    if cert.is_expired(now) {
+        findings.push(Finding::error(
+            "expired",
+            format!("{name}: certificate expired on {}", cert.not_after()),
+        ));
+    } else if days_left < EXPIRY_WARNING_DAYS {
+        findings.push(Finding::warning(
+            "expires_soon",
+            format!(
+                "{name}: certificate expires in {days_left} day(s), on {}",
+                cert.not_after()
+            ),
+        ));
+    }
+    if cert.is_not_yet_valid(now) {
+        findings.push(Finding::warning(
+            "not_yet_valid",
+            format!(
+                "{name}: certificate is not valid before {} (check this machine's clock)",
+                cert.not_before()
+            ),
+        ));
+    }
+    if cert.key_encipherment() == Some(false) {
+        findings.push(Finding::warning(
+            "no_key_encipherment",
+            format!("{name}: keyUsage does not include keyEncipherment"),
+        ));
+    }
+    CustodianRow {
+        index,
+        certificate: name,
+        subject: cert.subject().to_owned(),
+        key,
+        not_after: cert.not_after().to_string(),
+        days_left,
+        x5t_256: cert.x5t_256(),
+        sha256_fingerprint: cert.sha256_fingerprint(),
+        private_key: None,
+        key_status: KeyStatus::NotGiven,
+        findings,
+        ok: true,
+    }
+}
+
+fn mark_duplicates(certs: &[Certificate], rows: &mut [CustodianRow]) {
+    for i in 0..certs.len() {
+        for j in 0..certs.len() {
+            if i != j && certs[i].public_key() == certs[j].public_key() {
+                let (what, code) = if certs[i].der() == certs[j].der() {
+                    ("is the same certificate as", "duplicate_certificate")
+                } else {
+                    ("carries the same public key as", "duplicate_key")
+                };
+                let message = format!(
+                    "{} {what} #{} ({}): every custodian needs their own key pair",
+                    rows[i].certificate, rows[j].index, rows[j].certificate
+                );
+                rows[i].findings.push(Finding::error(code, message));
+            }
+        }
+    }
+}
+
+fn check_key(
+    index: usize,
+    key_path: &Path,
+    certs: &[Certificate],
+    rows: &mut [CustodianRow],
+    set_findings: &mut Vec<Finding>,
+    passphrases: &PassphraseSource,
+) -> Result<(), KeyError> {
+    let shown = key_path.display().to_string();
+    match open_private_key(key_path, index, passphrases) {
+        Ok((key, _)) => {
+            let matching: Vec<usize> = (0..certs.len())
+                .filter(|&i| key.matches(&certs[i]))
+                .collect();
+            let Some(&row) = matching.first() else {
+                let beside = find_certificate_beside(key_path).ok().flatten();
+                let hint = match beside {
+                    Some((p, _)) => format!(" (its neighbour {} is not in the set)", p.display()),
+                    None => String::new(),
+                };
+                set_findings.push(Finding::error(
+                    "key_matches_no_certificate",
+                    format!("{shown}: private key matches none of the certificates given{hint}"),
+                ));
+                return Ok(());
+            };
+            let row = &mut rows[row];
+            if let Some(previous) = &row.private_key {
+                set_findings.push(Finding::error(
+                    "duplicate_private_key",
+                    format!(
+                        "{shown}: same key pair as {previous}, already matched to {}",
+                        row.certificate
+                    ),
+                ));
+                return Ok(());
+            }
+            row.private_key = Some(shown.clone());
+            let info = key.public_key().info();
+            match info.unusable_reason() {
+                Some(reason) => {
+                    row.key_status = KeyStatus::Failed;
+                    row.findings
+                        .push(Finding::error("unusable_key", format!("{shown}: {reason}")));
+                }
+                None => row.key_status = KeyStatus::Ok,
+            }
+        }
+        Err(KeyError::Passphrase(e)) if !matches!(e, PassphraseError::EmptyForEncrypted { .. }) => {
+            return Err(KeyError::Passphrase(e));
+        }
+        Err(err) => {
+            let code = match &err {
+                KeyError::WrongPassphrase { .. } => "wrong_passphrase",
+                KeyError::Passphrase(_) => "missing_passphrase",
+                _ => "unreadable_key",
+            };
+            let finding = Finding::error(code, err.to_string());
+            let beside = find_certificate_beside(key_path).ok().flatten();
+            let row = beside.and_then(|(_, cert)| certs.iter().position(|c| c.der() == cert.der()));
+            match row {
+                Some(r) if rows[r].private_key.is_none() => {
+                    rows[r].private_key = Some(shown);
+                    rows[r].key_status = KeyStatus::Failed;
+                    rows[r].findings.push(finding);
+                }
+                _ => set_findings.push(finding),
+            }
+        }
+    }
+    Ok(())
+}

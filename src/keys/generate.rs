@@ -1,0 +1,545 @@
+//! Generating a set of custodian wrapping keys: per custodian an RSA key pair, the private
+//! key as encrypted PKCS#8 PEM (`NAME.key`, mode 0600) and a self-signed certificate
+//! (`NAME.cer`); and one `manifest.json` with the thumbprints witnesses compare.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+use openssl::x509::{X509Builder, X509NameBuilder};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::certificate::Certificate;
+use super::private::PrivateKey;
+use super::{pbes2, KeyError};
+use crate::files::{self, WriteBatch, MODE_PUBLIC, MODE_SECRET};
+use crate::passphrase::Passphrase;
+
+/// Fewest custodians a Managed HSM security domain accepts.
+pub const MIN_CUSTODIANS: usize = 3;
+/// Most custodians a Managed HSM security domain accepts.
+pub const MAX_CUSTODIANS: usize = 10;
+/// RSA sizes sdctl generates.
+pub const ALLOWED_BITS: [u32; 3] = [2048, 3072, 4096];
+/// Default RSA size.
+pub const DEFAULT_BITS: u32 = 3072;
+/// Default certificate validity in days.
+pub const DEFAULT_DAYS: u32 = 730;
+/// Longest certificate validity accepted, in days (about 30 years).
+pub const MAX_DAYS: u32 = 11_000;
+/// Name of the manifest file.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Options shared by every key of a set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// RSA modulus size (2048, 3072 or 4096).
+    pub bits: u32,
+    /// Certificate validity in days from now.
+    pub days: u32,
+    /// Subject attributes put before each custodian's `CN` (e.g. `O=Contoso`).
+    pub subject: Vec<(String, String)>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            bits: DEFAULT_BITS,
+            days: DEFAULT_DAYS,
+            subject: Vec::new(),
+        }
+    }
+}
+
+impl GenerateOptions {
+    /// Checks sizes and validity against what Managed HSM and sdctl accept.
+    pub fn validate(&self) -> Result<(), KeyError> {
+        if !ALLOWED_BITS.contains(&self.bits) {
+            return Err(KeyError::Usage(format!(
+                "--bits {}: choose 2048, 3072 or 4096",
+                self.bits
+            )));
+        }
+        if self.days == 0 || self.days > MAX_DAYS {
+            return Err(KeyError::Usage(format!(
+                "--days {}: choose 1 to {MAX_DAYS} days",
+                self.days
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Parses `--subject` in `openssl req -subj` form (`/O=Contoso/OU=HSM custodians`, `\/`
+/// escapes a slash). `CN` is not allowed: each custodian's CN is their name.
+pub fn parse_subject(text: &str) -> Result<Vec<(String, String)>, KeyError> {
+    let usage = |why: &str| KeyError::Usage(format!("--subject '{text}': {why}"));
+    let body = text
+        .strip_prefix('/')
+        .ok_or_else(|| usage("write it as /KEY=value/KEY=value (like openssl -subj)"))?;
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            '/' => parts.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    parts.push(current);
+    let mut attributes = Vec::new();
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| usage(&format!("'{part}' is not KEY=value")))?;
+        let (key, value) = (key.trim(), value.trim());
+        if key.eq_ignore_ascii_case("CN") || key.eq_ignore_ascii_case("commonName") {
+            return Err(usage("leave CN out: each custodian's CN is their name"));
+        }
+        if key.is_empty() || value.is_empty() {
+            return Err(usage(&format!("'{part}' has an empty key or value")));
+        }
+        attributes.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(attributes)
+}
+
+/// One custodian's freshly generated key pair, still in memory.
+pub struct NewCustodian {
+    /// The custodian's name (file stem and certificate CN).
+    pub name: String,
+    /// The encrypted PKCS#8 PEM of the private key.
+    pub key_pem: Zeroizing<String>,
+    /// The self-signed certificate.
+    pub certificate: Certificate,
+}
+
+/// What `manifest.json` records of one custodian.
+#[derive(Clone, Debug, Serialize)]
+pub struct ManifestEntry {
+    /// The custodian's name.
+    pub name: String,
+    /// The private key's file name (relative to the manifest).
+    pub key_file: String,
+    /// The certificate's file name (relative to the manifest).
+    pub certificate_file: String,
+    /// The certificate subject.
+    pub subject: String,
+    /// The certificate serial (hex).
+    pub serial: String,
+    /// Key algorithm.
+    pub key_algorithm: String,
+    /// RSA modulus size.
+    pub key_bits: u32,
+    /// Validity start (RFC 3339, UTC).
+    pub not_before: String,
+    /// Validity end (RFC 3339, UTC).
+    pub not_after: String,
+    /// Unpadded base64url SHA-256 of the certificate DER, as the SD file carries it.
+    pub x5t_256: String,
+    /// The same thumbprint as `openssl x509 -fingerprint -sha256` prints it.
+    pub sha256_fingerprint: String,
+    /// How the private key is encrypted.
+    pub key_encryption: String,
+}
+
+/// `manifest.json`: the public record of a generated key set.
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    /// Always `sdctl-custodian-keys`.
+    pub format: String,
+    /// Manifest format version (1).
+    pub version: u32,
+    /// When the set was written (RFC 3339, UTC).
+    pub created: String,
+    /// The tool that wrote it.
+    pub generator: String,
+    /// One entry per custodian, in the order given.
+    pub custodians: Vec<ManifestEntry>,
+}
+
+/// A validated request for a key set: where, for whom, how.
+#[derive(Clone, Debug)]
+pub struct KeySetRequest {
+    out_dir: PathBuf,
+    names: Vec<String>,
+    options: GenerateOptions,
+    force: bool,
+}
+
+impl KeySetRequest {
+    /// Validates the count (3..10), the names (default `custodian1`..), and the options.
+    pub fn new(
+        out_dir: &Path,
+        count: usize,
+        names: Option<Vec<String>>,
+        options: GenerateOptions,
+        force: bool,
+    ) -> Result<Self, KeyError> {
+        if !(MIN_CUSTODIANS..=MAX_CUSTODIANS).contains(&count) {
+            return Err(KeyError::Usage(format!(
+                "--count {count}: a Managed HSM security domain needs {MIN_CUSTODIANS} to {MAX_CUSTODIANS} custodians"
+            )));
+        }
+        let names = match names {
+            Some(names) => names,
+            None => (1..=count).map(|i| format!("custodian{i}")).collect(),
+        };
+        validate_names(&names, count)?;
+        options.validate()?;
+        Ok(KeySetRequest {
+            out_dir: out_dir.to_owned(),
+            names,
+            options,
+            force,
+        })
+    }
+
+    /// The custodians' names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.out_dir
+    }
+
+    /// Every file the set will write.
+    pub fn outputs(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self
+            .names
+            .iter()
+            .flat_map(|n| [self.key_path(n), self.cert_path(n)])
+            .collect();
+        paths.push(self.out_dir.join(MANIFEST_FILE));
+        paths
+    }
+
+    /// Fails if any output exists and `force` was not given (call it before asking for
+    /// passphrases, so nobody types one for nothing).
+    pub fn check_outputs_free(&self) -> Result<(), KeyError> {
+        let batch = WriteBatch::new(self.force);
+        for path in self.outputs() {
+            batch.check_free(&path)?;
+        }
+        Ok(())
+    }
+
+    /// Generates every custodian's key pair, `threads` at a time, calling `progress` with
+    /// the number finished after each one. `passphrases` holds one per custodian, in order.
+    pub fn generate(
+        &self,
+        passphrases: &[Passphrase],
+        threads: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<NewCustodian>, KeyError> {
+        if passphrases.len() != self.names.len() {
+            return Err(KeyError::Usage(format!(
+                "{} passphrases for {} custodians",
+                passphrases.len(),
+                self.names.len()
+            )));
+        }
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let results: Mutex<Vec<Option<Result<NewCustodian, KeyError>>>> =
+            Mutex::new((0..self.names.len()).map(|_| None).collect());
+        let threads = threads.clamp(1, self.names.len());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= self.names.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let result = generate_custodian(&self.names[i], &passphrases[i], &self.options);
+                    if result.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    if let Ok(mut slots) = results.lock() {
+                        slots[i] = Some(result);
+                    }
+                    progress(done.fetch_add(1, Ordering::SeqCst) + 1);
+                });
+            }
+        });
+        let slots = results
+            .into_inner()
+            .map_err(|_| KeyError::Usage("a key generation thread failed".into()))?;
+        let mut custodians = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match slot {
+                Some(result) => custodians.push(result?),
+                None => continue,
+            }
+        }
+        if custodians.len() != self.names.len() {
+            return Err(KeyError::Crypto {
+                context: "key generation".into(),
+                detail: "not every key was generated".into(),
+            });
+        }
+        Ok(custodians)
+    }
+
+    /// Writes every key, certificate and the manifest together (see
+    /// [`WriteBatch`]): all of them, or none.
+    pub fn write(&self, custodians: &[NewCustodian]) -> Result<Manifest, KeyError> {
+        files::create_private_dir(&self.out_dir)?;
+        let mut batch = WriteBatch::new(self.force);
+        let mut entries = Vec::new();
+        for c in custodians {
+            let key_path = self.key_path(&c.name);
+            let cert_path = self.cert_path(&c.name);
+            batch.stage(&key_path, c.key_pem.as_bytes(), MODE_SECRET)?;
+            batch.stage(&cert_path, c.certificate.to_pem().as_bytes(), MODE_PUBLIC)?;
+            let info = c.certificate.public_key().info();
+            entries.push(ManifestEntry {
+                name: c.name.clone(),
+                key_file: file_name(&key_path),
+                certificate_file: file_name(&cert_path),
+                subject: c.certificate.subject().to_owned(),
+                serial: c.certificate.serial_hex().to_owned(),
+                key_algorithm: info.algorithm,
+                key_bits: info.bits.unwrap_or(0),
+                not_before: c.certificate.not_before().to_string(),
+                not_after: c.certificate.not_after().to_string(),
+                x5t_256: c.certificate.x5t_256(),
+                sha256_fingerprint: c.certificate.sha256_fingerprint(),
+                key_encryption: format!(
+                    "PBES2 (PBKDF2-HMAC-SHA256, {} iterations; AES-256-CBC)",
+                    pbes2::PBKDF2_ITERATIONS
+                ),
+            });
+        }
+        let manifest = Manifest {
+            format: "sdctl-custodian-keys".into(),
+            version: 1,
+            created: now_rfc3339(),
+            generator: format!("sdctl {}", env!("CARGO_PKG_VERSION")),
+            custodians: entries,
+        };
+        let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| KeyError::Crypto {
+            context: "manifest".into(),
+            detail: e.to_string(),
+        })?;
+        json.push('\n');
+        batch.stage(
+            &self.out_dir.join(MANIFEST_FILE),
+            json.as_bytes(),
+            MODE_PUBLIC,
+        )?;
+        batch.commit()?;
+        Ok(manifest)
+    }
+
+    fn key_path(&self, name: &str) -> PathBuf {
+        self.out_dir.join(format!("{name}.key"))
+    }
+
+    fn cert_path(&self, name: &str) -> PathBuf {
+        self.out_dir.join(format!("{name}.cer"))
+    }
+}
+
+/// Checks custodian names: as many as custodians, each 1..64 of `A-Z a-z 0-9 . _ -`, not
+/// starting with a dot or dash, and distinct even ignoring case (file systems may fold it).
+pub fn validate_names(names: &[String], count: usize) -> Result<(), KeyError> {
+    if names.len() != count {
+        return Err(KeyError::Usage(format!(
+            "--names has {} name(s) but --count is {count}",
+            names.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        let ok_chars = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if name.is_empty() || name.len() > 64 || !ok_chars || name.starts_with(['.', '-']) {
+            return Err(KeyError::Usage(format!(
+                "--names: '{name}' is not a usable custodian name (1 to 64 of A-Z a-z 0-9 . _ -, not starting with . or -)"
+            )));
+        }
+        if !seen.insert(name.to_ascii_lowercase()) {
+            return Err(KeyError::Usage(format!("--names: '{name}' is given twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Generates one custodian's key pair and self-signed certificate, the key encrypted.
+pub fn generate_custodian(
+    name: &str,
+    passphrase: &Passphrase,
+    options: &GenerateOptions,
+) -> Result<NewCustodian, KeyError> {
+    let crypto = |what: &str| {
+        let context = format!("custodian {name}: {what}");
+        move |e: openssl::error::ErrorStack| KeyError::Crypto {
+            context: context.clone(),
+            detail: e.to_string(),
+        }
+    };
+    let rsa = Rsa::generate(options.bits).map_err(crypto("RSA key generation"))?;
+    let pkey = PKey::from_rsa(rsa).map_err(crypto("RSA key generation"))?;
+
+    let mut subject = X509NameBuilder::new().map_err(crypto("certificate"))?;
+    for (key, value) in &options.subject {
+        subject
+            .append_entry_by_text(key, value)
+            .map_err(|e| KeyError::Usage(format!("--subject: cannot use {key}={value}: {e}")))?;
+    }
+    subject
+        .append_entry_by_text("CN", name)
+        .map_err(crypto("certificate subject"))?;
+    let subject = subject.build();
+
+    let cert = (|| {
+        let mut serial = BigNum::new()?;
+        // 159 random bits: positive, at most 20 octets, unique with overwhelming probability.
+        serial.rand(159, MsbOption::MAYBE_ZERO, false)?;
+        serial.add_word(1)?;
+        let mut b = X509Builder::new()?;
+        b.set_version(2)?;
+        let serial = serial.to_asn1_integer()?;
+        b.set_serial_number(&serial)?;
+        b.set_subject_name(&subject)?;
+        b.set_issuer_name(&subject)?;
+        b.set_pubkey(&pkey)?;
+        let not_before = Asn1Time::days_from_now(0)?;
+        let not_after = Asn1Time::days_from_now(options.days)?;
+        b.set_not_before(&not_before)?;
+        b.set_not_after(&not_after)?;
+        b.append_extension(BasicConstraints::new().critical().build()?)?;
+        b.append_extension(KeyUsage::new().critical().key_encipherment().build()?)?;
+        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
+        b.append_extension(ski)?;
+        b.sign(&pkey, MessageDigest::sha256())?;
+        b.build().to_der()
+    })()
+    .map_err(crypto("certificate"))?;
+    let certificate = Certificate::from_der(&cert).map_err(|detail| KeyError::Crypto {
+        context: format!("custodian {name}: certificate"),
+        detail,
+    })?;
+
+    let key = PrivateKey::generated(pkey).map_err(|detail| KeyError::Crypto {
+        context: format!("custodian {name}: key"),
+        detail,
+    })?;
+    if !key.matches(&certificate) {
+        return Err(KeyError::Crypto {
+            context: format!("custodian {name}"),
+            detail: "generated certificate does not carry the generated key".into(),
+        });
+    }
+    let pkcs8 = key.to_pkcs8_der().map_err(|detail| KeyError::Crypto {
+        context: format!("custodian {name}: key encoding"),
+        detail,
+    })?;
+    let key_pem = pbes2::encrypt_pkcs8(&pkcs8, passphrase).map_err(|detail| KeyError::Crypto {
+        context: format!("custodian {name}: key encryption"),
+        detail,
+    })?;
+    Ok(NewCustodian {
+        name: name.to_owned(),
+        key_pem,
+        certificate,
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The current time as RFC 3339 UTC ("2026-11-22T10:40:11Z").
+pub fn now_rfc3339() -> String {
+    der::DateTime::from_system_time(std::time::SystemTime::now())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_parsing() {
+        let s = parse_subject("/O=Contoso Ltd/OU=HSM\\/custodians").unwrap();
+        assert_eq!(
+            s,
+            vec![
+                ("O".to_owned(), "Contoso Ltd".to_owned()),
+                ("OU".to_owned(), "HSM/custodians".to_owned())
+            ]
+        );
+        assert!(parse_subject("O=x").is_err());
+        assert!(parse_subject("/CN=alice").is_err());
+        assert!(parse_subject("/O").is_err());
+    }
+
+    #[test]
+    fn names_are_checked() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(validate_names(&names(&["a", "b", "c"]), 3).is_ok());
+        assert!(validate_names(&names(&["a", "b"]), 3).is_err());
+        assert!(validate_names(&names(&["a", "A", "c"]), 3).is_err());
+        assert!(validate_names(&names(&["a", "../b", "c"]), 3).is_err());
+        assert!(validate_names(&names(&["a", ".hidden", "c"]), 3).is_err());
+    }
+
+    #[test]
+    fn count_and_options_are_checked() {
+        let dir = Path::new("/nonexistent");
+        let opts = GenerateOptions::default();
+        assert!(KeySetRequest::new(dir, 2, None, opts.clone(), false).is_err());
+        assert!(KeySetRequest::new(dir, 11, None, opts.clone(), false).is_err());
+        let req = KeySetRequest::new(dir, 3, None, opts.clone(), false).unwrap();
+        assert_eq!(req.names(), ["custodian1", "custodian2", "custodian3"]);
+        let bad_bits = GenerateOptions {
+            bits: 1024,
+            ..opts.clone()
+        };
+        assert!(KeySetRequest::new(dir, 3, None, bad_bits, false).is_err());
+        let bad_days = GenerateOptions { days: 0, ..opts };
+        assert!(KeySetRequest::new(dir, 3, None, bad_days, false).is_err());
+    }
+
+    #[test]
+    fn generated_key_opens_with_its_passphrase_only() {
+        let pass = Passphrase::new("a long test passphrase".into());
+        let opts = GenerateOptions {
+            bits: 2048,
+            days: 10,
+            subject: vec![("O".into(), "Contoso".into())],
+        };
+        let c = generate_custodian("alice", &pass, &opts).unwrap();
+        assert_eq!(c.certificate.subject(), "CN=alice,O=Contoso");
+        assert_eq!(c.certificate.key_encipherment(), Some(true));
+        assert!(c
+            .key_pem
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        let pkey =
+            PKey::private_key_from_pem_passphrase(c.key_pem.as_bytes(), b"a long test passphrase")
+                .unwrap();
+        let rsa = pkey.rsa().unwrap();
+        assert_eq!(
+            &super::super::PublicKey::rsa(&rsa.n().to_vec(), &rsa.e().to_vec()),
+            c.certificate.public_key()
+        );
+        assert!(PKey::private_key_from_pem_passphrase(c.key_pem.as_bytes(), b"wrong").is_err());
+    }
+}

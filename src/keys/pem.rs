@@ -1,0 +1,237 @@
+//! A tolerant PEM reader and a strict PEM writer.
+//!
+//! Real key files carry more than RFC 7468 allows: `openssl pkcs12 -nodes` writes
+//! "Bag Attributes" text between blocks, and legacy encrypted PKCS#1 keys carry RFC 1421
+//! headers (`Proc-Type`, `DEK-Info`). Text outside blocks is ignored; inside a block,
+//! headers are kept and the base64 body must be valid.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+/// One `-----BEGIN X-----` … `-----END X-----` block.
+pub struct PemBlock {
+    /// The label, e.g. `ENCRYPTED PRIVATE KEY`.
+    pub label: String,
+    /// RFC 1421 headers (`Proc-Type`, `DEK-Info`), in order.
+    pub headers: Vec<(String, String)>,
+    /// The decoded body.
+    pub der: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PemBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body may be a private key: show its size only.
+        write!(f, "PemBlock({}, {} bytes)", self.label, self.der.len())
+    }
+}
+
+impl PemBlock {
+    /// The value of header `name`, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The block re-encoded as canonical PEM (headers kept), for handing to OpenSSL.
+    pub fn to_pem(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(format!("-----BEGIN {}-----\n", self.label));
+        if !self.headers.is_empty() {
+            for (k, v) in &self.headers {
+                out.push_str(k);
+                out.push_str(": ");
+                out.push_str(v);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        push_base64_lines(&mut out, &self.der);
+        out.push_str(&format!("-----END {}-----\n", self.label));
+        out
+    }
+}
+
+/// Why PEM text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PemError {
+    /// A block has no END line: the file was cut short.
+    #[error("truncated PEM: '-----BEGIN {0}-----' has no matching END line")]
+    Truncated(String),
+    /// BEGIN and END labels differ.
+    #[error("PEM block 'BEGIN {begin}' ends with 'END {end}'")]
+    LabelMismatch {
+        /// The BEGIN label.
+        begin: String,
+        /// The END label.
+        end: String,
+    },
+    /// The body is not valid base64.
+    #[error("PEM block '{label}' has invalid base64 on line {line}")]
+    Base64 {
+        /// The block's label.
+        label: String,
+        /// 1-based line number in the file.
+        line: usize,
+    },
+    /// The body is empty.
+    #[error("PEM block '{0}' is empty")]
+    Empty(String),
+    /// A line is not text.
+    #[error("line {0} of the PEM text is not UTF-8")]
+    NotText(usize),
+}
+
+/// Whether `data` looks like PEM (a BEGIN line anywhere).
+pub fn looks_like_pem(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Reads every PEM block in `data`.
+pub fn parse_all(data: &[u8]) -> Result<Vec<PemBlock>, PemError> {
+    let mut blocks = Vec::new();
+    let mut lines = data.split(|&b| b == b'\n').enumerate();
+    while let Some((_, raw)) = lines.next() {
+        let Some(label) = boundary(raw, "BEGIN") else {
+            continue;
+        };
+        let label = label.to_owned();
+        let mut headers = Vec::new();
+        let mut body = Zeroizing::new(String::new());
+        let mut in_headers = true;
+        let mut ended = false;
+        for (number, raw) in lines.by_ref() {
+            let line = std::str::from_utf8(raw)
+                .map_err(|_| PemError::NotText(number + 1))?
+                .trim();
+            if let Some(end) = boundary(raw, "END") {
+                if end != label {
+                    return Err(PemError::LabelMismatch {
+                        begin: label,
+                        end: end.to_owned(),
+                    });
+                }
+                ended = true;
+                break;
+            }
+            if boundary(raw, "BEGIN").is_some() {
+                return Err(PemError::Truncated(label));
+            }
+            if in_headers {
+                if let Some((k, v)) = line.split_once(':') {
+                    headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                    continue;
+                }
+                in_headers = false;
+                if line.is_empty() {
+                    continue;
+                }
+            }
+            if line.bytes().any(|b| !is_base64_byte(b)) {
+                return Err(PemError::Base64 {
+                    label,
+                    line: number + 1,
+                });
+            }
+            body.push_str(line);
+        }
+        if !ended {
+            return Err(PemError::Truncated(label));
+        }
+        let der =
+            Zeroizing::new(
+                STANDARD
+                    .decode(body.as_bytes())
+                    .map_err(|_| PemError::Base64 {
+                        label: label.clone(),
+                        line: 0,
+                    })?,
+            );
+        if der.is_empty() {
+            return Err(PemError::Empty(label));
+        }
+        blocks.push(PemBlock {
+            label,
+            headers,
+            der,
+        });
+    }
+    Ok(blocks)
+}
+
+/// Encodes `der` as a PEM block with `label` (64-character lines, LF endings).
+pub fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(format!("-----BEGIN {label}-----\n"));
+    push_base64_lines(&mut out, der);
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn push_base64_lines(out: &mut String, der: &[u8]) {
+    let b64 = Zeroizing::new(STANDARD.encode(der));
+    for chunk in b64.as_bytes().chunks(64) {
+        // base64 output is ASCII, so every chunk is valid UTF-8.
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+}
+
+fn boundary<'a>(raw: &'a [u8], kind: &str) -> Option<&'a str> {
+    let line = std::str::from_utf8(raw).ok()?.trim();
+    let rest = line.strip_prefix("-----")?.strip_prefix(kind)?;
+    let rest = rest.strip_prefix(' ')?;
+    rest.strip_suffix("-----")
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bag_attributes_and_headers() {
+        let text = "Bag Attributes\n    localKeyID: 01 02\nsubject=/CN=x\n\
+            -----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00FF\n\n\
+            AAEC\nAw==\n-----END RSA PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\r\nBAU=\r\n-----END CERTIFICATE-----\r\n";
+        let blocks = parse_all(text.as_bytes()).unwrap();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0].header("dek-info"), Some("AES-256-CBC,00FF"));
+        assert_eq!(&*blocks[0].der, &[0, 1, 2, 3]);
+        assert_eq!(&*blocks[1].der, &[4, 5]);
+        let again = parse_all(blocks[0].to_pem().as_bytes()).unwrap();
+        assert_eq!(again[0].headers, blocks[0].headers);
+    }
+
+    #[test]
+    fn truncation_is_reported() {
+        let err = parse_all(b"-----BEGIN PRIVATE KEY-----\nAAEC\n").unwrap_err();
+        assert_eq!(err, PemError::Truncated("PRIVATE KEY".into()));
+        let err = parse_all(b"-----BEGIN A-----\nAAEC\n-----END B-----\n").unwrap_err();
+        assert!(matches!(err, PemError::LabelMismatch { .. }));
+        let err = parse_all(b"-----BEGIN A-----\nAA!C\n-----END A-----\n").unwrap_err();
+        assert!(matches!(err, PemError::Base64 { line: 2, .. }));
+    }
+
+    proptest! {
+        #[test]
+        fn encode_parse_round_trip(der in proptest::collection::vec(any::<u8>(), 1..400)) {
+            let text = encode("CERTIFICATE", &der);
+            let blocks = parse_all(text.as_bytes()).unwrap();
+            prop_assert_eq!(blocks.len(), 1);
+            prop_assert_eq!(&*blocks[0].der, &der);
+        }
+
+        #[test]
+        fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_all(&data);
+            let mut framed = b"-----BEGIN X-----\n".to_vec();
+            framed.extend_from_slice(&data);
+            let _ = parse_all(&framed);
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Opening private keys (OpenSSL does every private-key operation) and pairing each with
+//! its certificate: inside the same file or PKCS#12, or beside it with the same stem.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::{PKey, Private};
+use zeroize::Zeroizing;
+
+use super::certificate::Certificate;
+use super::file::{EncodedKey, Item, KeyFile, KeySource};
+use super::public::PublicKey;
+use super::KeyError;
+use crate::passphrase::{Passphrase, PassphraseSource};
+
+/// File extensions searched, in order, for the certificate beside a key.
+pub const CERT_EXTENSIONS: [&str; 3] = ["cer", "crt", "pem"];
+
+/// A decrypted private key. The key material lives in OpenSSL, which clears it
+/// (`BN_clear_free`) when the key is dropped.
+pub struct PrivateKey {
+    pkey: PKey<Private>,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey({})", self.public.info())
+    }
+}
+
+impl PrivateKey {
+    fn from_pkey(pkey: PKey<Private>) -> Result<Self, String> {
+        let public = match pkey.rsa() {
+            Ok(rsa) => PublicKey::rsa(&rsa.n().to_vec(), &rsa.e().to_vec()),
+            Err(_) => {
+                let spki = pkey.public_key_to_der().map_err(|e| e.to_string())?;
+                PublicKey::from_spki_der(&spki)?
+            }
+        };
+        Ok(PrivateKey { pkey, public })
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Whether `cert` carries this key's public half.
+    pub fn matches(&self, cert: &Certificate) -> bool {
+        cert.public_key() == &self.public
+    }
+
+    /// The OpenSSL key, for the private-key operations of later modules.
+    pub fn openssl(&self) -> &PKey<Private> {
+        &self.pkey
+    }
+
+    /// Unencrypted PKCS#8 DER of the key, in zeroizing memory.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, String> {
+        // OpenSSL's i2d of a PKCS8 structure: the buffer is ours and wiped on drop.
+        self.pkey
+            .private_key_to_pkcs8()
+            .map(Zeroizing::new)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Wraps a key generated in-process.
+    pub(crate) fn generated(pkey: PKey<Private>) -> Result<Self, String> {
+        Self::from_pkey(pkey)
+    }
+}
+
+/// A custodian's wrapping key: an RSA private key of at least 2048 bits and, when found,
+/// its certificate.
+#[derive(Debug)]
+pub struct WrappingKey {
+    /// Where the key was read from.
+    pub key_path: PathBuf,
+    /// The private key.
+    pub key: PrivateKey,
+    /// The matching certificate, when one was found.
+    pub certificate: Option<Certificate>,
+    /// Where the certificate was found (the key file itself for PKCS#12 and bundles).
+    pub certificate_path: Option<PathBuf>,
+}
+
+/// Loads wrapping key number `index` (its line in a passphrase file) from `path`: any
+/// supported format, decrypted with a passphrase from `passphrases` when it is encrypted,
+/// checked to be RSA ≥ 2048 bits, and paired with its certificate (same file, PKCS#12, or
+/// beside it with the same stem). A certificate that does not match the key is an error.
+pub fn load_wrapping_key(
+    path: &Path,
+    index: usize,
+    passphrases: &PassphraseSource,
+) -> Result<WrappingKey, KeyError> {
+    let (key, mut certificate) = open_private_key(path, index, passphrases)?;
+    let info = key.public_key().info();
+    if let Some(reason) = info.unusable_reason() {
+        return Err(KeyError::Unusable {
+            path: path.to_owned(),
+            reason,
+        });
+    }
+    let mut certificate_path = certificate.as_ref().map(|_| path.to_owned());
+    if certificate.is_none() {
+        if let Some((cert_path, cert)) = find_certificate_beside(path)? {
+            certificate_path = Some(cert_path);
+            certificate = Some(cert);
+        }
+    }
+    if let (Some(cert), Some(cert_path)) = (&certificate, &certificate_path) {
+        if !key.matches(cert) {
+            return Err(KeyError::Mismatch {
+                key: path.to_owned(),
+                cert: cert_path.clone(),
+            });
+        }
+    }
+    Ok(WrappingKey {
+        key_path: path.to_owned(),
+        key,
+        certificate,
+        certificate_path,
+    })
+}
+
+/// Opens the one private key in the file at `path` (key number `index` for the passphrase
+/// source) and returns it with the certificate the file itself carries for it, if any
+/// (PKCS#12, or a PEM bundle of key and certificate). Any key algorithm and size.
+pub fn open_private_key(
+    path: &Path,
+    index: usize,
+    passphrases: &PassphraseSource,
+) -> Result<(PrivateKey, Option<Certificate>), KeyError> {
+    let file = KeyFile::read(path)?;
+    let keys: Vec<&Item> = file
+        .items
+        .iter()
+        .filter(|i| matches!(i, Item::PrivateKey(_) | Item::Pkcs12(_)))
+        .collect();
+    let item = match keys.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(KeyError::NoPrivateKey {
+                path: path.to_owned(),
+                found: describe_items(&file.items),
+            })
+        }
+        many => {
+            return Err(KeyError::Malformed {
+                path: path.to_owned(),
+                detail: format!("holds {} private keys; give one key per file", many.len()),
+            })
+        }
+    };
+    match item {
+        Item::PrivateKey(encoded) => {
+            let passphrase = match encoded.encryption {
+                Some(_) => Some(passphrases.for_existing(index, path)?),
+                None => None,
+            };
+            let key = open_encoded(path, encoded, passphrase.as_ref())?;
+            let cert = file.certificates().find(|c| key.matches(c)).cloned();
+            Ok((key, cert))
+        }
+        Item::Pkcs12(der) => {
+            let passphrase = passphrases.for_container(index, path)?;
+            open_pkcs12(path, der, &passphrase)
+        }
+        _ => unreachable!("filtered to private keys above"),
+    }
+}
+
+/// Decrypts (when needed) an encoded private key.
+pub fn open_encoded(
+    path: &Path,
+    key: &EncodedKey,
+    passphrase: Option<&Passphrase>,
+) -> Result<PrivateKey, KeyError> {
+    let pass = passphrase.map(|p| p.expose().as_bytes()).unwrap_or(b"");
+    let opened = match (&key.source, key.encryption.is_some()) {
+        // The passphrase variants never fall back to OpenSSL's own terminal prompt.
+        (KeySource::Pem(pem), _) => PKey::private_key_from_pem_passphrase(pem.as_bytes(), pass),
+        (KeySource::Der(der), true) => PKey::private_key_from_pkcs8_passphrase(der, pass),
+        (KeySource::Der(der), false) => PKey::private_key_from_der(der),
+    };
+    let pkey = opened.map_err(|e| match key.encryption {
+        Some(_) => KeyError::WrongPassphrase {
+            path: path.to_owned(),
+        },
+        None => KeyError::Malformed {
+            path: path.to_owned(),
+            detail: format!("OpenSSL cannot read the private key: {}", first_reason(&e)),
+        },
+    })?;
+    PrivateKey::from_pkey(pkey).map_err(|detail| KeyError::Malformed {
+        path: path.to_owned(),
+        detail,
+    })
+}
+
+/// Opens a PKCS#12 container: its private key and the certificate that matches it.
+/// Containers from older Windows exports use RC2/3DES, which OpenSSL 3 keeps in its
+/// "legacy" provider: it is loaded on demand when the default provider cannot decrypt.
+fn open_pkcs12(
+    path: &Path,
+    der: &[u8],
+    passphrase: &Passphrase,
+) -> Result<(PrivateKey, Option<Certificate>), KeyError> {
+    let malformed = |detail: String| KeyError::Malformed {
+        path: path.to_owned(),
+        detail,
+    };
+    let pkcs12 = Pkcs12::from_der(der)
+        .map_err(|e| malformed(format!("invalid PKCS#12: {}", first_reason(&e))))?;
+    let parsed = match pkcs12.parse2(passphrase.expose()) {
+        Ok(parsed) => parsed,
+        Err(first) => {
+            if is_mac_failure(&first) || !load_legacy_provider() {
+                return Err(pkcs12_error(path, &first));
+            }
+            pkcs12
+                .parse2(passphrase.expose())
+                .map_err(|e| pkcs12_error(path, &e))?
+        }
+    };
+    let pkey = parsed.pkey.ok_or_else(|| KeyError::NoPrivateKey {
+        path: path.to_owned(),
+        found: "a PKCS#12 file with certificates only".into(),
+    })?;
+    let key = PrivateKey::from_pkey(pkey).map_err(malformed)?;
+    let mut certs = Vec::new();
+    if let Some(cert) = parsed.cert {
+        certs.push(cert);
+    }
+    certs.extend(parsed.ca.into_iter().flatten());
+    for x509 in certs {
+        let cert_der = x509.to_der().map_err(|e| malformed(e.to_string()))?;
+        let cert = Certificate::from_der(&cert_der)
+            .map_err(|e| malformed(format!("invalid certificate inside PKCS#12: {e}")))?;
+        if key.matches(&cert) {
+            return Ok((key, Some(cert)));
+        }
+    }
+    Ok((key, None))
+}
+
+fn pkcs12_error(path: &Path, e: &openssl::error::ErrorStack) -> KeyError {
+    if is_mac_failure(e) {
+        KeyError::WrongPassphrase {
+            path: path.to_owned(),
+        }
+    } else {
+        KeyError::Malformed {
+            path: path.to_owned(),
+            detail: format!(
+                "cannot open PKCS#12 ({}); re-export it with 'openssl pkcs12 -export' (AES-256)",
+                first_reason(e)
+            ),
+        }
+    }
+}
+
+fn is_mac_failure(e: &openssl::error::ErrorStack) -> bool {
+    e.errors().iter().any(|err| {
+        err.reason()
+            .is_some_and(|r| r.contains("mac verify failure"))
+    })
+}
+
+fn load_legacy_provider() -> bool {
+    static LEGACY: OnceLock<Option<openssl::provider::Provider>> = OnceLock::new();
+    LEGACY
+        .get_or_init(|| openssl::provider::Provider::try_load(None, "legacy", true).ok())
+        .is_some()
+}
+
+fn first_reason(e: &openssl::error::ErrorStack) -> String {
+    e.errors()
+        .first()
+        .and_then(|err| err.reason().map(str::to_owned))
+        .unwrap_or_else(|| "unknown OpenSSL error".into())
+}
+
+/// Finds the certificate beside a key: the first of `STEM.cer`, `STEM.crt`, `STEM.pem`
+/// (other than the key itself) that holds a certificate.
+pub fn find_certificate_beside(key: &Path) -> Result<Option<(PathBuf, Certificate)>, KeyError> {
+    for ext in CERT_EXTENSIONS {
+        let candidate = key.with_extension(ext);
+        if candidate == key || !candidate.is_file() {
+            continue;
+        }
+        let file = KeyFile::read(&candidate)?;
+        let cert = file.certificates().next().cloned();
+        if let Some(cert) = cert {
+            return Ok(Some((candidate, cert)));
+        }
+    }
+    Ok(None)
+}
+
+/// A short description of what a file holds, for "no private key" messages.
+pub fn describe_items(items: &[Item]) -> String {
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            Item::Certificate(_) => "a certificate".to_owned(),
+            Item::PublicKey(_) => "a public key".to_owned(),
+            Item::PrivateKey(_) => "a private key".to_owned(),
+            Item::Pkcs12(_) => "a PKCS#12 container".to_owned(),
+            Item::Other(label) => format!("a '{label}' block"),
+        })
+        .collect();
+    if names.is_empty() {
+        "nothing usable".into()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,181 @@
+//! Public keys as sdctl sees them: the algorithm, and for RSA the modulus and exponent,
+//! parsed in memory-safe Rust from SubjectPublicKeyInfo or PKCS#1.
+
+use der::asn1::ObjectIdentifier;
+use der::Decode;
+use serde::Serialize;
+use spki::SubjectPublicKeyInfoRef;
+
+use super::asn1::oid;
+
+/// Smallest RSA modulus Managed HSM accepts for a wrapping key.
+pub const MIN_RSA_BITS: u32 = 2048;
+
+/// A public key: RSA with its numbers, or another algorithm by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    /// An RSA key.
+    Rsa {
+        /// Big-endian modulus without leading zeros.
+        modulus: Vec<u8>,
+        /// Big-endian public exponent without leading zeros.
+        exponent: Vec<u8>,
+    },
+    /// Any other algorithm; `name` is readable ("EC P-256", "Ed25519"), `spki` the DER.
+    Other {
+        /// A readable name of the algorithm.
+        name: String,
+        /// The SubjectPublicKeyInfo DER, for comparison.
+        spki: Vec<u8>,
+    },
+}
+
+/// The algorithm and size of a key, for reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// "RSA", "EC P-256", "Ed25519", ...
+    pub algorithm: String,
+    /// Modulus size for RSA keys.
+    pub bits: Option<u32>,
+}
+
+impl KeyInfo {
+    /// Why this key cannot be a wrapping key, or `None` when it can.
+    pub fn unusable_reason(&self) -> Option<String> {
+        match self.bits {
+            Some(bits) if self.algorithm == "RSA" => (bits < MIN_RSA_BITS).then(|| {
+                format!("RSA key of {bits} bits is too small: Managed HSM needs at least {MIN_RSA_BITS}")
+            }),
+            _ => Some(format!(
+                "{} key: Managed HSM wrapping keys must be RSA",
+                self.algorithm
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bits {
+            Some(bits) => write!(f, "{} {bits} bits", self.algorithm),
+            None => f.write_str(&self.algorithm),
+        }
+    }
+}
+
+impl PublicKey {
+    /// An RSA key from its big-endian modulus and exponent (leading zeros are dropped).
+    pub fn rsa(modulus: &[u8], exponent: &[u8]) -> Self {
+        PublicKey::Rsa {
+            modulus: strip_zeros(modulus).to_vec(),
+            exponent: strip_zeros(exponent).to_vec(),
+        }
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|e| e.to_string())?;
+        let alg = spki.algorithm.oid;
+        if alg == oid::RSA || alg == oid::RSA_PSS {
+            let bits = spki
+                .subject_public_key
+                .as_bytes()
+                .ok_or("RSA public key bit string has unused bits")?;
+            return Self::from_pkcs1_der(bits);
+        }
+        let curve = spki
+            .algorithm
+            .parameters
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        Ok(PublicKey::Other {
+            name: algorithm_name(alg, curve),
+            spki: der.to_vec(),
+        })
+    }
+
+    /// Parses a DER PKCS#1 `RSAPublicKey`.
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, String> {
+        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|e| e.to_string())?;
+        Ok(Self::rsa(
+            key.modulus.as_bytes(),
+            key.public_exponent.as_bytes(),
+        ))
+    }
+
+    /// Algorithm and size.
+    pub fn info(&self) -> KeyInfo {
+        match self {
+            PublicKey::Rsa { modulus, .. } => KeyInfo {
+                algorithm: "RSA".into(),
+                bits: Some(bit_length(modulus)),
+            },
+            PublicKey::Other { name, .. } => KeyInfo {
+                algorithm: name.clone(),
+                bits: None,
+            },
+        }
+    }
+}
+
+/// A readable name for a key algorithm OID and, for EC, its curve.
+pub fn algorithm_name(alg: ObjectIdentifier, curve: Option<ObjectIdentifier>) -> String {
+    match alg {
+        a if a == oid::RSA || a == oid::RSA_PSS => "RSA".into(),
+        a if a == oid::EC => match curve {
+            Some(c) if c == oid::P256 => "EC P-256".into(),
+            Some(c) if c == oid::P384 => "EC P-384".into(),
+            Some(c) if c == oid::P521 => "EC P-521".into(),
+            Some(c) if c == oid::SECP256K1 => "EC secp256k1".into(),
+            Some(c) => format!("EC {c}"),
+            None => "EC".into(),
+        },
+        a if a == oid::ED25519 => "Ed25519".into(),
+        a if a == oid::ED448 => "Ed448".into(),
+        a if a == oid::X25519 => "X25519".into(),
+        a if a == oid::DSA => "DSA".into(),
+        a => format!("algorithm {a}"),
+    }
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn bit_length(big_endian: &[u8]) -> u32 {
+    let bytes = strip_zeros(big_endian);
+    match bytes.first() {
+        Some(first) => (bytes.len() as u32 - 1) * 8 + (8 - first.leading_zeros()),
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_length(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x01]), 1);
+        assert_eq!(bit_length(&[]), 0);
+        let key = PublicKey::rsa(&[0, 0xc0, 1, 2], &[0, 1, 0, 1]);
+        assert_eq!(key.info().bits, Some(24));
+        assert_eq!(key, PublicKey::rsa(&[0xc0, 1, 2], &[1, 0, 1]));
+    }
+
+    #[test]
+    fn usability() {
+        let rsa = |bits| KeyInfo {
+            algorithm: "RSA".into(),
+            bits: Some(bits),
+        };
+        assert!(rsa(2048).unusable_reason().is_none());
+        assert!(rsa(1024).unusable_reason().unwrap().contains("1024 bits"));
+        let ec = KeyInfo {
+            algorithm: "EC P-256".into(),
+            bits: None,
+        };
+        assert!(ec.unusable_reason().unwrap().contains("must be RSA"));
+    }
+}
