@@ -255,66 +255,76 @@ fn check_key(
     passphrases: &PassphraseSource,
 ) -> Result<(), KeyError> {
     let shown = key_path.display().to_string();
-    match open_private_key(key_path, index, passphrases) {
-        Ok((key, _)) => {
-            let matching: Vec<usize> = (0..certs.len())
-                .filter(|&i| key.matches(&certs[i]))
-                .collect();
-            let Some(&row) = matching.first() else {
-                let beside = find_certificate_beside(key_path).ok().flatten();
-                let hint = match beside {
-                    Some((p, _)) => format!(" (its neighbour {} is not in the set)", p.display()),
-                    None => String::new(),
-                };
-                set_findings.push(Finding::error(
-                    "key_matches_no_certificate",
-                    format!("{shown}: private key matches none of the certificates given{hint}"),
-                ));
-                return Ok(());
-            };
-            let row = &mut rows[row];
-            if let Some(previous) = &row.private_key {
-                set_findings.push(Finding::error(
-                    "duplicate_private_key",
-                    format!(
-                        "{shown}: same key pair as {previous}, already matched to {}",
-                        row.certificate
-                    ),
-                ));
-                return Ok(());
-            }
-            row.private_key = Some(shown.clone());
-            let info = key.public_key().info();
-            match info.unusable_reason() {
-                Some(reason) => {
-                    row.key_status = KeyStatus::Failed;
-                    row.findings
-                        .push(Finding::error("unusable_key", format!("{shown}: {reason}")));
-                }
-                None => row.key_status = KeyStatus::Ok,
-            }
-        }
-        Err(KeyError::Passphrase(e)) if !matches!(e, PassphraseError::EmptyForEncrypted { .. }) => {
-            return Err(KeyError::Passphrase(e));
-        }
-        Err(err) => {
-            let code = match &err {
+    let key = match open_private_key(key_path, index, passphrases) {
+        Ok((key, _)) => key,
+        // A key that is there but does not open is a failed check; a file that is not a
+        // key at all, or a passphrase that cannot be had, is bad input.
+        Err(err @ KeyError::WrongPassphrase { .. })
+        | Err(err @ KeyError::Passphrase(PassphraseError::EmptyForEncrypted { .. })) => {
+            let code = match err {
                 KeyError::WrongPassphrase { .. } => "wrong_passphrase",
-                KeyError::Passphrase(_) => "missing_passphrase",
-                _ => "unreadable_key",
+                _ => "missing_passphrase",
             };
             let finding = Finding::error(code, err.to_string());
-            let beside = find_certificate_beside(key_path).ok().flatten();
-            let row = beside.and_then(|(_, cert)| certs.iter().position(|c| c.der() == cert.der()));
-            match row {
-                Some(r) if rows[r].private_key.is_none() => {
+            match row_beside(key_path, certs, rows) {
+                Some(r) => {
                     rows[r].private_key = Some(shown);
                     rows[r].key_status = KeyStatus::Failed;
                     rows[r].findings.push(finding);
                 }
-                _ => set_findings.push(finding),
+                None => set_findings.push(finding),
             }
+            return Ok(());
         }
+        Err(err) => return Err(err),
+    };
+    let matching = certs.iter().position(|c| key.matches(c));
+    if let Some(reason) = key.public_key().info().unusable_reason() {
+        let finding = Finding::error("unusable_key", format!("{shown}: {reason}"));
+        match matching {
+            Some(r) => {
+                rows[r].private_key = Some(shown);
+                rows[r].key_status = KeyStatus::Failed;
+                rows[r].findings.push(finding);
+            }
+            None => set_findings.push(finding),
+        }
+        return Ok(());
     }
+    let Some(r) = matching else {
+        let hint = match find_certificate_beside(key_path) {
+            Ok(Some((p, _))) => format!(
+                " (the certificate beside it, {}, is not one of them)",
+                p.display()
+            ),
+            _ => String::new(),
+        };
+        set_findings.push(Finding::error(
+            "key_matches_no_certificate",
+            format!("{shown}: private key matches none of the certificates given{hint}"),
+        ));
+        return Ok(());
+    };
+    let row = &mut rows[r];
+    if let Some(previous) = &row.private_key {
+        set_findings.push(Finding::error(
+            "duplicate_private_key",
+            format!(
+                "{shown}: same key pair as {previous}, already matched to {}",
+                row.certificate
+            ),
+        ));
+        return Ok(());
+    }
+    row.private_key = Some(shown);
+    row.key_status = KeyStatus::Ok;
     Ok(())
+}
+
+/// The row of the certificate found beside a key that could not be opened, if that
+/// certificate is one of the set and has no key yet.
+fn row_beside(key_path: &Path, certs: &[Certificate], rows: &[CustodianRow]) -> Option<usize> {
+    let (_, cert) = find_certificate_beside(key_path).ok().flatten()?;
+    let r = certs.iter().position(|c| c.der() == cert.der())?;
+    rows[r].private_key.is_none().then_some(r)
 }

@@ -1,0 +1,146 @@
+//! Shared helpers for integration tests: a scratch directory, the openssl CLI run the way
+//! users run it, and the sdctl binary with no terminal and no stdin.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A scratch directory where tests make keys with openssl and run sdctl.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a finished sdctl run printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `openssl ARGS` in the fixture directory and insists that it succeeds.
+    pub fn openssl(&self, args: &[&str]) -> Output {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Writes a passphrase file with mode 0600, one line per entry.
+    pub fn pass_file(&self, name: &str, lines: &[&str]) -> PathBuf {
+        let path = self.path(name);
+        let mut text = lines.join("\n");
+        text.push('\n');
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    /// Makes an RSA key (unencrypted PKCS#8 PEM, NAME.key) and a self-signed certificate
+    /// (NAME.cer) with `openssl req -newkey rsa:BITS -nodes -x509`, as the Azure docs do.
+    pub fn openssl_custodian(&self, name: &str, bits: u32) {
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            &format!("rsa:{bits}"),
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.cer"),
+            "-subj",
+            &format!("/CN={name}"),
+            "-days",
+            "365",
+        ]);
+    }
+
+    /// Runs sdctl with `args` in the fixture directory, stdin closed.
+    pub fn sdctl(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("sdctl runs");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(
+            !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+            "sdctl panicked: {}",
+            run.stderr
+        );
+        run
+    }
+
+    /// The names of the files in a directory of the fixture, sorted.
+    pub fn listing(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = match fs::read_dir(self.path(dir)) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+}
+
+impl Run {
+    /// Asserts the exit code and that stderr is exactly one error line containing `needle`.
+    pub fn assert_error(&self, code: i32, needle: &str) {
+        assert_eq!(self.code, code, "exit code; stderr: {}", self.stderr);
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("sdctl: warning:"))
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "want one error line, got: {:?}",
+            self.stderr
+        );
+        assert!(errors[0].starts_with("sdctl: "), "{}", errors[0]);
+        assert!(
+            errors[0].contains(needle),
+            "error line {:?} lacks {needle:?}",
+            errors[0]
+        );
+    }
+
+    /// Parses stdout as the JSON envelope.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+pub fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}

@@ -1,0 +1,450 @@
+//! Every key format openssl writes, made with the openssl CLI the way users make them, and
+//! loaded by the library; and the reverse: openssl accepts what sdctl writes.
+
+mod common;
+
+use std::path::Path;
+
+use common::Fixture;
+use sdctl::keys::{load_certificate, load_wrapping_key, KeyError, PublicKey};
+use sdctl::passphrase::{PassphraseFile, PassphraseSource};
+use sdctl::ExitCode;
+
+const PASS: &str = "custodian passphrase 42";
+
+/// A fixture with `base.key` (PKCS#8 PEM, unencrypted) and `base.cer`, and a passphrase file.
+fn base() -> Fixture {
+    let fx = Fixture::new();
+    fx.openssl_custodian("base", 2048);
+    fx.pass_file("pass.txt", &[PASS]);
+    fx
+}
+
+fn with_pass(fx: &Fixture) -> PassphraseSource {
+    PassphraseSource::File(PassphraseFile::read(&fx.path("pass.txt")).unwrap())
+}
+
+fn base_public(fx: &Fixture) -> PublicKey {
+    load_certificate(&fx.path("base.cer"))
+        .unwrap()
+        .public_key()
+        .clone()
+}
+
+/// Loads `file` and checks it is the base key, with a certificate found at `cert` (if any).
+fn assert_loads(fx: &Fixture, file: &str, cert: Option<&str>) {
+    let key = load_wrapping_key(&fx.path(file), 0, &with_pass(fx))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert_eq!(key.key.public_key(), &base_public(fx), "{file}");
+    assert_eq!(key.key.public_key().info().bits, Some(2048));
+    assert_eq!(
+        key.certificate_path.as_deref(),
+        cert.map(|c| fx.path(c)).as_deref(),
+        "{file}: certificate"
+    );
+    if let Some(c) = &key.certificate {
+        assert!(key.key.matches(c));
+    }
+}
+
+#[test]
+fn pkcs8_pem_plain_from_openssl_req() {
+    let fx = base();
+    assert_loads(&fx, "base.key", Some("base.cer"));
+}
+
+#[test]
+fn pkcs1_traditional_aes256_encrypted_from_genrsa() {
+    let fx = Fixture::new();
+    fx.pass_file("pass.txt", &[PASS]);
+    fx.openssl(&[
+        "genrsa",
+        "-traditional",
+        "-aes256",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "t.key",
+        "2048",
+    ]);
+    let head = std::fs::read_to_string(fx.path("t.key")).unwrap();
+    assert!(
+        head.contains("DEK-Info: AES-256-CBC"),
+        "not legacy-encrypted PEM"
+    );
+    fx.openssl(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "t.key",
+        "-passin",
+        "file:pass.txt",
+        "-subj",
+        "/CN=t",
+        "-out",
+        "t.crt",
+    ]);
+    let key = load_wrapping_key(&fx.path("t.key"), 0, &with_pass(&fx)).unwrap();
+    assert_eq!(
+        key.certificate_path.as_deref(),
+        Some(fx.path("t.crt").as_path())
+    );
+}
+
+#[test]
+fn pkcs1_plain_pem_and_der() {
+    let fx = base();
+    fx.openssl(&["rsa", "-in", "base.key", "-traditional", "-out", "p1.key"]);
+    fx.openssl(&[
+        "rsa",
+        "-in",
+        "base.key",
+        "-traditional",
+        "-outform",
+        "DER",
+        "-out",
+        "p1.der",
+    ]);
+    assert!(std::fs::read_to_string(fx.path("p1.key"))
+        .unwrap()
+        .contains("BEGIN RSA PRIVATE KEY"));
+    assert_loads(&fx, "p1.key", None);
+    assert_loads(&fx, "p1.der", None);
+}
+
+#[test]
+fn pkcs8_encrypted_des3_pbes2() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "des3",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "d3.key",
+    ]);
+    assert_loads(&fx, "d3.key", None);
+}
+
+#[test]
+fn pkcs8_encrypted_aes_and_scrypt_pem_and_der() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "aes.key",
+    ]);
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-scrypt",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "scrypt.key",
+    ]);
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-outform",
+        "DER",
+        "-out",
+        "aes.der",
+    ]);
+    fx.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-aes-256-cbc",
+        "-pass",
+        "file:pass.txt",
+        "-out",
+        "gen.key",
+    ]);
+    assert_loads(&fx, "aes.key", None);
+    assert_loads(&fx, "scrypt.key", None);
+    assert_loads(&fx, "aes.der", None);
+    let gen = load_wrapping_key(&fx.path("gen.key"), 0, &with_pass(&fx)).unwrap();
+    assert_eq!(gen.key.public_key().info().bits, Some(2048));
+}
+
+#[test]
+fn pkcs8_der_plain_and_der_certificate_beside() {
+    let fx = base();
+    fx.openssl(&[
+        "pkey", "-in", "base.key", "-outform", "DER", "-out", "k.der",
+    ]);
+    fx.openssl(&[
+        "x509", "-in", "base.cer", "-outform", "DER", "-out", "k.cer",
+    ]);
+    assert_loads(&fx, "k.der", Some("k.cer"));
+}
+
+#[test]
+fn pkcs12_modern_and_legacy_carry_their_certificate() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "base.key",
+        "-in",
+        "base.cer",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "c.pfx",
+    ]);
+    fx.openssl(&[
+        "pkcs12",
+        "-export",
+        "-legacy",
+        "-inkey",
+        "base.key",
+        "-in",
+        "base.cer",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "legacy.p12",
+    ]);
+    assert_loads(&fx, "c.pfx", Some("c.pfx"));
+    assert_loads(&fx, "legacy.p12", Some("legacy.p12"));
+}
+
+#[test]
+fn pem_bundle_from_pkcs12_nodes_with_bag_attributes() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "base.key",
+        "-in",
+        "base.cer",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "c.pfx",
+    ]);
+    fx.openssl(&[
+        "pkcs12",
+        "-in",
+        "c.pfx",
+        "-passin",
+        "file:pass.txt",
+        "-nodes",
+        "-out",
+        "bundle.pem",
+    ]);
+    let text = std::fs::read_to_string(fx.path("bundle.pem")).unwrap();
+    assert!(text.contains("Bag Attributes"));
+    assert_loads(&fx, "bundle.pem", Some("bundle.pem"));
+}
+
+#[test]
+fn wrong_passphrase_is_a_crypto_failure() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "aes.key",
+    ]);
+    fx.openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "base.key",
+        "-in",
+        "base.cer",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "c.pfx",
+    ]);
+    fx.pass_file("wrong.txt", &["not the passphrase"]);
+    let wrong = PassphraseSource::File(PassphraseFile::read(&fx.path("wrong.txt")).unwrap());
+    for file in ["aes.key", "c.pfx"] {
+        let err = load_wrapping_key(&fx.path(file), 0, &wrong).unwrap_err();
+        assert!(
+            matches!(err, KeyError::WrongPassphrase { .. }),
+            "{file}: {err}"
+        );
+        assert_eq!(err.exit_code(), ExitCode::Crypto);
+        assert!(err.to_string().contains(file) && err.to_string().contains("wrong passphrase"));
+    }
+}
+
+#[test]
+fn encrypted_key_without_passphrase_source_asks_for_a_file() {
+    let fx = base();
+    fx.openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        "base.key",
+        "-passout",
+        "file:pass.txt",
+        "-out",
+        "aes.key",
+    ]);
+    let err =
+        load_wrapping_key(&fx.path("aes.key"), 0, &PassphraseSource::Unavailable).unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+    assert!(err.to_string().contains("--passphrase-file"), "{err}");
+}
+
+#[test]
+fn refusals_ec_small_rsa_mismatch_truncated() {
+    let fx = base();
+    fx.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "ec.key",
+    ]);
+    fx.openssl_custodian("small", 1024);
+    fx.openssl_custodian("other", 2048);
+    // A key next to somebody else's certificate.
+    std::fs::copy(fx.path("base.key"), fx.path("swap.key")).unwrap();
+    std::fs::copy(fx.path("other.cer"), fx.path("swap.cer")).unwrap();
+    let text = std::fs::read_to_string(fx.path("base.key")).unwrap();
+    std::fs::write(fx.path("cut.key"), &text[..text.len() / 2]).unwrap();
+
+    let none = PassphraseSource::Unavailable;
+    let cases: [(&str, ExitCode, &str); 4] = [
+        (
+            "ec.key",
+            ExitCode::BadInput,
+            "EC P-256 key: Managed HSM wrapping keys must be RSA",
+        ),
+        (
+            "small.key",
+            ExitCode::BadInput,
+            "RSA key of 1024 bits is too small",
+        ),
+        ("swap.key", ExitCode::Crypto, "does not match certificate"),
+        ("cut.key", ExitCode::BadInput, "truncated PEM"),
+    ];
+    for (file, code, needle) in cases {
+        let err = load_wrapping_key(&fx.path(file), 0, &none).unwrap_err();
+        assert_eq!(err.exit_code(), code, "{file}: {err}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&fx.path(file).display().to_string()),
+            "{msg}"
+        );
+        assert!(msg.contains(needle), "{file}: {msg}");
+    }
+}
+
+#[test]
+fn openssl_reads_what_sdctl_writes() {
+    let fx = Fixture::new();
+    fx.pass_file(
+        "pw.txt",
+        &[
+            "alpha custodian secret",
+            "bravo custodian secret",
+            "charlie custodian secret",
+        ],
+    );
+    let run = fx.sdctl(&[
+        "keys",
+        "generate",
+        "--count",
+        "3",
+        "--names",
+        "alpha,bravo,charlie",
+        "--bits",
+        "2048",
+        "--out-dir",
+        "set",
+        "--passphrase-file",
+        "pw.txt",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.path("set/manifest.json")).unwrap())
+            .unwrap();
+    for (i, name) in ["alpha", "bravo", "charlie"].iter().enumerate() {
+        let line = format!("{name} custodian secret");
+        fx.pass_file("one.txt", &[&line]);
+        let key = format!("set/{name}.key");
+        let cert = format!("set/{name}.cer");
+        fx.openssl(&["pkey", "-in", &key, "-passin", "file:one.txt", "-noout"]);
+        let text = fx.openssl(&["x509", "-in", &cert, "-noout", "-text"]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("Version: 3"));
+        assert!(text.contains("sha256WithRSAEncryption"));
+        assert!(text.contains("Key Encipherment"));
+        assert!(text.contains("CA:FALSE"));
+        let fp = fx.openssl(&["x509", "-in", &cert, "-noout", "-fingerprint", "-sha256"]);
+        let fp = String::from_utf8_lossy(&fp.stdout);
+        let hex = fp.trim().split_once('=').unwrap().1;
+        let entry = &manifest["custodians"][i];
+        assert_eq!(entry["sha256_fingerprint"], hex, "{name}");
+        assert_eq!(entry["key_file"], format!("{name}.key"));
+        // x5t_256 is the same digest, unpadded base64url.
+        let digest: Vec<u8> = hex
+            .split(':')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        assert_eq!(
+            entry["x5t_256"],
+            sdctl::primitives::base64url::encode(&digest),
+            "{name}"
+        );
+        // A wrong passphrase is refused by openssl too: the key really is encrypted.
+        fx.pass_file("bad.txt", &["wrong"]);
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-in", &key, "-passin", "file:bad.txt", "-noout"])
+            .current_dir(fx.dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert_eq!(common::mode_of(Path::new(&fx.path(&key))), 0o600);
+        assert_eq!(common::mode_of(Path::new(&fx.path(&cert))), 0o644);
+        // And sdctl loads its own output with the same passphrase.
+        let src = PassphraseSource::File(PassphraseFile::read(&fx.path("one.txt")).unwrap());
+        let loaded = load_wrapping_key(&fx.path(&key), 0, &src).unwrap();
+        assert_eq!(
+            loaded.certificate_path.as_deref(),
+            Some(fx.path(&cert).as_path())
+        );
+    }
+}
