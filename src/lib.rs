@@ -13,6 +13,8 @@
 //!
 //! The library never prints; the `sdctl` binary is a thin front end over it.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod files;
 pub mod keys;

@@ -135,28 +135,17 @@ pub fn open_private_key(
     passphrases: &PassphraseSource,
 ) -> Result<(PrivateKey, Option<Certificate>), KeyError> {
     let file = KeyFile::read(path)?;
-    let keys: Vec<&Item> = file
+    let keys: Vec<StoredKey> = file
         .items
         .iter()
-        .filter(|i| matches!(i, Item::PrivateKey(_) | Item::Pkcs12(_)))
+        .filter_map(|item| match item {
+            Item::PrivateKey(encoded) => Some(StoredKey::Encoded(encoded)),
+            Item::Pkcs12(der) => Some(StoredKey::Pkcs12(der)),
+            _ => None,
+        })
         .collect();
-    let item = match keys.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(KeyError::NoPrivateKey {
-                path: path.to_owned(),
-                found: describe_items(&file.items),
-            })
-        }
-        many => {
-            return Err(KeyError::Malformed {
-                path: path.to_owned(),
-                detail: format!("holds {} private keys; give one key per file", many.len()),
-            })
-        }
-    };
-    match item {
-        Item::PrivateKey(encoded) => {
+    match keys.as_slice() {
+        [StoredKey::Encoded(encoded)] => {
             let passphrase = match encoded.encryption {
                 Some(_) => Some(passphrases.for_existing(index, path)?),
                 None => None,
@@ -165,12 +154,25 @@ pub fn open_private_key(
             let cert = file.certificates().find(|c| key.matches(c)).cloned();
             Ok((key, cert))
         }
-        Item::Pkcs12(der) => {
+        [StoredKey::Pkcs12(der)] => {
             let passphrase = passphrases.for_container(index, path)?;
             open_pkcs12(path, der, &passphrase)
         }
-        _ => unreachable!("filtered to private keys above"),
+        [] => Err(KeyError::NoPrivateKey {
+            path: path.to_owned(),
+            found: describe_items(&file.items),
+        }),
+        many => Err(KeyError::Malformed {
+            path: path.to_owned(),
+            detail: format!("holds {} private keys; give one key per file", many.len()),
+        }),
     }
+}
+
+/// A private key as found in a file: a key block, or a PKCS#12 container.
+enum StoredKey<'a> {
+    Encoded(&'a EncodedKey),
+    Pkcs12(&'a [u8]),
 }
 
 /// Decrypts (when needed) an encoded private key.
