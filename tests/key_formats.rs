@@ -57,16 +57,7 @@ fn pkcs8_pem_plain_from_openssl_req() {
 fn pkcs1_traditional_aes256_encrypted_from_genrsa() {
     let fx = Fixture::new();
     fx.pass_file("pass.txt", &[PASS]);
-    fx.openssl(&[
-        "genrsa",
-        "-traditional",
-        "-aes256",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "t.key",
-        "2048",
-    ]);
+    fx.genrsa_legacy("pass.txt", "t.key");
     let head = std::fs::read_to_string(fx.path("t.key")).unwrap();
     assert!(
         head.contains("DEK-Info: AES-256-CBC"),
@@ -116,61 +107,21 @@ fn pkcs1_plain_pem_and_der() {
 #[test]
 fn pkcs8_encrypted_des3_pbes2() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "des3",
-        "-in",
-        "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "d3.key",
-    ]);
+    fx.pkcs8_encrypt("base.key", "pass.txt", "d3.key", &["-v2", "des3"]);
     assert_loads(&fx, "d3.key", None);
 }
 
 #[test]
 fn pkcs8_encrypted_aes_and_scrypt_pem_and_der() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "aes-256-cbc",
-        "-in",
+    fx.pkcs8_encrypt("base.key", "pass.txt", "aes.key", &["-v2", "aes-256-cbc"]);
+    fx.pkcs8_encrypt("base.key", "pass.txt", "scrypt.key", &["-scrypt"]);
+    fx.pkcs8_encrypt(
         "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "aes.key",
-    ]);
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-scrypt",
-        "-in",
-        "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "scrypt.key",
-    ]);
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "aes-256-cbc",
-        "-in",
-        "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-outform",
-        "DER",
-        "-out",
+        "pass.txt",
         "aes.der",
-    ]);
+        &["-v2", "aes-256-cbc", "-outform", "DER"],
+    );
     fx.openssl(&[
         "genpkey",
         "-algorithm",
@@ -205,31 +156,14 @@ fn pkcs8_der_plain_and_der_certificate_beside() {
 #[test]
 fn pkcs12_modern_and_legacy_carry_their_certificate() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
+    fx.pkcs12_export("base.key", "base.cer", "pass.txt", "c.pfx", &[]);
+    fx.pkcs12_export(
         "base.key",
-        "-in",
         "base.cer",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "c.pfx",
-    ]);
-    fx.openssl(&[
-        "pkcs12",
-        "-export",
-        "-legacy",
-        "-inkey",
-        "base.key",
-        "-in",
-        "base.cer",
-        "-passout",
-        "file:pass.txt",
-        "-out",
+        "pass.txt",
         "legacy.p12",
-    ]);
+        &["-legacy"],
+    );
     assert_loads(&fx, "c.pfx", Some("c.pfx"));
     assert_loads(&fx, "legacy.p12", Some("legacy.p12"));
 }
@@ -237,18 +171,7 @@ fn pkcs12_modern_and_legacy_carry_their_certificate() {
 #[test]
 fn pem_bundle_from_pkcs12_nodes_with_bag_attributes() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "base.key",
-        "-in",
-        "base.cer",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "c.pfx",
-    ]);
+    fx.pkcs12_export("base.key", "base.cer", "pass.txt", "c.pfx", &[]);
     fx.openssl(&[
         "pkcs12",
         "-in",
@@ -267,30 +190,8 @@ fn pem_bundle_from_pkcs12_nodes_with_bag_attributes() {
 #[test]
 fn wrong_passphrase_is_a_crypto_failure() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "aes-256-cbc",
-        "-in",
-        "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "aes.key",
-    ]);
-    fx.openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "base.key",
-        "-in",
-        "base.cer",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "c.pfx",
-    ]);
+    fx.pkcs8_encrypt("base.key", "pass.txt", "aes.key", &["-v2", "aes-256-cbc"]);
+    fx.pkcs12_export("base.key", "base.cer", "pass.txt", "c.pfx", &[]);
     fx.pass_file("wrong.txt", &["not the passphrase"]);
     let wrong = PassphraseSource::File(PassphraseFile::read(&fx.path("wrong.txt")).unwrap());
     for file in ["aes.key", "c.pfx"] {
@@ -307,18 +208,7 @@ fn wrong_passphrase_is_a_crypto_failure() {
 #[test]
 fn encrypted_key_without_passphrase_source_asks_for_a_file() {
     let fx = base();
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "aes-256-cbc",
-        "-in",
-        "base.key",
-        "-passout",
-        "file:pass.txt",
-        "-out",
-        "aes.key",
-    ]);
+    fx.pkcs8_encrypt("base.key", "pass.txt", "aes.key", &["-v2", "aes-256-cbc"]);
     let err =
         load_wrapping_key(&fx.path("aes.key"), 0, &PassphraseSource::Unavailable).unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::BadInput);

@@ -238,40 +238,9 @@ fn inspect_tells_formats_and_encryption_without_a_passphrase() {
     let fx = Fixture::new();
     fx.openssl_custodian("plain", 2048);
     fx.pass_file("p.txt", &["inspect passphrase"]);
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "des3",
-        "-in",
-        "plain.key",
-        "-passout",
-        "file:p.txt",
-        "-out",
-        "des.key",
-    ]);
-    fx.openssl(&[
-        "genrsa",
-        "-traditional",
-        "-aes256",
-        "-passout",
-        "file:p.txt",
-        "-out",
-        "legacy.key",
-        "2048",
-    ]);
-    fx.openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "plain.key",
-        "-in",
-        "plain.cer",
-        "-passout",
-        "file:p.txt",
-        "-out",
-        "plain.pfx",
-    ]);
+    fx.pkcs8_encrypt("plain.key", "p.txt", "des.key", &["-v2", "des3"]);
+    fx.genrsa_legacy("p.txt", "legacy.key");
+    fx.pkcs12_export("plain.key", "plain.cer", "p.txt", "plain.pfx", &[]);
     fx.openssl(&[
         "x509",
         "-in",
@@ -516,18 +485,7 @@ fn check_refusals() {
         "old.cer",
     ]);
     fx.pass_file("p.txt", &["encrypted key passphrase"]);
-    fx.openssl(&[
-        "pkcs8",
-        "-topk8",
-        "-v2",
-        "aes-256-cbc",
-        "-in",
-        "b.key",
-        "-passout",
-        "file:p.txt",
-        "-out",
-        "benc.key",
-    ]);
+    fx.pkcs8_encrypt("b.key", "p.txt", "benc.key", &["-v2", "aes-256-cbc"]);
     std::fs::copy(fx.path("b.cer"), fx.path("benc.cer")).unwrap();
     fx.pass_file("wrong.txt", &["not this one"]);
 

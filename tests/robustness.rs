@@ -18,55 +18,16 @@ fn samples() -> &'static Vec<(String, Vec<u8>)> {
         let fx = Fixture::new();
         fx.openssl_custodian("k", 2048);
         fx.pass_file("p.txt", &["robust passphrase"]);
-        fx.openssl(&[
-            "pkcs8",
-            "-topk8",
-            "-v2",
-            "aes-256-cbc",
-            "-in",
+        fx.pkcs8_encrypt("k.key", "p.txt", "enc.key", &["-v2", "aes-256-cbc"]);
+        fx.pkcs8_encrypt(
             "k.key",
-            "-passout",
-            "file:p.txt",
-            "-out",
-            "enc.key",
-        ]);
-        fx.openssl(&[
-            "pkcs8",
-            "-topk8",
-            "-v2",
-            "aes-256-cbc",
-            "-in",
-            "k.key",
-            "-passout",
-            "file:p.txt",
-            "-outform",
-            "DER",
-            "-out",
+            "p.txt",
             "enc.der",
-        ]);
-        fx.openssl(&[
-            "genrsa",
-            "-traditional",
-            "-aes256",
-            "-passout",
-            "file:p.txt",
-            "-out",
-            "legacy.key",
-            "2048",
-        ]);
+            &["-v2", "aes-256-cbc", "-outform", "DER"],
+        );
+        fx.genrsa_legacy("p.txt", "legacy.key");
         fx.openssl(&["x509", "-in", "k.cer", "-outform", "DER", "-out", "k.der"]);
-        fx.openssl(&[
-            "pkcs12",
-            "-export",
-            "-inkey",
-            "k.key",
-            "-in",
-            "k.cer",
-            "-passout",
-            "file:p.txt",
-            "-out",
-            "k.pfx",
-        ]);
+        fx.pkcs12_export("k.key", "k.cer", "p.txt", "k.pfx", &[]);
         [
             "k.key",
             "k.cer",

@@ -266,14 +266,8 @@ fn check_key(
                 _ => "missing_passphrase",
             };
             let finding = Finding::error(code, err.to_string());
-            match row_beside(key_path, certs, rows) {
-                Some(r) => {
-                    rows[r].private_key = Some(shown);
-                    rows[r].key_status = KeyStatus::Failed;
-                    rows[r].findings.push(finding);
-                }
-                None => set_findings.push(finding),
-            }
+            let row = row_beside(key_path, certs, rows);
+            record_key_failure(rows, set_findings, row, shown, finding);
             return Ok(());
         }
         Err(err) => return Err(err),
@@ -281,14 +275,7 @@ fn check_key(
     let matching = certs.iter().position(|c| key.matches(c));
     if let Some(reason) = key.public_key().info().unusable_reason() {
         let finding = Finding::error("unusable_key", format!("{shown}: {reason}"));
-        match matching {
-            Some(r) => {
-                rows[r].private_key = Some(shown);
-                rows[r].key_status = KeyStatus::Failed;
-                rows[r].findings.push(finding);
-            }
-            None => set_findings.push(finding),
-        }
+        record_key_failure(rows, set_findings, matching, shown, finding);
         return Ok(());
     }
     let Some(r) = matching else {
@@ -319,6 +306,24 @@ fn check_key(
     row.private_key = Some(shown);
     row.key_status = KeyStatus::Ok;
     Ok(())
+}
+
+/// Records a key that failed: on its custodian's row when known, else for the whole set.
+fn record_key_failure(
+    rows: &mut [CustodianRow],
+    set_findings: &mut Vec<Finding>,
+    row: Option<usize>,
+    key: String,
+    finding: Finding,
+) {
+    match row {
+        Some(r) => {
+            rows[r].private_key = Some(key);
+            rows[r].key_status = KeyStatus::Failed;
+            rows[r].findings.push(finding);
+        }
+        None => set_findings.push(finding),
+    }
 }
 
 /// The row of the certificate found beside a key that could not be opened, if that

@@ -155,15 +155,27 @@ impl KeyFile {
     }
 }
 
+fn private_key(
+    syntax: KeySyntax,
+    encryption: Option<String>,
+    public_key: Option<PublicKey>,
+    algorithm: Option<String>,
+    source: impl FnOnce() -> KeySource,
+) -> Item {
+    Item::PrivateKey(EncodedKey {
+        syntax,
+        encryption,
+        public_key,
+        algorithm,
+        source: source(),
+    })
+}
+
 fn classify_pem(block: &PemBlock) -> Result<Item, String> {
     let der = &block.der[..];
     let key = |syntax, encryption, public_key, algorithm| {
-        Item::PrivateKey(EncodedKey {
-            syntax,
-            encryption,
-            public_key,
-            algorithm,
-            source: KeySource::Pem(block.to_pem()),
+        private_key(syntax, encryption, public_key, algorithm, || {
+            KeySource::Pem(block.to_pem())
         })
     };
     let legacy_encryption = || {
@@ -224,12 +236,8 @@ fn classify_pem(block: &PemBlock) -> Result<Item, String> {
 /// Classifies DER bytes; `None` when they are none of the known structures.
 fn classify_der(der: &[u8]) -> Option<Result<Item, String>> {
     let key = |syntax, encryption, public_key, algorithm| {
-        Item::PrivateKey(EncodedKey {
-            syntax,
-            encryption,
-            public_key,
-            algorithm,
-            source: KeySource::Der(Zeroizing::new(der.to_vec())),
+        private_key(syntax, encryption, public_key, algorithm, || {
+            KeySource::Der(Zeroizing::new(der.to_vec()))
         })
     };
     if x509_cert::Certificate::from_der(der).is_ok() {

@@ -77,6 +77,41 @@ impl Fixture {
         ]);
     }
 
+    /// `openssl pkcs8 -topk8 -in INPUT -passout file:PASS -out OUT EXTRA...` (encrypts a key).
+    pub fn pkcs8_encrypt(&self, input: &str, pass: &str, out: &str, extra: &[&str]) {
+        let passout = format!("file:{pass}");
+        let mut args = vec![
+            "pkcs8", "-topk8", "-in", input, "-passout", &passout, "-out", out,
+        ];
+        args.extend_from_slice(extra);
+        self.openssl(&args);
+    }
+
+    /// `openssl pkcs12 -export -inkey KEY -in CERT -passout file:PASS -out OUT EXTRA...`.
+    pub fn pkcs12_export(&self, key: &str, cert: &str, pass: &str, out: &str, extra: &[&str]) {
+        let passout = format!("file:{pass}");
+        let mut args = vec![
+            "pkcs12", "-export", "-inkey", key, "-in", cert, "-passout", &passout, "-out", out,
+        ];
+        args.extend_from_slice(extra);
+        self.openssl(&args);
+    }
+
+    /// `openssl genrsa -traditional -aes256 -passout file:PASS -out OUT 2048` (legacy PEM).
+    pub fn genrsa_legacy(&self, pass: &str, out: &str) {
+        let passout = format!("file:{pass}");
+        self.openssl(&[
+            "genrsa",
+            "-traditional",
+            "-aes256",
+            "-passout",
+            &passout,
+            "-out",
+            out,
+            "2048",
+        ]);
+    }
+
     /// Runs sdctl with `args` in the fixture directory, stdin closed.
     pub fn sdctl(&self, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_sdctl"))
