@@ -273,20 +273,7 @@ fn openssl_reads_what_sdctl_writes() {
             "charlie custodian secret",
         ],
     );
-    let run = fx.sdctl(&[
-        "keys",
-        "generate",
-        "--count",
-        "3",
-        "--names",
-        "alpha,bravo,charlie",
-        "--bits",
-        "2048",
-        "--out-dir",
-        "set",
-        "--passphrase-file",
-        "pw.txt",
-    ]);
+    let run = fx.generate_keys("set", "pw.txt", &["--names", "alpha,bravo,charlie"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fx.path("set/manifest.json")).unwrap())

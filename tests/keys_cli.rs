@@ -13,21 +13,7 @@ const PASSES: [&str; 3] = [
 
 fn generate(fx: &Fixture, dir: &str, extra: &[&str]) -> common::Run {
     fx.pass_file("pw.txt", &PASSES);
-    let mut args = vec![
-        "keys",
-        "generate",
-        "--count",
-        "3",
-        "--out-dir",
-        dir,
-        "--passphrase-file",
-        "pw.txt",
-    ];
-    if !extra.contains(&"--bits") {
-        args.extend_from_slice(&["--bits", "2048"]);
-    }
-    args.extend_from_slice(extra);
-    fx.sdctl(&args)
+    fx.generate_keys(dir, "pw.txt", extra)
 }
 
 #[test]
@@ -158,47 +144,25 @@ fn generate_passphrase_rules() {
         "short.txt",
         &["long enough passphrase", "short", "another long passphrase"],
     );
-    let args = [
-        "keys",
-        "generate",
-        "--count",
-        "3",
-        "--bits",
-        "2048",
-        "--out-dir",
-        "set",
-        "--passphrase-file",
-        "short.txt",
-    ];
-    let run = fx.sdctl(&args);
+    let run = fx.generate_keys("set", "short.txt", &[]);
     run.assert_error(
         2,
         "short.txt line 2 (custodian custodian2): passphrase is too weak: fewer than 12 characters",
     );
     assert!(!fx.path("set").exists());
 
-    let mut relaxed = args.to_vec();
-    relaxed.push("--allow-weak-passphrases");
-    assert_eq!(fx.sdctl(&relaxed).code, 0);
+    let relaxed = fx.generate_keys("set", "short.txt", &["--allow-weak-passphrases"]);
+    assert_eq!(relaxed.code, 0);
 
     fx.pass_file(
         "two.txt",
         &["long enough passphrase", "another long passphrase"],
     );
-    let run = fx.sdctl(&[
-        "keys",
-        "generate",
-        "--count",
-        "3",
-        "--out-dir",
-        "other",
-        "--passphrase-file",
-        "two.txt",
-    ]);
+    let run = fx.generate_keys("other", "two.txt", &[]);
     run.assert_error(2, "two.txt: has 2 line(s) but 3 key(s) were given");
 
     // No file and no terminal: refuse rather than write unencrypted keys or hang.
-    let run = fx.sdctl(&["keys", "generate", "--count", "3", "--out-dir", "other"]);
+    let run = fx.run("keys generate --count 3 --out-dir other");
     run.assert_error(
         2,
         "there is no terminal to ask on; use --passphrase-file FILE",
@@ -212,18 +176,7 @@ fn world_readable_passphrase_file_earns_a_warning() {
     fx.pass_file("pw.txt", &PASSES);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(fx.path("pw.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    let run = fx.sdctl(&[
-        "keys",
-        "generate",
-        "--count",
-        "3",
-        "--bits",
-        "2048",
-        "--out-dir",
-        "set",
-        "--passphrase-file",
-        "pw.txt",
-    ]);
+    let run = fx.generate_keys("set", "pw.txt", &[]);
     assert_eq!(run.code, 0);
     assert!(
         run.stderr
@@ -251,18 +204,9 @@ fn inspect_tells_formats_and_encryption_without_a_passphrase() {
         "plain.der",
     ]);
     fx.openssl(&["pkey", "-in", "plain.key", "-pubout", "-out", "plain.pub"]);
-    let run = fx.sdctl(&[
-        "--output",
-        "json",
-        "keys",
-        "inspect",
-        "plain.key",
-        "des.key",
-        "legacy.key",
-        "plain.pfx",
-        "plain.der",
-        "plain.pub",
-    ]);
+    let run = fx.run(
+        "--output json keys inspect plain.key des.key legacy.key plain.pfx plain.der plain.pub",
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v = run.json();
     assert_eq!(v["status"], "ok");
@@ -304,7 +248,7 @@ fn inspect_tells_formats_and_encryption_without_a_passphrase() {
     );
     assert_eq!(items[5]["kind"], "public_key");
 
-    let human = fx.sdctl(&["keys", "inspect", "des.key", "plain.cer"]);
+    let human = fx.run("keys inspect des.key plain.cer");
     assert_eq!(human.code, 0);
     assert!(
         human.stdout.contains("encrypted:   yes, PBES2"),
@@ -359,34 +303,10 @@ fn custodians() -> Fixture {
 fn check_passes_a_good_set_with_keys() {
     let fx = custodians();
     fx.pass_file("p.txt", &["", "", ""]);
-    let run = fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "c.cer",
-        "--keys",
-        "c.key",
-        "a.key",
-        "b.key",
-        "--passphrase-file",
-        "p.txt",
-    ]);
+    let run = fx.run("keys check --sd-wrapping-keys a.cer b.cer c.cer --keys c.key a.key b.key --passphrase-file p.txt");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("PASSED"));
-    let json = fx.sdctl(&[
-        "--output",
-        "json",
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "c.cer",
-        "--keys",
-        "b.key",
-    ]);
+    let json = fx.run("--output json keys check --sd-wrapping-keys a.cer b.cer c.cer --keys b.key");
     let v = json.json();
     assert_eq!(v["sdctl_output"], 1);
     assert_eq!(v["command"], "keys check");
@@ -489,96 +409,59 @@ fn check_refusals() {
     std::fs::copy(fx.path("b.cer"), fx.path("benc.cer")).unwrap();
     fx.pass_file("wrong.txt", &["not this one"]);
 
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer"],
-        "custodian_count",
-        "2 certificate(s) given",
-    );
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer", "small.cer"],
-        "unusable_key",
-        "RSA key of 1024 bits is too small",
-    );
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer", "ec.cer"],
-        "unusable_key",
-        "must be RSA",
-    );
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer", "old.cer"],
-        "expired",
-        "certificate expired on 2021-01-01",
-    );
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer", "c.cer", "a.cer"],
-        "duplicate_certificate",
-        "is the same certificate as #1",
-    );
-    assert_check_fails(
-        &fx,
-        &["--sd-wrapping-keys", "a.cer", "b.cer", "a2.cer"],
-        "duplicate_key",
-        "carries the same public key as #1",
-    );
-    assert_check_fails(
-        &fx,
-        &[
-            "--sd-wrapping-keys",
-            "a.cer",
-            "b.cer",
-            "c.cer",
-            "--keys",
-            "d.key",
-        ],
-        "key_matches_no_certificate",
-        "d.key: private key matches none of the certificates given",
-    );
-    assert_check_fails(
-        &fx,
-        &[
-            "--sd-wrapping-keys",
-            "a.cer",
-            "b.cer",
-            "c.cer",
-            "--keys",
-            "ec.key",
-        ],
-        "unusable_key",
-        "ec.key: EC P-256 key",
-    );
-    assert_check_fails(
-        &fx,
-        &[
-            "--sd-wrapping-keys",
-            "a.cer",
-            "benc.cer",
-            "c.cer",
-            "--keys",
-            "benc.key",
-            "--passphrase-file",
-            "wrong.txt",
-        ],
-        "wrong_passphrase",
-        "benc.key: wrong passphrase",
-    );
+    let cases = [
+        (
+            "--sd-wrapping-keys a.cer b.cer",
+            "custodian_count",
+            "2 certificate(s) given",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer small.cer",
+            "unusable_key",
+            "RSA key of 1024 bits is too small",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer ec.cer",
+            "unusable_key",
+            "must be RSA",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer old.cer",
+            "expired",
+            "certificate expired on 2021-01-01",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer c.cer a.cer",
+            "duplicate_certificate",
+            "is the same certificate as #1",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer a2.cer",
+            "duplicate_key",
+            "carries the same public key as #1",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer c.cer --keys d.key",
+            "key_matches_no_certificate",
+            "d.key: private key matches none of the certificates given",
+        ),
+        (
+            "--sd-wrapping-keys a.cer b.cer c.cer --keys ec.key",
+            "unusable_key",
+            "ec.key: EC P-256 key",
+        ),
+        (
+            "--sd-wrapping-keys a.cer benc.cer c.cer --keys benc.key --passphrase-file wrong.txt",
+            "wrong_passphrase",
+            "benc.key: wrong passphrase",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        assert_check_fails(&fx, &args, code, needle);
+    }
     // The right passphrase passes.
-    let ok = fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "benc.cer",
-        "c.cer",
-        "--keys",
-        "benc.key",
-        "--passphrase-file",
-        "p.txt",
-    ]);
+    let ok = fx.run("keys check --sd-wrapping-keys a.cer benc.cer c.cer --keys benc.key --passphrase-file p.txt");
     assert_eq!(ok.code, 0, "{}", ok.stdout);
 }
 
@@ -587,58 +470,37 @@ fn check_bad_input_is_exit_2() {
     let fx = custodians();
     let key = std::fs::read_to_string(fx.path("a.key")).unwrap();
     std::fs::write(fx.path("cut.key"), &key[..200]).unwrap();
-    fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "a.key",
-    ])
-    .assert_error(2, "a.key: holds no certificate (found a private key)");
-    fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "c.cer",
-        "--keys",
-        "cut.key",
-    ])
-    .assert_error(2, "cut.key: truncated PEM");
-    fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "nope.cer",
-    ])
-    .assert_error(2, "nope.cer: cannot read");
     fx.pass_file("p.txt", &["x", "y"]);
-    fx.sdctl(&[
-        "keys",
-        "check",
-        "--sd-wrapping-keys",
-        "a.cer",
-        "b.cer",
-        "c.cer",
-        "--keys",
-        "a.key",
-        "--passphrase-file",
-        "p.txt",
-    ])
-    .assert_error(2, "p.txt: has 2 line(s) but 1 key(s) were given");
+    let cases = [
+        (
+            "keys check --sd-wrapping-keys a.cer b.cer a.key",
+            "a.key: holds no certificate (found a private key)",
+        ),
+        (
+            "keys check --sd-wrapping-keys a.cer b.cer c.cer --keys cut.key",
+            "cut.key: truncated PEM",
+        ),
+        (
+            "keys check --sd-wrapping-keys a.cer b.cer nope.cer",
+            "nope.cer: cannot read",
+        ),
+        (
+            "keys check --sd-wrapping-keys a.cer b.cer c.cer --keys a.key --passphrase-file p.txt",
+            "p.txt: has 2 line(s) but 1 key(s) were given",
+        ),
+    ];
+    for (args, needle) in cases {
+        fx.run(args).assert_error(2, needle);
+    }
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let fx = Fixture::new();
-    let run = fx.sdctl(&["keys", "generate", "--out-dir", "x"]);
+    let run = fx.run("keys generate --out-dir x");
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--count"));
-    let help = fx.sdctl(&["keys", "generate", "--help"]);
+    let help = fx.run("keys generate --help");
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--passphrase-file"));
 }

@@ -112,6 +112,31 @@ impl Fixture {
         ]);
     }
 
+    /// `sdctl keys generate --count 3 --out-dir DIR --passphrase-file PASS [--bits 2048] EXTRA...`
+    /// (2048 bits unless EXTRA names --bits: fast, and as real as any other size).
+    pub fn generate_keys(&self, dir: &str, pass: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "keys",
+            "generate",
+            "--count",
+            "3",
+            "--out-dir",
+            dir,
+            "--passphrase-file",
+            pass,
+        ];
+        if !extra.contains(&"--bits") {
+            args.extend_from_slice(&["--bits", "2048"]);
+        }
+        args.extend_from_slice(extra);
+        self.sdctl(&args)
+    }
+
+    /// Runs sdctl with a command line split on white space (no argument contains a space).
+    pub fn run(&self, line: &str) -> Run {
+        self.sdctl(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
     /// Runs sdctl with `args` in the fixture directory, stdin closed.
     pub fn sdctl(&self, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_sdctl"))
