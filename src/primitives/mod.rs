@@ -2,3 +2,6 @@
 //! GF(257) sharing, the SP 800-108 KDF, compact JWE and JWK.
 
 pub mod base64url;
+pub mod gf257;
+pub mod jwe;
+pub mod sp800_108;
