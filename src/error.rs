@@ -4,6 +4,7 @@
 //! where there is one, what to do. [`Error`] gathers them so a caller can ask for the
 //! documented [`ExitCode`] of any failure.
 
+use crate::domain::DomainError;
 use crate::files::FileError;
 use crate::keys::KeyError;
 use crate::passphrase::PassphraseError;
@@ -43,6 +44,9 @@ pub enum Error {
     /// A passphrase could not be obtained or was refused.
     #[error(transparent)]
     Passphrase(#[from] PassphraseError),
+    /// A security-domain operation failed.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
 }
 
 impl Error {
@@ -52,6 +56,7 @@ impl Error {
             Error::File(e) => e.exit_code(),
             Error::Key(e) => e.exit_code(),
             Error::Passphrase(e) => e.exit_code(),
+            Error::Domain(e) => e.exit_code(),
         }
     }
 }

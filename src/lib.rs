@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod domain;
 pub mod error;
 pub mod files;
 pub mod keys;

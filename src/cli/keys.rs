@@ -9,9 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sdctl::keys::check::{check_set, CheckReport, KeyStatus, Severity};
 use sdctl::keys::generate::{self, GenerateOptions, KeySetRequest, Manifest};
 use sdctl::keys::inspect::{inspect_file, FileReport, ItemReport};
-use sdctl::passphrase::{PassphraseFile, PassphraseSource, StrengthRule};
+use sdctl::passphrase::{PassphraseSource, StrengthRule};
 use sdctl::Error;
 
+use super::secrets::{harden, passphrase_source};
 use super::table::Table;
 use super::{OutputFormat, Reporter};
 
@@ -390,32 +391,6 @@ fn print_check(report: &CheckReport) {
         );
     } else {
         println!("FAILED: {errors} problem(s) must be fixed before an activation.");
-    }
-}
-
-/// Disables core dumps before private keys are touched; a failure is only a warning.
-fn harden(rep: &mut Reporter) {
-    if let Err(e) = sdctl::process::disable_core_dumps() {
-        rep.warn(format!("could not disable core dumps: {e}"));
-    }
-}
-
-/// Passphrases from `--passphrase-file`, else a hidden prompt when a person is at the
-/// terminal, else none (an encrypted key is then an error naming --passphrase-file).
-fn passphrase_source(file: Option<&Path>, rep: &mut Reporter) -> Result<PassphraseSource, Error> {
-    match file {
-        Some(path) => {
-            let file = PassphraseFile::read(path)?;
-            if file.readable_by_others() {
-                rep.warn(format!(
-                    "{}: passphrase file is readable by other users; restrict it with 'chmod 600'",
-                    path.display()
-                ));
-            }
-            Ok(PassphraseSource::File(file))
-        }
-        None if std::io::stdin().is_terminal() => Ok(PassphraseSource::Prompt),
-        None => Ok(PassphraseSource::Unavailable),
     }
 }
 

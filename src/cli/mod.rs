@@ -2,6 +2,8 @@
 
 mod keys;
 mod report;
+mod sd;
+mod secrets;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +43,9 @@ pub enum Command {
     /// Custodian wrapping keys: generate, inspect, check.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap.
+    #[command(subcommand)]
+    Sd(sd::SdCommand),
 }
 
 /// Parses the command line, runs the command, and returns the process exit status.
@@ -48,5 +53,6 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
+        Command::Sd(cmd) => sd::run(cmd, cli.output),
     }
 }

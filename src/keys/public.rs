@@ -102,6 +102,20 @@ impl PublicKey {
         ))
     }
 
+    /// The key for OpenSSL's public-key operations (RSA only).
+    pub fn to_openssl(&self) -> Result<openssl::pkey::PKey<openssl::pkey::Public>, String> {
+        let PublicKey::Rsa { modulus, exponent } = self else {
+            return Err(format!("{} key; RSA is required", self.info().algorithm));
+        };
+        let err = |e: openssl::error::ErrorStack| e.to_string();
+        let rsa = openssl::rsa::Rsa::from_public_components(
+            openssl::bn::BigNum::from_slice(modulus).map_err(err)?,
+            openssl::bn::BigNum::from_slice(exponent).map_err(err)?,
+        )
+        .map_err(err)?;
+        openssl::pkey::PKey::from_rsa(rsa).map_err(err)
+    }
+
     /// Algorithm and size.
     pub fn info(&self) -> KeyInfo {
         match self {

@@ -46,10 +46,10 @@ exec 9>>"$lock" || die "cannot open lock file $lock"
 flock -w 1800 9 || die "waited 30 minutes for $lock; is another setup.sh stuck?"
 
 # The stamp names what the venv was built from; any change to requirements.txt rebuilds.
-want="sdctl-interop-1 $(sha256sum <"$req" | cut -d' ' -f1)"
+want="sdctl-interop-2 $(sha256sum <"$req" | cut -d' ' -f1)"
 
 if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
-  "$venv/bin/python" -c 'import jwcrypto' >/dev/null 2>&1; then
+  [ -f "$venv/sdctl-azure-config/versionCheck.json" ] && "$venv/bin/python" -c 'import jwcrypto' >/dev/null 2>&1; then
   printf '%s\n' "$venv"
   exit 0
 fi
@@ -85,6 +85,35 @@ PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
   fail "pip install -r requirements.txt failed"
 [ -x "$venv/bin/az" ] || fail "the venv has no bin/az after installing"
 "$venv/bin/python" -c 'import jwcrypto' >>"$log" 2>&1 || fail "jwcrypto does not import"
+
+# A seed for the throw-away AZURE_CONFIG_DIR that tests/interop/az.sh gives each az run.
+# Without versionCheck.json naming the installed versions, az's first run in an empty
+# config dir probes a Microsoft storage host for newer releases; the config turns off
+# telemetry (a background upload), surveys, auto-upgrade and extension auto-install.
+seed=$venv/sdctl-azure-config
+mkdir -p -- "$seed" || die "cannot create $seed"
+cat >"$seed/config" <<'CONFIG' || die "cannot write $seed/config"
+[core]
+collect_telemetry = no
+survey_message = no
+no_color = yes
+
+[auto-upgrade]
+enable = no
+
+[extension]
+use_dynamic_install = no
+CONFIG
+"$venv/bin/python" - "$seed/versionCheck.json" >>"$log" 2>&1 <<'PY' || fail "cannot write the versionCheck.json seed"
+import datetime, json, sys
+from importlib.metadata import version
+local = {"azure-cli": version("azure-cli"), "core": version("azure-cli-core"),
+         "telemetry": version("azure-cli-telemetry")}
+seed = {"versions": {k: {"local": v} for k, v in local.items()},
+        "update_time": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")}
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    json.dump(seed, f)
+PY
 
 printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp" || die "cannot write $stamp"
 printf '%s\n' "$venv"

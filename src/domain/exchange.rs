@@ -1,0 +1,162 @@
+//! The new HSM's exchange (transfer) key, as people hand it to the air-gapped machine: a
+//! PEM or DER certificate (what `az keyvault security-domain init-recovery` writes), a PEM
+//! public key, a JWK, or the whole `GET /securitydomain/upload` response
+//! (`{"key_format": "jwk", "transfer_key": <JWK object or JSON string>}`).
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use openssl::pkey::{PKey, Public};
+use serde_json::Value;
+
+use super::DomainError;
+use crate::files;
+use crate::keys::{Certificate, Item, KeyFile, PublicKey, MIN_RSA_BITS};
+use crate::primitives::base64url;
+
+/// The exchange key: its RSA public key and, when known, its certificate.
+pub struct ExchangeKey {
+    /// The public key, for OpenSSL.
+    pub public: PKey<Public>,
+    /// The same key in sdctl's form.
+    pub key: PublicKey,
+    /// The certificate (x5c[0] of the JWK, or the PEM certificate), when given.
+    pub certificate: Option<Certificate>,
+    /// `x5t_256` for the restore blob: SHA-256 of the certificate DER, or the JWK's
+    /// `x5t#S256` when there is no certificate.
+    pub x5t_256: Option<String>,
+    /// What the file held ("PEM certificate", "JWK", "transfer-key response", ...).
+    pub form: &'static str,
+}
+
+/// Reads an exchange key file of any of the accepted forms.
+pub fn read_exchange_key(path: &Path) -> Result<ExchangeKey, DomainError> {
+    let bytes = files::read_bounded(path, 1024 * 1024, "an exchange key")?;
+    let err = |detail: String| DomainError::Exchange {
+        path: path.to_owned(),
+        detail,
+    };
+    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let exchange = if trimmed.map(|i| bytes[i] == b'{') == Some(true) {
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| err(format!("not valid JSON: {e}")))?;
+        from_json(&value).map_err(err)?
+    } else {
+        let file = KeyFile::parse(path, &bytes)?;
+        let mut found = None;
+        for item in file.items {
+            match item {
+                Item::Certificate(cert) => {
+                    found = Some(ExchangeKey::from_certificate(cert, "certificate").map_err(&err)?);
+                    break;
+                }
+                Item::PublicKey(key) if found.is_none() => {
+                    found = Some(ExchangeKey::from_public(key, None, "public key").map_err(&err)?);
+                }
+                _ => {}
+            }
+        }
+        found.ok_or_else(|| {
+            err("holds no certificate or public key; expected the exchange key as a PEM certificate, PEM public key, JWK, or transfer-key response".into())
+        })?
+    };
+    if let Some(bits) = exchange.key.info().bits {
+        if bits < MIN_RSA_BITS {
+            return Err(err(format!(
+                "RSA key of {bits} bits is too small for an exchange key"
+            )));
+        }
+    }
+    Ok(exchange)
+}
+
+impl ExchangeKey {
+    fn from_certificate(cert: Certificate, form: &'static str) -> Result<Self, String> {
+        let x5t = cert.x5t_256();
+        Self::from_public(cert.public_key().clone(), Some(cert), form).map(|mut e| {
+            e.x5t_256 = Some(x5t);
+            e
+        })
+    }
+
+    fn from_public(
+        key: PublicKey,
+        certificate: Option<Certificate>,
+        form: &'static str,
+    ) -> Result<Self, String> {
+        let public = key.to_openssl()?;
+        Ok(ExchangeKey {
+            public,
+            key,
+            certificate,
+            x5t_256: None,
+            form,
+        })
+    }
+}
+
+fn from_json(value: &Value) -> Result<ExchangeKey, String> {
+    if let Some(transfer) = value.get("transfer_key") {
+        let jwk = match transfer {
+            Value::String(text) => serde_json::from_str(text)
+                .map_err(|e| format!("transfer_key is a string that is not a JWK: {e}"))?,
+            other => other.clone(),
+        };
+        return from_jwk(&jwk, "transfer-key response");
+    }
+    // `{"value": ...}` bodies and the Key Vault key bundle `{"key": JWK}` both occur.
+    if let Some(key) = value.get("key").filter(|k| k.is_object()) {
+        return from_jwk(key, "key bundle JWK");
+    }
+    from_jwk(value, "JWK")
+}
+
+fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    match field("kty") {
+        Some("RSA") | Some("RSA-HSM") => {}
+        Some(other) => return Err(format!("JWK kty '{other}'; the exchange key must be RSA")),
+        None => return Err("JSON is not a JWK (no 'kty') nor a transfer-key response".into()),
+    }
+    let from_numbers = match (field("n"), field("e")) {
+        (Some(n), Some(e)) => Some(PublicKey::rsa(
+            &base64url::decode(n).ok_or("JWK 'n' is not base64url")?,
+            &base64url::decode(e).ok_or("JWK 'e' is not base64url")?,
+        )),
+        _ => None,
+    };
+    let certificate = match jwk
+        .get("x5c")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
+        Some(Value::String(b64)) => {
+            let der = STANDARD
+                .decode(b64.trim())
+                .map_err(|_| "JWK x5c[0] is not base64".to_owned())?;
+            Some(
+                Certificate::from_der(&der)
+                    .map_err(|e| format!("JWK x5c[0] is not a certificate: {e}"))?,
+            )
+        }
+        Some(_) => return Err("JWK x5c[0] is not a string".into()),
+        None => None,
+    };
+    match (certificate, from_numbers) {
+        (Some(cert), numbers) => {
+            if let Some(key) = numbers {
+                if &key != cert.public_key() {
+                    return Err("JWK n/e do not match the certificate in x5c[0]".into());
+                }
+            }
+            ExchangeKey::from_certificate(cert, form)
+        }
+        (None, Some(key)) => {
+            let mut exchange = ExchangeKey::from_public(key, None, form)?;
+            exchange.x5t_256 = field("x5t#S256").map(str::to_owned);
+            Ok(exchange)
+        }
+        (None, None) => Err("JWK has neither x5c nor n and e".into()),
+    }
+}

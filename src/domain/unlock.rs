@@ -1,0 +1,272 @@
+//! Opening a security domain with custodian keys: each key is matched to its share by the
+//! thumbprint of its certificate (beside the key, or inside the PKCS#12), or, without a
+//! certificate, by trial decryption (the JWE's MAC decides). Every key given must belong to
+//! the domain; exactly `required` distinct shares are combined.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::model::{EncShare, KeySplit, SecurityDomain};
+use super::DomainError;
+use crate::keys::WrappingKey;
+use crate::primitives::gf257::{self, Share};
+use crate::primitives::jwe::CompactJwe;
+
+/// How a key was matched to its share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// The certificate's SHA-256 thumbprint equals the share's `x5t_256`.
+    Thumbprint,
+    /// No certificate: the key decrypted the share (authenticated by the JWE's MAC).
+    TrialDecryption,
+}
+
+/// A key matched to a share of the domain.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyMatch {
+    /// The key file.
+    pub key: PathBuf,
+    /// Index into [`SecurityDomain::shares`].
+    pub share: usize,
+    /// The share's location in the file ("SharedKeys.enc_shares[2]").
+    pub location: String,
+    /// The share's `x5t_256`.
+    pub x5t_256: String,
+    /// How it was matched.
+    pub matched_by: MatchedBy,
+}
+
+/// A decrypted share.
+pub struct OpenShare {
+    /// Which key opened which share.
+    pub matched: KeyMatch,
+    /// The decrypted bytes.
+    pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+/// The result of opening a domain: the master key and the shares used.
+pub struct Unlocked {
+    /// The rebuilt master key.
+    pub master_key: Zeroizing<Vec<u8>>,
+    /// The keys whose shares were combined, in order.
+    pub used: Vec<KeyMatch>,
+    /// Every key given, matched to its share.
+    pub matches: Vec<KeyMatch>,
+}
+
+/// A key matched to its share, with the share's plaintext when matching already
+/// decrypted it (trial decryption).
+pub struct MatchedShare {
+    /// Which key belongs to which share.
+    pub matched: KeyMatch,
+    /// The decrypted share, if matching decrypted it.
+    pub opened: Option<Zeroizing<Vec<u8>>>,
+    /// Index of the key in the slice given to [`match_keys`].
+    pub key_index: usize,
+}
+
+/// Matches every key to its share; a key that belongs to no share, or two keys for one
+/// share, is an error. Shares opened during trial matching are returned decrypted.
+pub fn match_keys(
+    path: &Path,
+    sd: &SecurityDomain,
+    keys: &[WrappingKey],
+) -> Result<Vec<MatchedShare>, DomainError> {
+    let shares = sd.shares();
+    let mut found: Vec<MatchedShare> = Vec::new();
+    for (key_index, key) in keys.iter().enumerate() {
+        let (indices, matched_by, opened) = match &key.certificate {
+            Some(cert) => {
+                let thumbprint = cert.x5t_256();
+                let indices: Vec<usize> = (0..shares.len())
+                    .filter(|&i| shares[i].1.x5t_256 == thumbprint)
+                    .collect();
+                if indices.is_empty() {
+                    return Err(DomainError::NotInDomain {
+                        key: key.key_path.clone(),
+                        detail: format!(
+                            "its certificate (x5t_256 {thumbprint}) is not one of the wrapping keys of {}",
+                            path.display()
+                        ),
+                    });
+                }
+                (indices, MatchedBy::Thumbprint, None)
+            }
+            None => {
+                let (i, plaintext) = trial_match(&shares, key).ok_or_else(|| {
+                    DomainError::NotInDomain {
+                        key: key.key_path.clone(),
+                        detail: format!(
+                            "opens none of the shares of {} (no certificate beside it, so every share was tried)",
+                            path.display()
+                        ),
+                    }
+                })?;
+                (vec![i], MatchedBy::TrialDecryption, Some(plaintext))
+            }
+        };
+        // Version 1 repeats a custodian across pairs; version 2 has one share per key.
+        let single = matches!(sd.split, KeySplit::Shamir(_));
+        for (n, &i) in indices.iter().enumerate() {
+            if let Some(previous) = found.iter().find(|f| f.matched.share == i) {
+                return Err(DomainError::DuplicateKey {
+                    first: previous.matched.key.clone(),
+                    second: key.key_path.clone(),
+                    location: shares[i].0.clone(),
+                });
+            }
+            let matched = KeyMatch {
+                key: key.key_path.clone(),
+                share: i,
+                location: shares[i].0.clone(),
+                x5t_256: shares[i].1.x5t_256.clone(),
+                matched_by,
+            };
+            let opened = if n == 0 { opened.clone() } else { None };
+            found.push(MatchedShare {
+                matched,
+                opened,
+                key_index,
+            });
+            if single {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn trial_match(
+    shares: &[(String, &EncShare)],
+    key: &WrappingKey,
+) -> Option<(usize, Zeroizing<Vec<u8>>)> {
+    shares.iter().enumerate().find_map(|(i, (_, share))| {
+        let jwe = CompactJwe::parse(&share.enc_key).ok()?;
+        jwe.decrypt_rsa(key.key.openssl()).ok().map(|p| (i, p))
+    })
+}
+
+/// Decrypts the share `matched` with `key` (unless already decrypted).
+pub fn open_share(
+    sd: &SecurityDomain,
+    key: &WrappingKey,
+    matched: KeyMatch,
+    already: Option<Zeroizing<Vec<u8>>>,
+) -> Result<OpenShare, DomainError> {
+    if let Some(plaintext) = already {
+        return Ok(OpenShare { matched, plaintext });
+    }
+    let shares = sd.shares();
+    let share = shares[matched.share].1;
+    let fail = |detail: String| DomainError::Share {
+        key: key.key_path.clone(),
+        location: matched.location.clone(),
+        detail,
+    };
+    let jwe = CompactJwe::parse(&share.enc_key).map_err(|e| fail(e.to_string()))?;
+    let plaintext = jwe.decrypt_rsa(key.key.openssl()).map_err(|e| {
+        fail(format!(
+            "{e} (the certificate matches, so the share was altered or the key is damaged)"
+        ))
+    })?;
+    Ok(OpenShare { matched, plaintext })
+}
+
+/// Opens the domain with `keys`: every key must belong to it; the first `required`
+/// matched shares are decrypted and combined (v2), or the first pair whose two halves are
+/// held is XORed (v1).
+pub fn unlock(
+    path: &Path,
+    sd: &SecurityDomain,
+    keys: &[WrappingKey],
+) -> Result<Unlocked, DomainError> {
+    let matches = match_keys(path, sd, keys)?;
+    let all: Vec<KeyMatch> = matches.iter().map(|f| f.matched.clone()).collect();
+    match &sd.split {
+        KeySplit::Shamir(shared) => {
+            let required = shared.required;
+            if matches.len() < required {
+                return Err(DomainError::TooFewKeys {
+                    path: path.to_owned(),
+                    opened: matches.len(),
+                    required,
+                });
+            }
+            let mut opened = Vec::new();
+            for found in matches.into_iter().take(required) {
+                let key = &keys[found.key_index];
+                opened.push(open_share(sd, key, found.matched, found.opened)?);
+            }
+            let master_key = combine_shares(path, &opened)?;
+            Ok(Unlocked {
+                master_key,
+                used: opened.into_iter().map(|o| o.matched).collect(),
+                matches: all,
+            })
+        }
+        KeySplit::Xor(split) => {
+            for pair in 0..split.keys.len() {
+                let halves: Vec<&MatchedShare> = matches
+                    .iter()
+                    .filter(|f| f.matched.share / 2 == pair)
+                    .collect();
+                if halves.len() != 2 {
+                    continue;
+                }
+                let mut opened = Vec::new();
+                for half in halves {
+                    let key = &keys[half.key_index];
+                    opened.push(open_share(
+                        sd,
+                        key,
+                        half.matched.clone(),
+                        half.opened.clone(),
+                    )?);
+                }
+                let (a, b) = (&opened[0].plaintext, &opened[1].plaintext);
+                if a.len() != b.len() {
+                    return Err(DomainError::Integrity {
+                        path: path.to_owned(),
+                        detail: format!("SplitKeys.keys[{pair}]: the two halves differ in length"),
+                    });
+                }
+                let master_key =
+                    Zeroizing::new(a.iter().zip(b.iter()).map(|(x, y)| x ^ y).collect());
+                return Ok(Unlocked {
+                    master_key,
+                    used: opened.into_iter().map(|o| o.matched).collect(),
+                    matches: all,
+                });
+            }
+            Err(DomainError::TooFewKeys {
+                path: path.to_owned(),
+                opened: matches.len().min(1),
+                required: 2,
+            })
+        }
+    }
+}
+
+/// Decodes the opened shares and combines them (exactly as many as given).
+pub fn combine_shares(
+    path: &Path,
+    opened: &[OpenShare],
+) -> Result<Zeroizing<Vec<u8>>, DomainError> {
+    let mut shares = Vec::new();
+    for o in opened {
+        let share = Share::decode(&o.plaintext).map_err(|e| DomainError::Share {
+            key: o.matched.key.clone(),
+            location: o.matched.location.clone(),
+            detail: format!("decrypted, but is not a valid share: {e}"),
+        })?;
+        shares.push(share);
+    }
+    let refs: Vec<&Share> = shares.iter().collect();
+    gf257::combine(&refs).map_err(|e| DomainError::Integrity {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
