@@ -204,3 +204,54 @@ impl Run {
 pub fn mode_of(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// HSM state blobs for test security domains: realistic sizes, random contents.
+pub fn hsm_state() -> Vec<(String, Vec<u8>)> {
+    let mut state = Vec::new();
+    for (tag, len) in [
+        ("mhsm-partition-config", 300usize),
+        ("mhsm-key-store", 4096),
+        ("mhsm-rbac", 17),
+    ] {
+        let mut bytes = vec![0u8; len];
+        openssl::rand::rand_bytes(&mut bytes).unwrap();
+        state.push((tag.to_owned(), bytes));
+    }
+    state
+}
+
+impl Fixture {
+    /// Makes a version 2 security domain for the certificates `certs` (file names) with
+    /// `quorum`, as the HSM would, writes it to `out`, and returns the state it holds.
+    pub fn make_sd(&self, certs: &[&str], quorum: usize, out: &str) -> Vec<(String, Vec<u8>)> {
+        let certs: Vec<_> = certs
+            .iter()
+            .map(|c| sdctl::keys::load_certificate(&self.path(c)).unwrap())
+            .collect();
+        let state = hsm_state();
+        let sd = sdctl::domain::hsm::make_security_domain(&certs, quorum, &state).unwrap();
+        fs::write(self.path(out), sd.to_json().unwrap()).unwrap();
+        state
+    }
+
+    /// Reads a JSON file of the fixture.
+    pub fn read_json(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(self.path(name)).unwrap()).unwrap()
+    }
+
+    /// Writes a JSON file into the fixture.
+    pub fn write_json(&self, name: &str, value: &serde_json::Value) {
+        fs::write(self.path(name), serde_json::to_vec(value).unwrap()).unwrap();
+    }
+}
+
+/// Flips one byte of part `part` (0 header, 1 key, 2 IV, 3 ciphertext, 4 tag) of a compact JWE.
+pub fn tamper_jwe(jwe: &str, part: usize) -> String {
+    use sdctl::primitives::base64url;
+    let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+    let mut bytes = base64url::decode(&parts[part]).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x40;
+    parts[part] = base64url::encode(&bytes);
+    parts.join(".")
+}
