@@ -261,6 +261,10 @@ fn version_1_xor_split_is_read_and_upgraded() {
     );
 }
 
+/// A refusal case: file name, new content (None: use the file as it is), keys, exit code,
+/// and the text the error line must contain.
+type Refusal<'a> = (&'a str, Option<Vec<u8>>, &'a str, i32, &'a str);
+
 /// Writes a variant of `sd.json` changed by `change` and checks that verify and
 /// restore-blob both refuse it with `code` and `needle`, writing no output.
 fn assert_refused(
@@ -304,7 +308,7 @@ fn refusals() {
         .unwrap()
         .to_owned();
     let ab = "a.key b.key";
-    let cases: Vec<(&str, Option<Vec<u8>>, &str, i32, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             "ct.json",
             changed(&|v| v["EncData"]["data"][1]["compact_jwe"] = tamper_jwe(&datum, 3).into()),
