@@ -115,5 +115,5 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
     json.dump(seed, f)
 PY
 
-printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp" || die "cannot write $stamp"
+{ printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp"; } || die "cannot write $stamp"
 printf '%s\n' "$venv"
