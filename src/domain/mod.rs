@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod hsm;
 pub mod inspect;
 pub mod model;
+pub mod pyjson;
 pub mod restore_blob;
 pub mod rewrap;
 pub mod unlock;

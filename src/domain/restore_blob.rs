@@ -48,9 +48,10 @@ impl RestoreBlob {
         Ok(blob)
     }
 
-    /// The blob's JSON, as written to `--sd-file-restore-blob`.
+    /// The blob's JSON, laid out as the Azure CLI writes `--sd-file-restore-blob`
+    /// (Python `json.dumps` defaults).
     pub fn to_json(&self) -> Result<String, DomainError> {
-        serde_json::to_string(self).map_err(|e| DomainError::Crypto(e.to_string()))
+        super::pyjson::to_string(self).map_err(|e| DomainError::Crypto(e.to_string()))
     }
 
     /// The upload body: `{"value": "<blob JSON as a string>"}`.
@@ -78,8 +79,9 @@ pub fn build(
     let x5t_256 = exchange.x5t_256.clone().ok_or_else(|| DomainError::Usage(
         "the exchange key has no certificate, so its x5t_256 is unknown; give the certificate (az keyvault security-domain init-recovery writes one) or the transfer-key response".into(),
     ))?;
+    // The header the Azure CLI gives the wrapped key, which Managed HSM accepts.
     let mut header = Map::new();
-    header.insert("x5t#S256".into(), Value::from(x5t_256.clone()));
+    header.insert("kid".into(), Value::from("not used"));
     let enc_key = jwe::encrypt_rsa_oaep256(&new_master, &exchange.public, &header)
         .map_err(|e| DomainError::Crypto(e.to_string()))?;
     Ok(RestoreBlob {
