@@ -14,7 +14,7 @@ umask 077
 # Ten random passphrases in a 0600 file: never on argv, never in the environment.
 for _ in $(seq 10); do openssl rand -hex 16; done > "$work/pass.txt"
 
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }   # bash built-in: no process spawned
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 : > "$work/sdctl.times"

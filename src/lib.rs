@@ -19,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod keys;
+pub mod parallel;
 pub mod passphrase;
 pub mod primitives;
 pub mod process;

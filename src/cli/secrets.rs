@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use sdctl::keys::{load_wrapping_key, WrappingKey};
+use sdctl::keys::{load_wrapping_keys, WrappingKey};
 use sdctl::passphrase::{PassphraseFile, PassphraseSource};
 use sdctl::Error;
 
@@ -50,9 +50,5 @@ pub fn load_keys(
     if let PassphraseSource::File(file) = &source {
         file.expect_lines(paths.len())?;
     }
-    let mut keys = Vec::with_capacity(paths.len());
-    for (i, path) in paths.iter().enumerate() {
-        keys.push(load_wrapping_key(path, i, &source)?);
-    }
-    Ok(keys)
+    Ok(load_wrapping_keys(paths, &source)?)
 }

@@ -175,6 +175,20 @@ pub fn open_share(
     Ok(OpenShare { matched, plaintext })
 }
 
+/// Decrypts the shares of `matched` (each with its key), in order. Sequential on purpose:
+/// an RSA private operation takes about 2 ms, less than what a new thread costs OpenSSL 3.0
+/// (its own DRBG, contended provider locks); measured in docs/benchmarks.md.
+pub fn open_shares(
+    sd: &SecurityDomain,
+    keys: &[WrappingKey],
+    matched: &[MatchedShare],
+) -> Vec<Result<OpenShare, DomainError>> {
+    matched
+        .iter()
+        .map(|m| open_share(sd, &keys[m.key_index], m.matched.clone(), m.opened.clone()))
+        .collect()
+}
+
 /// Opens the domain with `keys`: every key must belong to it; the first `required`
 /// matched shares are decrypted and combined (v2), or the first pair whose two halves are
 /// held is XORed (v1).
@@ -195,11 +209,10 @@ pub fn unlock(
                     required,
                 });
             }
-            let mut opened = Vec::new();
-            for found in matches.into_iter().take(required) {
-                let key = &keys[found.key_index];
-                opened.push(open_share(sd, key, found.matched, found.opened)?);
-            }
+            let chosen: Vec<MatchedShare> = matches.into_iter().take(required).collect();
+            let opened = open_shares(sd, keys, &chosen)
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
             let master_key = combine_shares(path, &opened)?;
             Ok(Unlocked {
                 master_key,

@@ -122,19 +122,14 @@ fn prove_each(
 ) -> Result<(Vec<CustodianProof>, Vec<Combination>), DomainError> {
     let sd = &file.domain;
     let matches = unlock::match_keys(&file.path, sd, keys)?;
+    let opened = unlock::open_shares(sd, keys, &matches);
     let mut proofs = Vec::new();
     let mut shares: Vec<Option<OpenShare>> = Vec::new();
-    for found in matches {
-        let key = &keys[found.key_index];
-        let (key_name, location) = (
-            found.matched.key.display().to_string(),
-            found.matched.location.clone(),
-        );
-        let result = unlock::open_share(sd, key, found.matched, found.opened)
-            .and_then(|o| combine_check_decodes(file, o));
+    for (found, result) in matches.iter().zip(opened) {
+        let result = result.and_then(|o| combine_check_decodes(file, o));
         proofs.push(CustodianProof {
-            key: key_name,
-            location,
+            key: found.matched.key.display().to_string(),
+            location: found.matched.location.clone(),
             ok: result.is_ok(),
             error: result.as_ref().err().map(|e| e.to_string()),
         });

@@ -3,8 +3,6 @@
 //! (`NAME.cer`); and one `manifest.json` with the thumbprints witnesses compare.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
@@ -20,6 +18,7 @@ use super::certificate::Certificate;
 use super::private::PrivateKey;
 use super::{pbes2, KeyError};
 use crate::files::{self, WriteBatch, MODE_PUBLIC, MODE_SECRET};
+use crate::parallel;
 use crate::passphrase::Passphrase;
 
 /// Fewest custodians a Managed HSM security domain accepts.
@@ -249,46 +248,13 @@ impl KeySetRequest {
                 self.names.len()
             )));
         }
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let results: Mutex<Vec<Option<Result<NewCustodian, KeyError>>>> =
-            Mutex::new((0..self.names.len()).map(|_| None).collect());
-        let threads = threads.clamp(1, self.names.len());
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= self.names.len() || failed.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let result = generate_custodian(&self.names[i], &passphrases[i], &self.options);
-                    if result.is_err() {
-                        failed.store(true, Ordering::SeqCst);
-                    }
-                    if let Ok(mut slots) = results.lock() {
-                        slots[i] = Some(result);
-                    }
-                    progress(done.fetch_add(1, Ordering::SeqCst) + 1);
-                });
-            }
-        });
-        let slots = results
-            .into_inner()
-            .map_err(|_| KeyError::Usage("a key generation thread failed".into()))?;
-        let mut custodians = Vec::with_capacity(slots.len());
-        for slot in slots {
-            match slot {
-                Some(result) => custodians.push(result?),
-                None => continue,
-            }
-        }
-        if custodians.len() != self.names.len() {
-            return Err(KeyError::Crypto {
-                context: "key generation".into(),
-                detail: "not every key was generated".into(),
-            });
-        }
+        let results = parallel::map(
+            &self.names,
+            threads,
+            |i, name| generate_custodian(name, &passphrases[i], &self.options),
+            progress,
+        );
+        let custodians = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         Ok(custodians)
     }
 

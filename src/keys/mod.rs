@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 pub use certificate::Certificate;
 pub use file::{Encoding, Item, KeyFile, KeySyntax};
-pub use private::{find_certificate_beside, load_wrapping_key, PrivateKey, WrappingKey};
+pub use private::{
+    find_certificate_beside, load_wrapping_key, load_wrapping_keys, PrivateKey, WrappingKey,
+};
 pub use public::{KeyInfo, PublicKey, MIN_RSA_BITS};
 
 use crate::error::ExitCode;
