@@ -475,3 +475,26 @@ fn exchange_key_refusals() {
         assert!(!fx.path("out.json").exists());
     }
 }
+
+#[test]
+fn rewrap_refusals_leave_no_output() {
+    let fx = setup();
+    fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
+    fx.openssl_custodian("small", 1024);
+    std::fs::write(fx.path("taken.json"), "keep me").unwrap();
+    let base = "sd rewrap --sd-file sd.json --sd-wrapping-keys a.key b.key";
+    let cases = [
+        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 1 --out new.json", 2, "quorum 1 with 3 certificates"),
+        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 4 --out new.json", 2, "quorum 4 with 3 certificates"),
+        ("--new-wrapping-keys c.cer d.cer --new-quorum 2 --out new.json", 2, "2 wrapping certificates given; a security domain needs 3 to 10"),
+        ("--new-wrapping-keys c.cer d.cer d.cer --new-quorum 2 --out new.json", 2, "carries the same key as an earlier one"),
+        ("--new-wrapping-keys c.cer d.cer small.cer --new-quorum 2 --out new.json", 2, "RSA key of 1024 bits is too small"),
+        ("--new-wrapping-keys c.cer d.cer e.key --new-quorum 2 --out new.json", 2, "e.key: holds no certificate"),
+        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 2 --out taken.json", 2, "taken.json: already exists"),
+    ];
+    for (args, code, needle) in cases {
+        fx.run(&format!("{base} {args}")).assert_error(code, needle);
+        assert!(!fx.path("new.json").exists(), "{args}: output written");
+    }
+    assert_eq!(std::fs::read_to_string(fx.path("taken.json")).unwrap(), "keep me");
+}
