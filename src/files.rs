@@ -140,12 +140,7 @@ impl WriteBatch {
 
     /// Fails early if `dest` exists and overwriting is not allowed.
     pub fn check_free(&self, dest: &Path) -> Result<(), FileError> {
-        if !self.overwrite && fs::symlink_metadata(dest).is_ok() {
-            return Err(FileError::Exists {
-                path: dest.to_owned(),
-            });
-        }
-        Ok(())
+        ensure_free(dest, self.overwrite)
     }
 
     /// Writes `data` to a temporary file beside `dest` with `mode`, fsynced.
@@ -229,6 +224,17 @@ impl Drop for WriteBatch {
             }
         }
     }
+}
+
+/// Fails if `dest` exists (even as a dangling link) and `overwrite` is false: call it before
+/// any expensive or interactive work whose result would go to `dest`.
+pub fn ensure_free(dest: &Path, overwrite: bool) -> Result<(), FileError> {
+    if !overwrite && fs::symlink_metadata(dest).is_ok() {
+        return Err(FileError::Exists {
+            path: dest.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Writes one output atomically (see [`WriteBatch`]).

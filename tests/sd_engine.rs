@@ -250,7 +250,7 @@ fn version_1_xor_split_is_read_and_upgraded() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(open_blob(&fx, "blob.json"), state);
     fx.run("sd verify --sd-file v1.json --sd-wrapping-keys a.key c.key")
-        .assert_error(2, "the quorum is 2");
+        .assert_error(2, "not both halves of any one pair");
     let run = fx.run("sd rewrap --sd-file v1.json --sd-wrapping-keys a.key b.key --new-wrapping-keys c.cer d.cer e.cer --new-quorum 2 --out v2.json");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fx.read_json("v2.json")["version"], 2);
@@ -484,17 +484,48 @@ fn rewrap_refusals_leave_no_output() {
     std::fs::write(fx.path("taken.json"), "keep me").unwrap();
     let base = "sd rewrap --sd-file sd.json --sd-wrapping-keys a.key b.key";
     let cases = [
-        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 1 --out new.json", 2, "quorum 1 with 3 certificates"),
-        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 4 --out new.json", 2, "quorum 4 with 3 certificates"),
-        ("--new-wrapping-keys c.cer d.cer --new-quorum 2 --out new.json", 2, "2 wrapping certificates given; a security domain needs 3 to 10"),
-        ("--new-wrapping-keys c.cer d.cer d.cer --new-quorum 2 --out new.json", 2, "carries the same key as an earlier one"),
-        ("--new-wrapping-keys c.cer d.cer small.cer --new-quorum 2 --out new.json", 2, "RSA key of 1024 bits is too small"),
-        ("--new-wrapping-keys c.cer d.cer e.key --new-quorum 2 --out new.json", 2, "e.key: holds no certificate"),
-        ("--new-wrapping-keys c.cer d.cer e.cer --new-quorum 2 --out taken.json", 2, "taken.json: already exists"),
+        (
+            "--new-wrapping-keys c.cer d.cer e.cer --new-quorum 1 --out new.json",
+            2,
+            "quorum 1 with 3 certificates",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer e.cer --new-quorum 4 --out new.json",
+            2,
+            "quorum 4 with 3 certificates",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer --new-quorum 2 --out new.json",
+            2,
+            "2 wrapping certificates given; a security domain needs 3 to 10",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer d.cer --new-quorum 2 --out new.json",
+            2,
+            "carries the same key as an earlier one",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer small.cer --new-quorum 2 --out new.json",
+            2,
+            "RSA key of 1024 bits is too small",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer e.key --new-quorum 2 --out new.json",
+            2,
+            "e.key: holds no certificate",
+        ),
+        (
+            "--new-wrapping-keys c.cer d.cer e.cer --new-quorum 2 --out taken.json",
+            2,
+            "taken.json: already exists",
+        ),
     ];
     for (args, code, needle) in cases {
         fx.run(&format!("{base} {args}")).assert_error(code, needle);
         assert!(!fx.path("new.json").exists(), "{args}: output written");
     }
-    assert_eq!(std::fs::read_to_string(fx.path("taken.json")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(fx.path("taken.json")).unwrap(),
+        "keep me"
+    );
 }

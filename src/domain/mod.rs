@@ -66,6 +66,14 @@ pub enum DomainError {
         /// The quorum.
         required: usize,
     },
+    /// Version 1: the keys given do not hold both halves of any one pair.
+    #[error("{}: the keys given open {halves} half/halves but not both halves of any one pair; a version 1 security domain needs both custodians of one pair", path.display())]
+    NoCompletePair {
+        /// The SD file.
+        path: PathBuf,
+        /// Halves the keys open.
+        halves: usize,
+    },
     /// A share did not decrypt, or decrypted to something that is not a share.
     #[error("{}: {location}: {detail}", key.display())]
     Share {
@@ -109,6 +117,7 @@ impl DomainError {
             DomainError::Invalid { .. }
             | DomainError::DuplicateKey { .. }
             | DomainError::TooFewKeys { .. }
+            | DomainError::NoCompletePair { .. }
             | DomainError::Exchange { .. }
             | DomainError::Usage(_) => ExitCode::BadInput,
             DomainError::NotInDomain { .. }

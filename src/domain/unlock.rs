@@ -213,7 +213,7 @@ pub fn unlock(
             let opened = open_shares(sd, keys, &chosen)
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
-            let master_key = combine_shares(path, &opened)?;
+            let master_key = combine_shares(path, &opened.iter().collect::<Vec<_>>())?;
             Ok(Unlocked {
                 master_key,
                 used: opened.into_iter().map(|o| o.matched).collect(),
@@ -254,10 +254,9 @@ pub fn unlock(
                     matches: all,
                 });
             }
-            Err(DomainError::TooFewKeys {
+            Err(DomainError::NoCompletePair {
                 path: path.to_owned(),
-                opened: matches.len().min(1),
-                required: 2,
+                halves: matches.len(),
             })
         }
     }
@@ -266,7 +265,7 @@ pub fn unlock(
 /// Decodes the opened shares and combines them (exactly as many as given).
 pub fn combine_shares(
     path: &Path,
-    opened: &[OpenShare],
+    opened: &[&OpenShare],
 ) -> Result<Zeroizing<Vec<u8>>, DomainError> {
     let mut shares = Vec::new();
     for o in opened {

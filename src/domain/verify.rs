@@ -126,7 +126,7 @@ fn prove_each(
     let mut proofs = Vec::new();
     let mut shares: Vec<Option<OpenShare>> = Vec::new();
     for (found, result) in matches.iter().zip(opened) {
-        let result = result.and_then(|o| combine_check_decodes(file, o));
+        let result = result.and_then(|o| check_share_decodes(file, o));
         proofs.push(CustodianProof {
             key: found.matched.key.display().to_string(),
             location: found.matched.location.clone(),
@@ -149,20 +149,11 @@ fn prove_each(
                     false,
                     Some("a share in this combination did not open".to_owned()),
                 ),
-                Some(parts) => {
-                    let owned: Vec<OpenShare> = parts
-                        .iter()
-                        .map(|o| OpenShare {
-                            matched: o.matched.clone(),
-                            plaintext: o.plaintext.clone(),
-                        })
-                        .collect();
-                    match combine_shares(&file.path, &owned) {
-                        Ok(key) if key.as_slice() == master_key => (true, None),
-                        Ok(_) => (false, Some("rebuilt a different master key".to_owned())),
-                        Err(e) => (false, Some(e.to_string())),
-                    }
-                }
+                Some(parts) => match combine_shares(&file.path, &parts) {
+                    Ok(key) if key.as_slice() == master_key => (true, None),
+                    Ok(_) => (false, Some("rebuilt a different master key".to_owned())),
+                    Err(e) => (false, Some(e.to_string())),
+                },
             };
             combinations.push(Combination {
                 keys: names,
@@ -177,7 +168,7 @@ fn prove_each(
     Ok((proofs, combinations))
 }
 
-fn combine_check_decodes(file: &SdFile, opened: OpenShare) -> Result<OpenShare, DomainError> {
+fn check_share_decodes(file: &SdFile, opened: OpenShare) -> Result<OpenShare, DomainError> {
     if matches!(file.domain.split, KeySplit::Shamir(_)) {
         crate::primitives::gf257::Share::decode(&opened.plaintext).map_err(|e| {
             DomainError::Share {

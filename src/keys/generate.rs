@@ -226,9 +226,8 @@ impl KeySetRequest {
     /// Fails if any output exists and `force` was not given (call it before asking for
     /// passphrases, so nobody types one for nothing).
     pub fn check_outputs_free(&self) -> Result<(), KeyError> {
-        let batch = WriteBatch::new(self.force);
         for path in self.outputs() {
-            batch.check_free(&path)?;
+            files::ensure_free(&path, self.force)?;
         }
         Ok(())
     }
