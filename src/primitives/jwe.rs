@@ -556,6 +556,73 @@ mod tests {
         assert!(parsed.decrypt_dir(&[0; 64]).is_err());
     }
 
+    /// A JWE whose content key is wrapped with `padding` (and `digest` for OAEP) under `alg`.
+    fn legacy_jwe(
+        alg: &str,
+        padding: Padding,
+        digest: Option<MessageDigest>,
+        plaintext: &[u8],
+    ) -> String {
+        let key = rsa_key();
+        let cek = random_bytes(CEK_LEN).unwrap();
+        let mut encrypter = Encrypter::new(key).unwrap();
+        encrypter.set_rsa_padding(padding).unwrap();
+        if let Some(md) = digest {
+            encrypter.set_rsa_oaep_md(md).unwrap();
+            encrypter.set_rsa_mgf1_md(md).unwrap();
+        }
+        let mut wrapped = vec![0u8; encrypter.encrypt_len(&cek).unwrap()];
+        let n = encrypter.encrypt(&cek, &mut wrapped).unwrap();
+        wrapped.truncate(n);
+        let mut header = Map::new();
+        header.insert("alg".into(), Value::from(alg));
+        header.insert("enc".into(), Value::from(ENC_A256CBC_HS512));
+        seal(&header, &wrapped, &cek, plaintext).unwrap()
+    }
+
+    #[test]
+    fn rsa_oaep_sha1_and_rsa1_5_decrypt() {
+        for (alg, padding, digest, expected) in [
+            (
+                "RSA-OAEP",
+                Padding::PKCS1_OAEP,
+                Some(MessageDigest::sha1()),
+                Algorithm::RsaOaep,
+            ),
+            ("RSA1_5", Padding::PKCS1, None, Algorithm::Rsa1_5),
+        ] {
+            let jwe = legacy_jwe(alg, padding, digest, b"legacy share");
+            let parsed = CompactJwe::parse(&jwe).unwrap();
+            assert_eq!(parsed.algorithm(), expected);
+            assert_eq!(
+                &*parsed.decrypt_rsa(rsa_key()).unwrap(),
+                b"legacy share",
+                "{alg}"
+            );
+            // The header names the padding: a key wrapped one way does not open the other.
+            let swapped = jwe.replacen(
+                &jwe[..jwe.find('.').unwrap()],
+                &base64url::encode(
+                    format!(
+                        r#"{{"alg":"{}","enc":"A256CBC-HS512"}}"#,
+                        if alg == "RSA1_5" {
+                            "RSA-OAEP"
+                        } else {
+                            "RSA1_5"
+                        }
+                    )
+                    .as_bytes(),
+                ),
+                1,
+            );
+            assert_eq!(
+                CompactJwe::parse(&swapped).unwrap().decrypt_rsa(rsa_key()),
+                Err(JweError::Decryption),
+                "{alg} swapped"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
