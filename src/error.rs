@@ -47,6 +47,10 @@ pub enum Error {
     /// A security-domain operation failed.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The emulator could not start or keep its state.
+    #[cfg(feature = "online")]
+    #[error(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
 }
 
 impl Error {
@@ -57,6 +61,8 @@ impl Error {
             Error::Key(e) => e.exit_code(),
             Error::Passphrase(e) => e.exit_code(),
             Error::Domain(e) => e.exit_code(),
+            #[cfg(feature = "online")]
+            Error::Emulator(e) => e.exit_code(),
         }
     }
 }

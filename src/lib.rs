@@ -16,6 +16,8 @@
 #![warn(missing_docs)]
 
 pub mod domain;
+#[cfg(feature = "online")]
+pub mod emulator;
 pub mod error;
 pub mod files;
 pub mod keys;

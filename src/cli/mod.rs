@@ -1,5 +1,7 @@
 //! Command-line parsing and dispatch. Handlers parse, call the library, and print.
 
+#[cfg(feature = "online")]
+mod emulator;
 mod keys;
 mod report;
 mod sd;
@@ -46,6 +48,10 @@ pub enum Command {
     /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap.
     #[command(subcommand)]
     Sd(sd::SdCommand),
+    /// The local Managed HSM emulator, for rehearsals and tests.
+    #[cfg(feature = "online")]
+    #[command(subcommand)]
+    Emulator(emulator::EmulatorCommand),
 }
 
 /// Parses the command line, runs the command, and returns the process exit status.
@@ -54,5 +60,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
         Command::Sd(cmd) => sd::run(cmd, cli.output),
+        #[cfg(feature = "online")]
+        Command::Emulator(cmd) => emulator::run(cmd, cli.output),
     }
 }

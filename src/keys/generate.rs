@@ -359,45 +359,7 @@ pub fn generate_custodian(
     let rsa = Rsa::generate(options.bits).map_err(crypto("RSA key generation"))?;
     let pkey = PKey::from_rsa(rsa).map_err(crypto("RSA key generation"))?;
 
-    let mut subject = X509NameBuilder::new().map_err(crypto("certificate"))?;
-    for (key, value) in &options.subject {
-        subject
-            .append_entry_by_text(key, value)
-            .map_err(|e| KeyError::Usage(format!("--subject: cannot use {key}={value}: {e}")))?;
-    }
-    subject
-        .append_entry_by_text("CN", name)
-        .map_err(crypto("certificate subject"))?;
-    let subject = subject.build();
-
-    let cert = (|| {
-        let mut serial = BigNum::new()?;
-        // 159 random bits: positive, at most 20 octets, unique with overwhelming probability.
-        serial.rand(159, MsbOption::MAYBE_ZERO, false)?;
-        serial.add_word(1)?;
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        let serial = serial.to_asn1_integer()?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&subject)?;
-        b.set_issuer_name(&subject)?;
-        b.set_pubkey(&pkey)?;
-        let not_before = Asn1Time::days_from_now(0)?;
-        let not_after = Asn1Time::days_from_now(options.days)?;
-        b.set_not_before(&not_before)?;
-        b.set_not_after(&not_after)?;
-        b.append_extension(BasicConstraints::new().critical().build()?)?;
-        b.append_extension(KeyUsage::new().critical().key_encipherment().build()?)?;
-        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
-        b.append_extension(ski)?;
-        b.sign(&pkey, MessageDigest::sha256())?;
-        b.build().to_der()
-    })()
-    .map_err(crypto("certificate"))?;
-    let certificate = Certificate::from_der(&cert).map_err(|detail| KeyError::Crypto {
-        context: format!("custodian {name}: certificate"),
-        detail,
-    })?;
+    let certificate = self_signed_certificate(name, &pkey, options)?;
 
     let key = PrivateKey::generated(pkey).map_err(|detail| KeyError::Crypto {
         context: format!("custodian {name}: key"),
@@ -421,6 +383,56 @@ pub fn generate_custodian(
         name: name.to_owned(),
         key_pem,
         certificate,
+    })
+}
+
+/// A self-signed X.509 v3 certificate for `key` with subject `[options.subject], CN=name`,
+/// valid `options.days` from now: SHA-256, random 159-bit serial, basicConstraints CA:FALSE
+/// and keyUsage keyEncipherment (both critical), subjectKeyIdentifier.
+pub fn self_signed_certificate(
+    name: &str,
+    key: &PKey<openssl::pkey::Private>,
+    options: &GenerateOptions,
+) -> Result<Certificate, KeyError> {
+    let crypto = |e: openssl::error::ErrorStack| KeyError::Crypto {
+        context: format!("{name}: certificate"),
+        detail: e.to_string(),
+    };
+    let mut subject = X509NameBuilder::new().map_err(crypto)?;
+    for (k, v) in &options.subject {
+        subject
+            .append_entry_by_text(k, v)
+            .map_err(|e| KeyError::Usage(format!("--subject: cannot use {k}={v}: {e}")))?;
+    }
+    subject.append_entry_by_text("CN", name).map_err(crypto)?;
+    let subject = subject.build();
+    let der = (|| {
+        let mut serial = BigNum::new()?;
+        // 159 random bits: positive, at most 20 octets, unique with overwhelming probability.
+        serial.rand(159, MsbOption::MAYBE_ZERO, false)?;
+        serial.add_word(1)?;
+        let serial = serial.to_asn1_integer()?;
+        let not_before = Asn1Time::days_from_now(0)?;
+        let not_after = Asn1Time::days_from_now(options.days)?;
+        let mut b = X509Builder::new()?;
+        b.set_version(2)?;
+        b.set_serial_number(&serial)?;
+        b.set_subject_name(&subject)?;
+        b.set_issuer_name(&subject)?;
+        b.set_pubkey(key)?;
+        b.set_not_before(&not_before)?;
+        b.set_not_after(&not_after)?;
+        b.append_extension(BasicConstraints::new().critical().build()?)?;
+        b.append_extension(KeyUsage::new().critical().key_encipherment().build()?)?;
+        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
+        b.append_extension(ski)?;
+        b.sign(key, MessageDigest::sha256())?;
+        b.build().to_der()
+    })()
+    .map_err(crypto)?;
+    Certificate::from_der(&der).map_err(|detail| KeyError::Crypto {
+        context: format!("{name}: certificate"),
+        detail,
     })
 }
 

@@ -1,0 +1,104 @@
+//! `sdctl emulator serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use sdctl::emulator::{self, EmulatorConfig};
+use sdctl::Error;
+
+use super::{OutputFormat, Reporter};
+
+/// The local Managed HSM emulator.
+#[derive(Subcommand, Debug)]
+pub enum EmulatorCommand {
+    /// Serve the emulator until interrupted (Ctrl-C or SIGTERM). It writes
+    /// STATE_DIR/emulator.json (URLs, CA, tenant, token URL, HSM base URLs),
+    /// admin-credentials.json and admin.token (both 0600); state survives restarts.
+    /// Each HSM's base URL is https://HOST:PORT/hsm/NAME.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `emulator serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Loopback address and port to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Directory for state, the CA and credentials (created 0700).
+    #[arg(long, value_name = "DIR")]
+    state_dir: PathBuf,
+    /// Provision an HSM with this name for the administrator principal (repeatable).
+    #[arg(long = "hsm", value_name = "NAME")]
+    hsms: Vec<String>,
+    /// Send `transfer_key` as a JSON object (the real service sends a JSON string).
+    #[arg(long)]
+    transfer_key_object: bool,
+    /// Seconds download and upload operations stay InProgress.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    operation_seconds: f64,
+}
+
+/// Runs an `emulator` subcommand and returns the exit status.
+pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> i32 {
+    let EmulatorCommand::Serve(args) = cmd;
+    let rep = Reporter::new(format, "emulator serve");
+    match serve(&rep, args) {
+        Ok(code) => code,
+        Err(e) => rep.fail(&e),
+    }
+}
+
+fn serve(rep: &Reporter, args: ServeArgs) -> Result<i32, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| emulator::EmulatorError::Listen(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let config = EmulatorConfig {
+            listen: args.listen,
+            state_dir: args.state_dir.clone(),
+            hsms: args.hsms.clone(),
+            transfer_key_as_object: args.transfer_key_object,
+            operation_seconds: args.operation_seconds.max(0.0),
+        };
+        let running = emulator::start(config).await?;
+        let info_path = args.state_dir.join("emulator.json");
+        let info: serde_json::Value = std::fs::read(&info_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        rep.finish(&info, true, || {
+            println!("Managed HSM emulator listening on {}", running.url);
+            println!("  state:       {}", args.state_dir.display());
+            println!(
+                "  clients:     {} (CA, tenant, token URL, HSM base URLs)",
+                info_path.display()
+            );
+            if let Some(hsms) = info["hsms"].as_object() {
+                for (name, url) in hsms {
+                    println!("  HSM {name}: {}", url.as_str().unwrap_or_default());
+                }
+            }
+            println!("Stop with Ctrl-C.");
+        });
+        wait_for_signal().await;
+        running.shutdown().await;
+        Ok(0)
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

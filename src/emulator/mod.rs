@@ -1,0 +1,67 @@
+//! A local Managed HSM emulator: HTTPS on loopback with its own CA, an Entra-ID-shaped token
+//! endpoint, ARM-shaped provisioning, the security-domain data plane (download, transfer key,
+//! upload, long-running operations) and local RBAC. One process hosts many HSMs; each is
+//! reached at its base URL `https://127.0.0.1:PORT/hsm/NAME` (the data-plane paths of the
+//! real service follow the base URL). State persists in the state directory.
+
+mod app;
+mod arm;
+pub mod http;
+pub mod identity;
+mod rbac;
+mod sd;
+mod server;
+mod server_loop;
+pub mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use server::{start, Emulator};
+
+use crate::error::ExitCode;
+use crate::files::FileError;
+
+/// How to run the emulator.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Loopback address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Where state, the CA and the credentials live.
+    pub state_dir: PathBuf,
+    /// HSMs to provision at start (with the administrator principal), if not there yet.
+    pub hsms: Vec<String>,
+    /// Send `transfer_key` as a JSON object instead of a string (the service sends a string).
+    pub transfer_key_as_object: bool,
+    /// How long download and upload operations stay `InProgress`, in seconds.
+    pub operation_seconds: f64,
+}
+
+/// The emulator could not start or keep its state.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// A file could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The listen address is not usable.
+    #[error("{0}")]
+    Listen(String),
+    /// TLS set-up failed.
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+    /// The state file is unreadable.
+    #[error("emulator state: {0}")]
+    State(String),
+}
+
+impl EmulatorError {
+    /// The documented exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            EmulatorError::File(e) => e.exit_code(),
+            EmulatorError::Listen(_) | EmulatorError::State(_) => ExitCode::BadInput,
+            EmulatorError::Tls(_) => ExitCode::Crypto,
+        }
+    }
+}
