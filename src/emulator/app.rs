@@ -96,7 +96,7 @@ impl App {
             .get(hsm)
             .ok_or_else(|| ApiError::not_found(format!("Managed HSM '{hsm}' does not exist")))?;
         if !rbac::allows(found, &claims.oid, scope, action) {
-            return Err(ApiError::forbidden(action, &claims.oid));
+            return Err(ApiError::forbidden(&rbac::action(action), &claims.oid));
         }
         Ok((claims, found.clone()))
     }

@@ -1,0 +1,169 @@
+//! An emulator running in-process for tests, and a plain HTTPS client that trusts its CA.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde_json::{json, Value};
+
+/// A running emulator; stopped when dropped.
+pub struct TestEmulator {
+    pub url: String,
+    pub dir: PathBuf,
+    pub client: Client,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl TestEmulator {
+    /// Starts an emulator with HSMs `hsms` in a fresh state directory.
+    pub fn start(hsms: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let mut e = Self::start_in(&dir, hsms);
+        e._tmp = Some(tmp);
+        e
+    }
+
+    /// Starts an emulator on `dir` (which may hold the state of an earlier run).
+    pub fn start_in(dir: &Path, hsms: &[&str]) -> Self {
+        let config = sdctl::emulator::EmulatorConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            state_dir: dir.to_owned(),
+            hsms: hsms.iter().map(|s| s.to_string()).collect(),
+            transfer_key_as_object: false,
+            operation_seconds: 0.3,
+        };
+        let (url_tx, url_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let running = sdctl::emulator::start(config).await.unwrap();
+                url_tx.send(running.url.clone()).unwrap();
+                tokio::task::spawn_blocking(move || {
+                    let _ = stop_rx.recv();
+                })
+                .await
+                .unwrap();
+                running.shutdown().await;
+            });
+        });
+        let url = url_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("emulator started");
+        let client = client_for(dir);
+        TestEmulator {
+            url,
+            dir: dir.to_owned(),
+            client,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _tmp: None,
+        }
+    }
+
+    pub fn hsm(&self, name: &str) -> String {
+        format!("{}/hsm/{name}", self.url)
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("admin.token")).unwrap()
+    }
+
+    pub fn info(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.dir.join("emulator.json")).unwrap()).unwrap()
+    }
+
+    pub fn credentials(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.dir.join("admin-credentials.json")).unwrap())
+            .unwrap()
+    }
+
+    /// A token for principal `oid` minted with the emulator's signing key (as a test of
+    /// authorisation only), issued `age` seconds ago.
+    pub fn mint(&self, oid: &str, audience: &str, age: u64) -> String {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(self.dir.join("state.json")).unwrap()).unwrap();
+        let key = openssl::pkey::PKey::private_key_from_pem(
+            state["signing_key_pem"].as_str().unwrap().as_bytes(),
+        )
+        .unwrap();
+        let principal = sdctl::emulator::state::Principal {
+            client_id: "test-app".into(),
+            client_secret: String::new(),
+            object_id: oid.into(),
+        };
+        let now = sdctl::emulator::identity::now();
+        sdctl::emulator::identity::issue(
+            &key,
+            state["tenant_id"].as_str().unwrap(),
+            &principal,
+            audience,
+            now - age,
+            3600,
+        )
+        .unwrap()
+    }
+
+    pub fn get(&self, url: &str, token: &str) -> RequestBuilder {
+        self.client.get(url).bearer_auth(token)
+    }
+
+    pub fn post(&self, url: &str, token: &str, body: &Value) -> RequestBuilder {
+        self.client.post(url).bearer_auth(token).json(body)
+    }
+
+    /// Polls a pending endpoint until it leaves InProgress (bounded: 10 s).
+    pub fn wait(&self, url: &str, token: &str) -> Value {
+        for _ in 0..100 {
+            let v: Value = self.get(url, token).send().unwrap().json().unwrap();
+            if v["status"] != "InProgress" {
+                return v;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{url} still InProgress after 10 s");
+    }
+}
+
+impl Drop for TestEmulator {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A client trusting the CA of the emulator state in `dir`, bounded timeouts.
+pub fn client_for(dir: &Path) -> Client {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
+    Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// The JWK of a certificate file, as the download request carries it.
+pub fn jwk(cert_path: &Path) -> Value {
+    use sdctl::primitives::base64url::encode;
+    let cert = sdctl::keys::load_certificate(cert_path).unwrap();
+    let sdctl::keys::PublicKey::Rsa { modulus, exponent } = cert.public_key().clone() else {
+        panic!("RSA")
+    };
+    json!({
+        "kty": "RSA", "key_ops": ["verify", "encrypt", "wrapKey"], "alg": "RSA-OAEP-256",
+        "n": encode(&modulus), "e": encode(&exponent),
+        "x5c": [STANDARD.encode(cert.der())], "x5t": cert.x5t(), "x5t#S256": cert.x5t_256(),
+    })
+}
