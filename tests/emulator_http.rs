@@ -593,3 +593,165 @@ fn custom_role_for_security_domain_officers() {
         .unwrap();
     assert_eq!(del.status(), 409);
 }
+
+/// Gives the administrator the Crypto User role on `hsm` (the administrator role alone
+/// holds no key data actions, as on the real service).
+fn grant_crypto_user(e: &TestEmulator, hsm: &str) {
+    let admin = e.credentials()["object_id"].as_str().unwrap().to_owned();
+    let body = json!({"properties": {"scope": "/keys", "principalId": admin,
+        "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
+    let r = e
+        .client
+        .put(format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/crypto-user",
+            e.hsm(hsm)
+        ))
+        .bearer_auth(e.admin_token())
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
+fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str, sd_out: &str) {
+    let token = e.admin_token();
+    let r = e
+        .post(
+            &format!("{}/securitydomain/download", e.hsm(hsm)),
+            &token,
+            &request(fx, &["a.cer", "b.cer", "c.cer"], 2),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    std::fs::write(
+        fx.path(sd_out),
+        r.json::<Value>().unwrap()["value"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        e.wait(
+            &format!("{}/securitydomain/download/pending", e.hsm(hsm)),
+            &token
+        )["status"],
+        "Success"
+    );
+}
+
+#[test]
+fn recovery_end_to_end_with_key_backup() {
+    let e = TestEmulator::start(&["hsm-a", "hsm-b", "hsm-c"]);
+    let fx = custodians();
+    let token = e.admin_token();
+    for h in ["hsm-a", "hsm-b", "hsm-c"] {
+        grant_crypto_user(&e, h);
+    }
+    // Before activation every key operation is refused.
+    let early = e
+        .post(
+            &format!("{}/keys/k1/create", e.hsm("hsm-a")),
+            &token,
+            &json!({"kty": "RSA-HSM", "key_size": 2048}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(early.status(), 409);
+    assert_eq!(
+        early.json::<Value>().unwrap()["error"]["code"],
+        "HsmNotActivated"
+    );
+
+    activate(&e, &fx, "hsm-a", "sd-a.json");
+    let a = e.hsm("hsm-a");
+    let created: Value = e
+        .post(
+            &format!("{a}/keys/app-key/create"),
+            &token,
+            &json!({"kty": "RSA-HSM", "key_size": 2048}),
+        )
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(created["key"]["kty"], "RSA-HSM");
+    let aes: Value = e
+        .post(
+            &format!("{a}/keys/aes-key/create"),
+            &token,
+            &json!({"kty": "oct-HSM", "key_size": 256}),
+        )
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(aes["key"]["kty"], "oct-HSM");
+    let listed: Value = e
+        .get(&format!("{a}/keys"), &token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(listed["value"].as_array().unwrap().len(), 2);
+    let backup: Value = e
+        .client
+        .post(format!("{a}/keys/app-key/backup"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+
+    // Recovery: transfer key from B, restore blob offline, upload, Success.
+    let b = e.hsm("hsm-b");
+    std::fs::write(
+        fx.path("transfer.json"),
+        e.get(&format!("{b}/securitydomain/upload"), &token)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    let run = fx.run("sd restore-blob --sd-file sd-a.json --sd-exchange-key transfer.json --sd-wrapping-keys a.key c.key --sd-file-restore-blob blob.json");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let upload = json!({"value": std::fs::read_to_string(fx.path("blob.json")).unwrap()});
+    assert_eq!(
+        e.post(&format!("{b}/securitydomain/upload"), &token, &upload)
+            .send()
+            .unwrap()
+            .status(),
+        202
+    );
+    assert_eq!(
+        e.wait(&format!("{b}/securitydomain/upload/pending"), &token)["status"],
+        "Success"
+    );
+
+    // B restores A's key: same public key.
+    let restored = e
+        .post(&format!("{b}/keys/restore"), &token, &backup)
+        .send()
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    let restored: Value = restored.json().unwrap();
+    assert_eq!(restored["key"]["n"], created["key"]["n"]);
+    let got: Value = e
+        .get(&format!("{b}/keys/app-key"), &token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(got["key"]["n"], created["key"]["n"]);
+
+    // C, activated with its own security domain, refuses A's backup.
+    activate(&e, &fx, "hsm-c", "sd-c.json");
+    let refused = e
+        .post(&format!("{}/keys/restore", e.hsm("hsm-c")), &token, &backup)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.json::<Value>().unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("different security domain"));
+}

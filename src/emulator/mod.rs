@@ -8,6 +8,7 @@ mod app;
 mod arm;
 pub mod http;
 pub mod identity;
+mod keys;
 mod rbac;
 mod sd;
 mod server;

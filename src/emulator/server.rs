@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::app::App;
 use super::identity::{self, HSM_AUDIENCE};
 use super::state::{Principal, State};
-use super::{arm, rbac, sd, tls, EmulatorConfig, EmulatorError};
+use super::{arm, keys, rbac, sd, tls, EmulatorConfig, EmulatorError};
 use crate::files::{self, MODE_PUBLIC, MODE_SECRET};
 
 /// File describing a running emulator for clients.
@@ -87,6 +87,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         .merge(identity_routes())
         .merge(arm::routes())
         .merge(sd::routes())
+        .merge(keys::routes())
         .merge(rbac::routes())
         .with_state(app);
     let (stop, stopped) = watch::channel(false);
