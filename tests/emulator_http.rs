@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::emulator::{jwk, TestEmulator};
+use common::emulator::{download_request, jwk, TestEmulator};
 use common::Fixture;
 use serde_json::{json, Value};
 
@@ -253,7 +253,7 @@ fn custodians() -> Fixture {
 }
 
 fn request(fx: &Fixture, certs: &[&str], required: usize) -> Value {
-    json!({"certificates": certs.iter().map(|c| jwk(&fx.path(c))).collect::<Vec<_>>(), "required": required})
+    download_request(fx.dir.path(), certs, required)
 }
 
 #[test]

@@ -167,3 +167,9 @@ pub fn jwk(cert_path: &Path) -> Value {
         "x5c": [STANDARD.encode(cert.der())], "x5t": cert.x5t(), "x5t#S256": cert.x5t_256(),
     })
 }
+
+/// A download request (CertificateInfoObject) for the certificate files `certs` in `dir`.
+pub fn download_request(dir: &Path, certs: &[&str], required: usize) -> Value {
+    let jwks: Vec<Value> = certs.iter().map(|c| jwk(&dir.join(c))).collect();
+    json!({"certificates": jwks, "required": required})
+}

@@ -1,0 +1,283 @@
+//! The emulator as a process (`sdctl emulator serve`): killed mid-run and restarted on the
+//! same state directory, it carries on; its SDs and its transfer keys interoperate with the
+//! Azure CLI; and it serves 32 parallel clients without errors.
+
+#![cfg(feature = "online")]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::emulator::{client_for, download_request, TestEmulator};
+use common::Fixture;
+use serde_json::{json, Value};
+
+/// Starts `sdctl emulator serve` on `dir` and waits (bounded) until it has written its
+/// emulator.json for this run; returns the process and its URL.
+fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Child, String) {
+    let info = dir.join("emulator.json");
+    let before = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
+    let mut args = vec![
+        "emulator".to_owned(),
+        "serve".into(),
+        "--state-dir".into(),
+        dir.display().to_string(),
+        "--operation-seconds".into(),
+        "0.2".into(),
+    ];
+    for h in hsms {
+        args.push("--hsm".into());
+        args.push((*h).into());
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let modified = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
+        if modified.is_some() && modified != before {
+            if let Ok(v) = serde_json::from_slice::<Value>(&std::fs::read(&info).unwrap()) {
+                return (child, v["url"].as_str().unwrap().to_owned());
+            }
+        }
+        assert!(Instant::now() < deadline, "emulator did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn killed_and_restarted_on_the_same_state() {
+    let fx = Fixture::new();
+    for n in ["a", "b", "c"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    let dir = fx.path("state");
+    let (mut first, url) = serve(&dir, &["alpha"]);
+    let client = client_for(&dir);
+    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
+    let body = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
+    let r = client
+        .post(format!("{url}/hsm/alpha/securitydomain/download"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // Killed without warning, mid-run.
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, url2) = serve(&dir, &["alpha"]);
+    let client = client_for(&dir);
+    // The same tenant and signing key: the first run's token still works, and alpha is active.
+    let pending: Value = client
+        .get(format!("{url2}/hsm/alpha/securitydomain/download/pending"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        pending["status"] == "Success" || pending["status"] == "InProgress",
+        "{pending}"
+    );
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("admin-credentials.json")).unwrap())
+            .unwrap();
+    let arm = client
+        .get(format!("{url2}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sdctl-emulator/providers/Microsoft.KeyVault/managedHSMs/alpha"))
+        .bearer_auth(&token).send().unwrap().json::<Value>().unwrap();
+    assert_eq!(
+        arm["properties"]["securityDomainProperties"]["activationStatus"],
+        "Active"
+    );
+    assert_eq!(arm["properties"]["tenantId"], creds["tenant_id"]);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+fn az(fx: &Fixture, args: &[&str]) {
+    let setup = Command::new("bash")
+        .arg("tests/interop/setup.sh")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let out = Command::new("bash")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/az.sh"))
+        .args(args)
+        .current_dir(fx.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "az {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn azure_cli_reads_its_security_domains_and_feeds_its_uploads() {
+    let e = TestEmulator::start(&["alpha", "beta"]);
+    let fx = Fixture::new();
+    for n in ["a", "b", "c"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    let token = e.admin_token();
+    let body = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
+    let sd = e
+        .post(
+            &format!("{}/securitydomain/download", e.hsm("alpha")),
+            &token,
+            &body,
+        )
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    std::fs::write(fx.path("sd.json"), sd["value"].as_str().unwrap()).unwrap();
+    // az turns the emulator's SD into a restore blob for beta's transfer key, which beta accepts.
+    let transfer: Value = e
+        .get(&format!("{}/securitydomain/upload", e.hsm("beta")), &token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let jwk: Value = serde_json::from_str(transfer["transfer_key"].as_str().unwrap()).unwrap();
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(jwk["x5c"][0].as_str().unwrap())
+        .unwrap();
+    let pem = sdctl::keys::Certificate::from_der(&der).unwrap().to_pem();
+    std::fs::write(fx.path("exchange.pem"), pem).unwrap();
+    az(
+        &fx,
+        &[
+            "keyvault",
+            "security-domain",
+            "restore-blob",
+            "--sd-file",
+            "sd.json",
+            "--sd-exchange-key",
+            "exchange.pem",
+            "--sd-wrapping-keys",
+            "a.key",
+            "b.key",
+            "--sd-file-restore-blob",
+            "az-blob.json",
+        ],
+    );
+    let upload = json!({"value": std::fs::read_to_string(fx.path("az-blob.json")).unwrap()});
+    assert_eq!(
+        e.post(
+            &format!("{}/securitydomain/upload", e.hsm("beta")),
+            &token,
+            &upload
+        )
+        .send()
+        .unwrap()
+        .status(),
+        202
+    );
+    assert_eq!(
+        e.wait(
+            &format!("{}/securitydomain/upload/pending", e.hsm("beta")),
+            &token
+        )["status"],
+        "Success"
+    );
+}
+
+#[test]
+fn thirty_two_parallel_clients() {
+    let e = TestEmulator::start(&["alpha"]);
+    let fx = Fixture::new();
+    for n in ["a", "b", "c"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    let token = e.admin_token();
+    let admin = e.credentials()["object_id"].as_str().unwrap().to_owned();
+    let body = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
+    assert_eq!(
+        e.post(
+            &format!("{}/securitydomain/download", e.hsm("alpha")),
+            &token,
+            &body
+        )
+        .send()
+        .unwrap()
+        .status(),
+        202
+    );
+    let grant = json!({"properties": {"scope": "/keys", "principalId": admin, "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
+    assert_eq!(
+        e.client
+            .put(format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/cu",
+                e.hsm("alpha")
+            ))
+            .bearer_auth(&token)
+            .json(&grant)
+            .send()
+            .unwrap()
+            .status(),
+        201
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let results: Vec<(usize, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..32)
+            .map(|i| {
+                let (e, token) = (&e, &token);
+                s.spawn(move || {
+                    let (mut ok, mut bad) = (0, 0);
+                    for n in 0..200 {
+                        if Instant::now() > deadline {
+                            break;
+                        }
+                        let status = match n % 3 {
+                            0 => e
+                                .get(
+                                    &format!("{}/securitydomain/download/pending", e.hsm("alpha")),
+                                    token,
+                                )
+                                .send()
+                                .map(|r| r.status()),
+                            1 => e
+                                .post(
+                                    &format!("{}/keys/k{i}-{n}/create", e.hsm("alpha")),
+                                    token,
+                                    &json!({"kty": "oct-HSM", "key_size": 256}),
+                                )
+                                .send()
+                                .map(|r| r.status()),
+                            _ => e
+                                .get(&format!("{}/keys", e.hsm("alpha")), token)
+                                .send()
+                                .map(|r| r.status()),
+                        };
+                        match status {
+                            Ok(s) if s.is_success() => ok += 1,
+                            _ => bad += 1,
+                        }
+                    }
+                    (ok, bad)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok: usize = results.iter().map(|r| r.0).sum();
+    let bad: usize = results.iter().map(|r| r.1).sum();
+    assert_eq!(bad, 0, "{bad} failed requests of {}", ok + bad);
+    assert!(ok >= 32, "only {ok} requests completed");
+}
