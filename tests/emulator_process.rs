@@ -13,9 +13,19 @@ use common::emulator::{client_for, download_request, TestEmulator};
 use common::Fixture;
 use serde_json::{json, Value};
 
+/// A served emulator process, killed and reaped when dropped (also when a test fails).
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `sdctl emulator serve` on `dir` and waits (bounded) until it has written its
 /// emulator.json for this run; returns the process and its URL.
-fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Child, String) {
+fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Served, String) {
     let info = dir.join("emulator.json");
     let before = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
     let mut args = vec![
@@ -30,13 +40,15 @@ fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Child, String) {
         args.push("--hsm".into());
         args.push((*h).into());
     }
-    let child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Served(
+        Command::new(env!("CARGO_BIN_EXE_sdctl"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let modified = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
@@ -69,10 +81,10 @@ fn killed_and_restarted_on_the_same_state() {
         .unwrap();
     assert_eq!(r.status(), 202);
     // Killed without warning, mid-run.
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
 
-    let (mut second, url2) = serve(&dir, &["alpha"]);
+    let (second, url2) = serve(&dir, &["alpha"]);
     let client = client_for(&dir);
     // The same tenant and signing key: the first run's token still works, and alpha is active.
     let pending: Value = client
@@ -97,8 +109,7 @@ fn killed_and_restarted_on_the_same_state() {
         "Active"
     );
     assert_eq!(arm["properties"]["tenantId"], creds["tenant_id"]);
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
 }
 
 fn az(fx: &Fixture, args: &[&str]) {
