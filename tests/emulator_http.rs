@@ -755,3 +755,100 @@ fn recovery_end_to_end_with_key_backup() {
         .unwrap()
         .contains("different security domain"));
 }
+
+#[test]
+fn faults_are_scripted_per_route_with_counts() {
+    let e = TestEmulator::start(&["alpha"]);
+    let token = e.admin_token();
+    let admin_url = format!("{}/_emulator/faults", e.url);
+    let add = |route: &str, kind: &str, n: u32| {
+        let r = e
+            .post(
+                &admin_url,
+                &token,
+                &json!({"route": route, "kind": kind, "remaining": n}),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201, "{route}={kind}");
+    };
+    let pending = format!("{}/securitydomain/download/pending", e.hsm("alpha"));
+    add("download/pending", "429", 2);
+    add("download/pending", "503", 1);
+    for expected in [429, 429, 503] {
+        let r = e.get(&pending, &token).send().unwrap();
+        assert_eq!(r.status(), expected);
+        assert_eq!(r.headers()["retry-after"], "1");
+    }
+    assert_eq!(
+        e.get(&pending, &token).send().unwrap().status(),
+        404,
+        "faults used up"
+    );
+
+    add("upload/pending", "inprogress", 1);
+    let v: Value = e
+        .get(
+            &format!("{}/securitydomain/upload/pending", e.hsm("alpha")),
+            &token,
+        )
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["status"], "InProgress");
+
+    add("keys", "drop", 1);
+    let dropped = e.get(&format!("{}/keys", e.hsm("alpha")), &token).send();
+    assert!(
+        dropped.is_err(),
+        "the connection should be dropped without an answer"
+    );
+    add("arm", "500", 1);
+    let arm = format!("{}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sdctl-emulator/providers/Microsoft.KeyVault/managedHSMs/alpha", e.url);
+    let r = e.get(&arm, &token).send().unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(
+        r.json::<Value>().unwrap()["error"]["code"],
+        "InternalServerError"
+    );
+    assert_eq!(e.get(&arm, &token).send().unwrap().status(), 200);
+
+    add("*", "latency-100", 2);
+    let listed: Value = e.get(&admin_url, &token).send().unwrap().json().unwrap();
+    assert_eq!(listed["faults"][0]["remaining"], 2);
+    assert_eq!(
+        e.client
+            .delete(&admin_url)
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status(),
+        204
+    );
+    let listed: Value = e.get(&admin_url, &token).send().unwrap().json().unwrap();
+    assert_eq!(listed["faults"].as_array().unwrap().len(), 0);
+
+    // Only the administrator scripts faults, and nonsense is refused.
+    let other = e.mint("00000000-1111-2222-3333-444444444444", HSM, 0);
+    assert_eq!(
+        e.post(
+            &admin_url,
+            &other,
+            &json!({"route": "keys", "kind": "500", "remaining": 1})
+        )
+        .send()
+        .unwrap()
+        .status(),
+        403
+    );
+    let bad = e
+        .post(
+            &admin_url,
+            &token,
+            &json!({"route": "keys", "kind": "teapot", "remaining": 1}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Seconds download and upload operations stay InProgress.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     operation_seconds: f64,
+    /// Faults to inject: ROUTE=KIND[:COUNT],... (routes: token, arm, download,
+    /// download/pending, transferkey, upload, upload/pending, keys, roles, backup, restore,
+    /// *; kinds: 429, 500, 503, latency-MS, inprogress, drop). Also settable at run time
+    /// through POST /_emulator/faults with the administrator token.
+    #[arg(long, value_name = "SPEC")]
+    faults: Option<String>,
 }
 
 /// Runs an `emulator` subcommand and returns the exit status.
@@ -54,8 +60,15 @@ fn serve(rep: &Reporter, args: ServeArgs) -> Result<i32, Error> {
         .enable_all()
         .build()
         .map_err(|e| emulator::EmulatorError::Listen(format!("cannot start the runtime: {e}")))?;
+    let faults = match &args.faults {
+        Some(spec) => {
+            emulator::faults::parse_spec(spec).map_err(emulator::EmulatorError::Listen)?
+        }
+        None => Vec::new(),
+    };
     runtime.block_on(async {
         let config = EmulatorConfig {
+            faults,
             listen: args.listen,
             state_dir: args.state_dir.clone(),
             hsms: args.hsms.clone(),

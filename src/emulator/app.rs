@@ -28,6 +28,8 @@ pub struct App {
     pub transfer_key_as_object: bool,
     /// See [`super::EmulatorConfig::operation_seconds`].
     pub operation_seconds: f64,
+    /// Faults still to inject.
+    pub faults: super::faults::Faults,
 }
 
 impl App {

@@ -6,6 +6,7 @@
 
 mod app;
 mod arm;
+pub mod faults;
 pub mod http;
 pub mod identity;
 mod keys;
@@ -37,6 +38,8 @@ pub struct EmulatorConfig {
     pub transfer_key_as_object: bool,
     /// How long download and upload operations stay `InProgress`, in seconds.
     pub operation_seconds: f64,
+    /// Faults scripted from the start (see [`faults`]).
+    pub faults: Vec<faults::Fault>,
 }
 
 /// The emulator could not start or keep its state.

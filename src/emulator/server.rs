@@ -77,6 +77,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         signing_key,
         transfer_key_as_object: config.transfer_key_as_object,
         operation_seconds: config.operation_seconds,
+        faults: super::faults::Faults::new(config.faults.clone()),
     });
     for name in &config.hsms {
         arm::provision_default(&app, name).map_err(|e| EmulatorError::State(e.message))?;
@@ -89,6 +90,11 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         .merge(sd::routes())
         .merge(keys::routes())
         .merge(rbac::routes())
+        .merge(super::faults::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            super::faults::apply,
+        ))
         .with_state(app);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(super::server_loop::run(listener, tls, router, stopped));

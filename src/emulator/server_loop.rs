@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 /// Longest a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +28,22 @@ pub async fn run(
             accepted = listener.accept() => {
                 let Ok((tcp, _peer)) = accepted else { continue };
                 let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(router.clone());
+                let router = router.clone();
+                // A response marked by the `drop` fault becomes a service error: hyper then
+                // closes the connection without answering.
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let response = match router.oneshot(request).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        };
+                        if response.extensions().get::<super::faults::DropConnection>().is_some() {
+                            return Err(DroppedByFault);
+                        }
+                        Ok(response)
+                    }
+                });
                 tokio::spawn(async move {
                     let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
                         return;
@@ -41,3 +56,15 @@ pub async fn run(
         }
     }
 }
+
+/// The error that makes hyper close a connection without answering (the `drop` fault).
+#[derive(Debug)]
+struct DroppedByFault;
+
+impl std::fmt::Display for DroppedByFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedByFault {}

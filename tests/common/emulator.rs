@@ -36,6 +36,7 @@ impl TestEmulator {
             hsms: hsms.iter().map(|s| s.to_string()).collect(),
             transfer_key_as_object: false,
             operation_seconds: 0.3,
+            faults: Vec::new(),
         };
         let (url_tx, url_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
