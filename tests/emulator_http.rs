@@ -638,6 +638,36 @@ fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str, sd_out: &str) {
     );
 }
 
+/// Recovers `hsm` from the security domain in `sd_file`: transfer key, restore blob made
+/// offline with custodians a and c, upload, Success.
+fn recover(e: &TestEmulator, fx: &Fixture, sd_file: &str, hsm: &str) {
+    let token = e.admin_token();
+    let base = e.hsm(hsm);
+    std::fs::write(
+        fx.path("transfer.json"),
+        e.get(&format!("{base}/securitydomain/upload"), &token)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    let run = fx.run(&format!("sd restore-blob --sd-file {sd_file} --sd-exchange-key transfer.json --sd-wrapping-keys a.key c.key --sd-file-restore-blob blob.json --force"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let upload = json!({"value": std::fs::read_to_string(fx.path("blob.json")).unwrap()});
+    assert_eq!(
+        e.post(&format!("{base}/securitydomain/upload"), &token, &upload)
+            .send()
+            .unwrap()
+            .status(),
+        202
+    );
+    assert_eq!(
+        e.wait(&format!("{base}/securitydomain/upload/pending"), &token)["status"],
+        "Success"
+    );
+}
+
 #[test]
 fn recovery_end_to_end_with_key_backup() {
     let e = TestEmulator::start(&["hsm-a", "hsm-b", "hsm-c"]);
@@ -702,30 +732,8 @@ fn recovery_end_to_end_with_key_backup() {
         .unwrap();
 
     // Recovery: transfer key from B, restore blob offline, upload, Success.
+    recover(&e, &fx, "sd-a.json", "hsm-b");
     let b = e.hsm("hsm-b");
-    std::fs::write(
-        fx.path("transfer.json"),
-        e.get(&format!("{b}/securitydomain/upload"), &token)
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    )
-    .unwrap();
-    let run = fx.run("sd restore-blob --sd-file sd-a.json --sd-exchange-key transfer.json --sd-wrapping-keys a.key c.key --sd-file-restore-blob blob.json");
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let upload = json!({"value": std::fs::read_to_string(fx.path("blob.json")).unwrap()});
-    assert_eq!(
-        e.post(&format!("{b}/securitydomain/upload"), &token, &upload)
-            .send()
-            .unwrap()
-            .status(),
-        202
-    );
-    assert_eq!(
-        e.wait(&format!("{b}/securitydomain/upload/pending"), &token)["status"],
-        "Success"
-    );
 
     // B restores A's key: same public key.
     let restored = e
@@ -851,4 +859,123 @@ fn faults_are_scripted_per_route_with_counts() {
         .send()
         .unwrap();
     assert_eq!(bad.status(), 400);
+}
+
+#[test]
+fn full_backup_restores_only_on_the_same_security_domain() {
+    let e = TestEmulator::start(&["hsm-a", "hsm-b", "hsm-c"]);
+    let fx = custodians();
+    let token = e.admin_token();
+    for h in ["hsm-a", "hsm-b", "hsm-c"] {
+        grant_crypto_user(&e, h);
+    }
+    activate(&e, &fx, "hsm-a", "sd-a.json");
+    let a = e.hsm("hsm-a");
+    let key: Value = e
+        .post(
+            &format!("{a}/keys/payroll/create"),
+            &token,
+            &json!({"kty": "RSA-HSM", "key_size": 3072}),
+        )
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    std::fs::create_dir(fx.path("storage")).unwrap();
+    let storage = format!("file://{}", fx.path("storage").display());
+    let started = e
+        .post(
+            &format!("{a}/backup"),
+            &token,
+            &json!({"storageResourceUri": storage, "token": "unused"}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let status_url = started.headers()["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let done = e.wait(&status_url, &token);
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let folder_uri = done["azureStorageBlobContainerUri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = folder_uri.rsplit('/').next().unwrap().to_owned();
+    assert!(fx
+        .path("storage")
+        .join(&folder)
+        .join("backup.json")
+        .exists());
+
+    recover(&e, &fx, "sd-a.json", "hsm-b");
+    let b = e.hsm("hsm-b");
+    let restore = json!({"sasTokenParameters": {"storageResourceUri": storage, "token": "unused"}, "folderToRestore": folder});
+    let started = e
+        .client
+        .put(format!("{b}/restore"))
+        .bearer_auth(&token)
+        .json(&restore)
+        .send()
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let status_url = started.headers()["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(e.wait(&status_url, &token)["status"], "Succeeded");
+    let got: Value = e
+        .get(&format!("{b}/keys/payroll"), &token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(got["key"]["n"], key["key"]["n"]);
+
+    // An HSM with its own security domain cannot restore it.
+    activate(&e, &fx, "hsm-c", "sd-c.json");
+    let c = e.hsm("hsm-c");
+    let started = e
+        .client
+        .put(format!("{c}/restore"))
+        .bearer_auth(&token)
+        .json(&restore)
+        .send()
+        .unwrap();
+    let status_url = started.headers()["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let failed = e.wait(&status_url, &token);
+    assert_eq!(failed["status"], "Failed");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("different security domain"),
+        "{failed}"
+    );
+    // Bad storage locations are refused up front.
+    let bad = e
+        .post(
+            &format!("{a}/backup"),
+            &token,
+            &json!({"storageResourceUri": "https://account.blob.core.windows.net/c"}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let escape =
+        json!({"sasTokenParameters": {"storageResourceUri": storage}, "folderToRestore": "../etc"});
+    assert_eq!(
+        e.client
+            .put(format!("{b}/restore"))
+            .bearer_auth(&token)
+            .json(&escape)
+            .send()
+            .unwrap()
+            .status(),
+        400
+    );
 }

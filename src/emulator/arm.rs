@@ -88,6 +88,7 @@ fn create(
             keys: Default::default(),
             role_definitions: Vec::new(),
             role_assignments,
+            jobs: Default::default(),
         },
     );
     Ok(())

@@ -45,7 +45,7 @@ pub fn require_active(h: &Hsm) -> Result<(), ApiError> {
 }
 
 /// The 64-byte key that seals backups: SP 800-108 of the security-domain state.
-pub fn backup_key(h: &Hsm, label: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+pub(super) fn backup_key(h: &Hsm, label: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
     let root = h
         .blobs
         .iter()

@@ -6,6 +6,7 @@
 
 mod app;
 mod arm;
+mod backup;
 pub mod faults;
 pub mod http;
 pub mod identity;

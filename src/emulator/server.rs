@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use super::app::App;
 use super::identity::{self, HSM_AUDIENCE};
 use super::state::{Principal, State};
-use super::{arm, keys, rbac, sd, tls, EmulatorConfig, EmulatorError};
+use super::{arm, backup, keys, rbac, sd, tls, EmulatorConfig, EmulatorError};
 use crate::files::{self, MODE_PUBLIC, MODE_SECRET};
 
 /// File describing a running emulator for clients.
@@ -89,6 +89,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         .merge(arm::routes())
         .merge(sd::routes())
         .merge(keys::routes())
+        .merge(backup::routes())
         .merge(rbac::routes())
         .merge(super::faults::routes())
         .layer(axum::middleware::from_fn_with_state(

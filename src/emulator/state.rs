@@ -115,6 +115,9 @@ pub struct Hsm {
     pub role_definitions: Vec<serde_json::Value>,
     /// Role assignments.
     pub role_assignments: Vec<serde_json::Value>,
+    /// Full backup and restore jobs by id.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, super::backup::Job>,
 }
 
 /// Everything the emulator remembers.
