@@ -117,7 +117,7 @@ impl Share {
 
     /// Decodes and validates an encoded share.
     pub fn decode(bytes: &[u8]) -> Result<Share, ShareError> {
-        if bytes.is_empty() || bytes.len() % 2 != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(2) {
             return Err(ShareError::Length(bytes.len()));
         }
         let mut ys = Vec::with_capacity(bytes.len() / 2);

@@ -167,7 +167,7 @@ impl CompactJwe {
             )));
         }
         let ciphertext = decode(3, "ciphertext")?;
-        if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
             return Err(JweError::Malformed(format!(
                 "ciphertext is {} bytes; AES-CBC output is a non-zero multiple of 16",
                 ciphertext.len()

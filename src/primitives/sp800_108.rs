@@ -20,7 +20,7 @@ pub fn derive(
     context: &[u8],
     out_bits: u32,
 ) -> Result<Zeroizing<Vec<u8>>, KdfError> {
-    if out_bits == 0 || out_bits % 8 != 0 {
+    if out_bits == 0 || !out_bits.is_multiple_of(8) {
         return Err(KdfError(format!(
             "{out_bits} bits is not a whole number of bytes"
         )));
