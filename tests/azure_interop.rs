@@ -7,35 +7,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
+use common::interop::{az, repo_file, venv};
 use common::Fixture;
 use sdctl::primitives::jwe::{self, CompactJwe};
-
-/// The harness's venv, installed once per machine (tests/interop/setup.sh).
-fn venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg("tests/interop/setup.sh")
-            .stdin(Stdio::null())
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "interop setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-    .clone()
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// Runs jwe_check.py with `args` in the fixture directory; returns success.
 fn jwcrypto(fx: &Fixture, args: &[&str]) -> bool {
@@ -53,24 +29,6 @@ fn jwcrypto(fx: &Fixture, args: &[&str]) -> bool {
         );
     }
     out.status.success()
-}
-
-/// Runs the Azure CLI offline (tests/interop/az.sh) in the fixture directory.
-fn az(fx: &Fixture, args: &[&str]) {
-    venv();
-    let out = Command::new("bash")
-        .arg(repo_file("tests/interop/az.sh"))
-        .args(args)
-        .current_dir(fx.dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "az {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

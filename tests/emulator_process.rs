@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::emulator::{client_for, download_request, TestEmulator};
+use common::interop::az;
 use common::Fixture;
 use serde_json::{json, Value};
 
@@ -110,31 +111,6 @@ fn killed_and_restarted_on_the_same_state() {
     );
     assert_eq!(arm["properties"]["tenantId"], creds["tenant_id"]);
     drop(second);
-}
-
-fn az(fx: &Fixture, args: &[&str]) {
-    let setup = Command::new("bash")
-        .arg("tests/interop/setup.sh")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    let out = Command::new("bash")
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/az.sh"))
-        .args(args)
-        .current_dir(fx.dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "az {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -51,6 +51,20 @@ impl App {
         Ok(result)
     }
 
+    /// Runs `change` on HSM `name` (404 if it does not exist) and saves the state.
+    pub fn mutate_hsm<R>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Hsm) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        self.mutate(|state| {
+            let hsm = state.hsms.get_mut(name).ok_or_else(|| {
+                ApiError::not_found(format!("Managed HSM '{name}' does not exist"))
+            })?;
+            change(hsm)
+        })
+    }
+
     /// The base URL of HSM `name`.
     pub fn hsm_url(&self, name: &str) -> String {
         format!("{}/hsm/{name}", self.url)

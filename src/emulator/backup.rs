@@ -107,11 +107,7 @@ fn accepted(app: &App, hsm: &str, kind: &str, job_id: &str, job: &Job) -> Respon
 }
 
 fn record(app: &App, hsm: &str, job_id: &str, job: Job) -> Result<(), ApiError> {
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(hsm, |h| {
         h.jobs.insert(job_id.to_owned(), job);
         Ok(())
     })
@@ -205,11 +201,7 @@ async fn restore(
         duration: app.operation_seconds,
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
     };
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         if let Ok(contents) = &outcome {
             h.keys = serde_json::from_value(contents["keys"].clone()).unwrap_or_default();
             h.role_definitions =

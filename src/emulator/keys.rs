@@ -153,11 +153,7 @@ async fn create(
         key_ops: ops.into_iter().map(str::to_owned).collect(),
     };
     let answer = bundle(&app, &hsm, &name, &key)?;
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         h.keys.insert(name.clone(), key);
         Ok(())
     })?;
@@ -232,11 +228,7 @@ async fn restore(
     let key: StoredKey = serde_json::from_value(restored["key"].clone())
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let answer = bundle(&app, &hsm, &name, &key)?;
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         if h.keys.contains_key(&name) {
             return Err(ApiError::conflict(format!(
                 "a key named '{name}' already exists in this HSM"

@@ -300,11 +300,7 @@ async fn put_definition(
         }
     });
     let stored = definition.clone();
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         h.role_definitions.retain(|d| d["name"] != id.as_str());
         h.role_definitions.push(stored);
         Ok(())
@@ -318,11 +314,7 @@ async fn delete_definition(
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     app.authorize(&headers, &hsm, "/", "roleDefinitions/delete/action")?;
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         let at = h
             .role_definitions
             .iter()
@@ -393,11 +385,7 @@ async fn put_assignment(
     };
     let assigned = assignment(principal, guid, scope, &id);
     let stored = assigned.clone();
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         if h.role_assignments.iter().any(|a| a["name"] == id.as_str()) {
             return Err(ApiError::conflict(format!(
                 "role assignment {id} already exists"
@@ -415,11 +403,7 @@ async fn delete_assignment(
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
     app.authorize(&headers, &hsm, "/", "roleAssignments/delete/action")?;
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         let at = h
             .role_assignments
             .iter()

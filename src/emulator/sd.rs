@@ -145,11 +145,7 @@ async fn download(
         ApiError::bad_parameter("the body must be a CertificateInfoObject (JSON)")
     })?;
     let (certs, required) = certificate_info(&body)?;
-    let sd = app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    let sd = app.mutate_hsm(&hsm, |h| {
         if h.blobs.is_empty() {
             h.blobs = new_state_blobs();
         }
@@ -243,11 +239,7 @@ async fn transfer_key(
     let private_pem = key
         .private_key_to_pem_pkcs8()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         h.transfer_key = Some(TransferKey {
             private_pem: String::from_utf8_lossy(&private_pem).into_owned(),
             certificate: STANDARD.encode(cert.der()),
@@ -283,11 +275,7 @@ async fn upload(
         .ok_or_else(|| ApiError::bad_parameter("the body must be {\"value\": \"<restore blob>\"}"))?
         .to_owned();
     let outcome = install(&h.transfer_key, &blob);
-    app.mutate(|state| {
-        let h = state
-            .hsms
-            .get_mut(&hsm)
-            .ok_or_else(|| ApiError::not_found("no such HSM"))?;
+    app.mutate_hsm(&hsm, |h| {
         let (final_status, status_details) = match outcome {
             Ok(blobs) => {
                 h.blobs = blobs;

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "online")]
 pub mod emulator;
+pub mod interop;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -1,0 +1,49 @@
+//! The interop harness (tests/interop/): a venv with the pinned Azure CLI and jwcrypto,
+//! made on first use, and the Azure CLI run offline.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use super::Fixture;
+
+/// The harness's venv, installed once per machine (tests/interop/setup.sh).
+pub fn venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg("tests/interop/setup.sh")
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "interop setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
+}
+
+pub fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs the Azure CLI offline (tests/interop/az.sh) in the fixture directory.
+pub fn az(fx: &Fixture, args: &[&str]) {
+    venv();
+    let out = Command::new("bash")
+        .arg(repo_file("tests/interop/az.sh"))
+        .args(args)
+        .current_dir(fx.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "az {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
