@@ -9,7 +9,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::interop::{az, repo_file, venv};
+use common::interop::{az_restore_blob, repo_file, venv};
 use common::Fixture;
 use sdctl::primitives::jwe::{self, CompactJwe};
 
@@ -173,23 +173,7 @@ fn az_and_sdctl_restore_blobs_agree() {
         fx.openssl_custodian(n, 2048);
     }
     let state = fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
-    az(
-        &fx,
-        &[
-            "keyvault",
-            "security-domain",
-            "restore-blob",
-            "--sd-file",
-            "sd.json",
-            "--sd-exchange-key",
-            "x.cer",
-            "--sd-wrapping-keys",
-            "c.key",
-            "a.key",
-            "--sd-file-restore-blob",
-            "az-blob.json",
-        ],
-    );
+    az_restore_blob(&fx, "sd.json", "x.cer", &["c.key", "a.key"], "az-blob.json");
     let run = fx.run("sd restore-blob --sd-file sd.json --sd-exchange-key x.cer --sd-wrapping-keys c.key a.key --sd-file-restore-blob our-blob.json");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(open_blob(&fx, "az-blob.json"), state);
@@ -222,23 +206,12 @@ fn az_accepts_an_sd_written_by_rewrap() {
     let state = fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
     let run = fx.run("sd rewrap --sd-file sd.json --sd-wrapping-keys a.key b.key --new-wrapping-keys c.cer d.cer e.cer --new-quorum 3 --out new.json");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    az(
+    az_restore_blob(
         &fx,
-        &[
-            "keyvault",
-            "security-domain",
-            "restore-blob",
-            "--sd-file",
-            "new.json",
-            "--sd-exchange-key",
-            "x.cer",
-            "--sd-wrapping-keys",
-            "e.key",
-            "d.key",
-            "c.key",
-            "--sd-file-restore-blob",
-            "az-blob.json",
-        ],
+        "new.json",
+        "x.cer",
+        &["e.key", "d.key", "c.key"],
+        "az-blob.json",
     );
     assert_eq!(open_blob(&fx, "az-blob.json"), state);
 }

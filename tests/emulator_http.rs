@@ -344,12 +344,7 @@ fn activate_then_recover_onto_a_second_hsm() {
         .unwrap()
         .to_owned();
     std::fs::write(fx.path("sd.json"), &sd).unwrap();
-    let first: Value = e
-        .get(&format!("{alpha}/securitydomain/download/pending"), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let first: Value = e.get_json(&format!("{alpha}/securitydomain/download/pending"), &token);
     assert_eq!(first["status"], "InProgress");
     assert_eq!(
         e.wait(&format!("{alpha}/securitydomain/download/pending"), &token)["status"],
@@ -401,12 +396,7 @@ fn activate_then_recover_onto_a_second_hsm() {
 
     // gamma: a restore blob for somebody else's exchange key fails with a precise reason.
     let gamma = e.hsm("gamma");
-    let t: Value = e
-        .get(&format!("{gamma}/securitydomain/upload"), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let t: Value = e.get_json(&format!("{gamma}/securitydomain/upload"), &token);
     assert!(
         t["transfer_key"].is_string(),
         "the service sends transfer_key as a JSON string"
@@ -562,15 +552,10 @@ fn custom_role_for_security_domain_officers() {
         403
     );
     // Built-in roles are listed and cannot be changed; an assigned custom role cannot go.
-    let list: Value = e
-        .get(
-            &format!("{alpha}/providers/Microsoft.Authorization/roleDefinitions"),
-            &admin,
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list: Value = e.get_json(
+        &format!("{alpha}/providers/Microsoft.Authorization/roleDefinitions"),
+        &admin,
+    );
     let names: Vec<&str> = list["value"]
         .as_array()
         .unwrap()
@@ -693,34 +678,19 @@ fn recovery_end_to_end_with_key_backup() {
 
     activate(&e, &fx, "hsm-a", "sd-a.json");
     let a = e.hsm("hsm-a");
-    let created: Value = e
-        .post(
-            &format!("{a}/keys/app-key/create"),
-            &token,
-            &json!({"kty": "RSA-HSM", "key_size": 2048}),
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let created: Value = e.post_json(
+        &format!("{a}/keys/app-key/create"),
+        &token,
+        &json!({"kty": "RSA-HSM", "key_size": 2048}),
+    );
     assert_eq!(created["key"]["kty"], "RSA-HSM");
-    let aes: Value = e
-        .post(
-            &format!("{a}/keys/aes-key/create"),
-            &token,
-            &json!({"kty": "oct-HSM", "key_size": 256}),
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let aes: Value = e.post_json(
+        &format!("{a}/keys/aes-key/create"),
+        &token,
+        &json!({"kty": "oct-HSM", "key_size": 256}),
+    );
     assert_eq!(aes["key"]["kty"], "oct-HSM");
-    let listed: Value = e
-        .get(&format!("{a}/keys"), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let listed: Value = e.get_json(&format!("{a}/keys"), &token);
     assert_eq!(listed["value"].as_array().unwrap().len(), 2);
     let backup: Value = e
         .client
@@ -743,12 +713,7 @@ fn recovery_end_to_end_with_key_backup() {
     assert_eq!(restored.status(), 200);
     let restored: Value = restored.json().unwrap();
     assert_eq!(restored["key"]["n"], created["key"]["n"]);
-    let got: Value = e
-        .get(&format!("{b}/keys/app-key"), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let got: Value = e.get_json(&format!("{b}/keys/app-key"), &token);
     assert_eq!(got["key"]["n"], created["key"]["n"]);
 
     // C, activated with its own security domain, refuses A's backup.
@@ -795,15 +760,10 @@ fn faults_are_scripted_per_route_with_counts() {
     );
 
     add("upload/pending", "inprogress", 1);
-    let v: Value = e
-        .get(
-            &format!("{}/securitydomain/upload/pending", e.hsm("alpha")),
-            &token,
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let v: Value = e.get_json(
+        &format!("{}/securitydomain/upload/pending", e.hsm("alpha")),
+        &token,
+    );
     assert_eq!(v["status"], "InProgress");
 
     add("keys", "drop", 1);
@@ -823,7 +783,7 @@ fn faults_are_scripted_per_route_with_counts() {
     assert_eq!(e.get(&arm, &token).send().unwrap().status(), 200);
 
     add("*", "latency-100", 2);
-    let listed: Value = e.get(&admin_url, &token).send().unwrap().json().unwrap();
+    let listed: Value = e.get_json(&admin_url, &token);
     assert_eq!(listed["faults"][0]["remaining"], 2);
     assert_eq!(
         e.client
@@ -834,7 +794,7 @@ fn faults_are_scripted_per_route_with_counts() {
             .status(),
         204
     );
-    let listed: Value = e.get(&admin_url, &token).send().unwrap().json().unwrap();
+    let listed: Value = e.get_json(&admin_url, &token);
     assert_eq!(listed["faults"].as_array().unwrap().len(), 0);
 
     // Only the administrator scripts faults, and nonsense is refused.
@@ -871,16 +831,11 @@ fn full_backup_restores_only_on_the_same_security_domain() {
     }
     activate(&e, &fx, "hsm-a", "sd-a.json");
     let a = e.hsm("hsm-a");
-    let key: Value = e
-        .post(
-            &format!("{a}/keys/payroll/create"),
-            &token,
-            &json!({"kty": "RSA-HSM", "key_size": 3072}),
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let key: Value = e.post_json(
+        &format!("{a}/keys/payroll/create"),
+        &token,
+        &json!({"kty": "RSA-HSM", "key_size": 3072}),
+    );
     std::fs::create_dir(fx.path("storage")).unwrap();
     let storage = format!("file://{}", fx.path("storage").display());
     let started = e
@@ -925,12 +880,7 @@ fn full_backup_restores_only_on_the_same_security_domain() {
         .unwrap()
         .to_owned();
     assert_eq!(e.wait(&status_url, &token)["status"], "Succeeded");
-    let got: Value = e
-        .get(&format!("{b}/keys/payroll"), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let got: Value = e.get_json(&format!("{b}/keys/payroll"), &token);
     assert_eq!(got["key"]["n"], key["key"]["n"]);
 
     // An HSM with its own security domain cannot restore it.

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::emulator::{client_for, download_request, TestEmulator};
-use common::interop::az;
+use common::interop::az_restore_blob;
 use common::Fixture;
 use serde_json::{json, Value};
 
@@ -134,12 +134,7 @@ fn azure_cli_reads_its_security_domains_and_feeds_its_uploads() {
         .unwrap();
     std::fs::write(fx.path("sd.json"), sd["value"].as_str().unwrap()).unwrap();
     // az turns the emulator's SD into a restore blob for beta's transfer key, which beta accepts.
-    let transfer: Value = e
-        .get(&format!("{}/securitydomain/upload", e.hsm("beta")), &token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let transfer: Value = e.get_json(&format!("{}/securitydomain/upload", e.hsm("beta")), &token);
     let jwk: Value = serde_json::from_str(transfer["transfer_key"].as_str().unwrap()).unwrap();
     use base64::Engine;
     let der = base64::engine::general_purpose::STANDARD
@@ -147,22 +142,12 @@ fn azure_cli_reads_its_security_domains_and_feeds_its_uploads() {
         .unwrap();
     let pem = sdctl::keys::Certificate::from_der(&der).unwrap().to_pem();
     std::fs::write(fx.path("exchange.pem"), pem).unwrap();
-    az(
+    az_restore_blob(
         &fx,
-        &[
-            "keyvault",
-            "security-domain",
-            "restore-blob",
-            "--sd-file",
-            "sd.json",
-            "--sd-exchange-key",
-            "exchange.pem",
-            "--sd-wrapping-keys",
-            "a.key",
-            "b.key",
-            "--sd-file-restore-blob",
-            "az-blob.json",
-        ],
+        "sd.json",
+        "exchange.pem",
+        &["a.key", "b.key"],
+        "az-blob.json",
     );
     let upload = json!({"value": std::fs::read_to_string(fx.path("az-blob.json")).unwrap()});
     assert_eq!(

@@ -122,10 +122,20 @@ impl TestEmulator {
         self.client.post(url).bearer_auth(token).json(body)
     }
 
+    /// GET with a token; the answer's JSON body.
+    pub fn get_json(&self, url: &str, token: &str) -> Value {
+        self.get(url, token).send().unwrap().json().unwrap()
+    }
+
+    /// POST a JSON body with a token; the answer's JSON body.
+    pub fn post_json(&self, url: &str, token: &str, body: &Value) -> Value {
+        self.post(url, token, body).send().unwrap().json().unwrap()
+    }
+
     /// Polls a pending endpoint until it leaves InProgress (bounded: 10 s).
     pub fn wait(&self, url: &str, token: &str) -> Value {
         for _ in 0..100 {
-            let v: Value = self.get(url, token).send().unwrap().json().unwrap();
+            let v = self.get_json(url, token);
             if v["status"] != "InProgress" {
                 return v;
             }

@@ -47,3 +47,20 @@ pub fn az(fx: &Fixture, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `az keyvault security-domain restore-blob` offline, in the fixture directory.
+pub fn az_restore_blob(fx: &Fixture, sd: &str, exchange: &str, keys: &[&str], out: &str) {
+    let mut args = vec![
+        "keyvault",
+        "security-domain",
+        "restore-blob",
+        "--sd-file",
+        sd,
+        "--sd-exchange-key",
+        exchange,
+        "--sd-wrapping-keys",
+    ];
+    args.extend_from_slice(keys);
+    args.extend_from_slice(&["--sd-file-restore-blob", out]);
+    az(fx, &args);
+}
