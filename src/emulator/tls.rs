@@ -27,39 +27,7 @@ pub fn server_config(dir: &Path) -> Result<Arc<rustls::ServerConfig>, EmulatorEr
     let err = |e: openssl::error::ErrorStack| EmulatorError::Tls(e.to_string());
     let (ca_cert, ca_key) = load_or_make_ca(dir)?;
     let key = PKey::from_rsa(Rsa::generate(2048).map_err(err)?).map_err(err)?;
-    let cert = (|| {
-        let mut name = X509NameBuilder::new()?;
-        name.append_entry_by_text("CN", "sdctl emulator")?;
-        let name = name.build();
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        let serial = random_serial()?.to_asn1_integer()?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(ca_cert.subject_name())?;
-        b.set_pubkey(&key)?;
-        let (from, to) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
-        b.set_not_before(&from)?;
-        b.set_not_after(&to)?;
-        b.append_extension(BasicConstraints::new().build()?)?;
-        b.append_extension(
-            KeyUsage::new()
-                .critical()
-                .digital_signature()
-                .key_encipherment()
-                .build()?,
-        )?;
-        b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
-        let san = SubjectAlternativeName::new()
-            .ip("127.0.0.1")
-            .ip("::1")
-            .dns("localhost")
-            .build(&b.x509v3_context(Some(&ca_cert), None))?;
-        b.append_extension(san)?;
-        b.sign(&ca_key, MessageDigest::sha256())?;
-        Ok(b.build())
-    })()
-    .map_err(err)?;
+    let cert = sign(&key, "sdctl emulator", Some((&ca_cert, &ca_key)), 365).map_err(err)?;
     let chain = vec![
         rustls::pki_types::CertificateDer::from(cert.to_der().map_err(err)?),
         rustls::pki_types::CertificateDer::from(ca_cert.to_der().map_err(err)?),
@@ -88,34 +56,7 @@ fn load_or_make_ca(dir: &Path) -> Result<(X509, PKey<Private>), EmulatorError> {
         return Ok((cert, key));
     }
     let key = PKey::from_rsa(Rsa::generate(2048).map_err(err)?).map_err(err)?;
-    let cert = (|| {
-        let mut name = X509NameBuilder::new()?;
-        name.append_entry_by_text("CN", "sdctl emulator local CA")?;
-        let name = name.build();
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        let serial = random_serial()?.to_asn1_integer()?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(&name)?;
-        b.set_pubkey(&key)?;
-        let (from, to) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(3650)?);
-        b.set_not_before(&from)?;
-        b.set_not_after(&to)?;
-        b.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
-        b.append_extension(
-            KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .crl_sign()
-                .build()?,
-        )?;
-        let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
-        b.append_extension(ski)?;
-        b.sign(&key, MessageDigest::sha256())?;
-        Ok(b.build())
-    })()
-    .map_err(err)?;
+    let cert = sign(&key, "sdctl emulator local CA", None, 3650).map_err(err)?;
     let mut batch = files::WriteBatch::new(true);
     batch.stage(
         &key_path,
@@ -125,6 +66,63 @@ fn load_or_make_ca(dir: &Path) -> Result<(X509, PKey<Private>), EmulatorError> {
     batch.stage(&cert_path, &cert.to_pem().map_err(err)?, MODE_PUBLIC)?;
     batch.commit()?;
     Ok((cert, key))
+}
+
+/// A certificate for `key` named `cn`, valid `days`: signed by `issuer` as a TLS server
+/// certificate for 127.0.0.1, ::1 and localhost, or, without an issuer, a self-signed CA.
+fn sign(
+    key: &PKey<Private>,
+    cn: &str,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    days: u32,
+) -> Result<X509, openssl::error::ErrorStack> {
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", cn)?;
+    let name = name.build();
+    let mut b = X509Builder::new()?;
+    b.set_version(2)?;
+    let serial = random_serial()?.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))?;
+    b.set_pubkey(key)?;
+    let (from, to) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(days)?);
+    b.set_not_before(&from)?;
+    b.set_not_after(&to)?;
+    match issuer {
+        Some((ca_cert, ca_key)) => {
+            b.append_extension(BasicConstraints::new().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .digital_signature()
+                    .key_encipherment()
+                    .build()?,
+            )?;
+            b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
+            let san = SubjectAlternativeName::new()
+                .ip("127.0.0.1")
+                .ip("::1")
+                .dns("localhost")
+                .build(&b.x509v3_context(Some(ca_cert), None))?;
+            b.append_extension(san)?;
+            b.sign(ca_key, MessageDigest::sha256())?;
+        }
+        None => {
+            b.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .key_cert_sign()
+                    .crl_sign()
+                    .build()?,
+            )?;
+            let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(None, None))?;
+            b.append_extension(ski)?;
+            b.sign(key, MessageDigest::sha256())?;
+        }
+    }
+    Ok(b.build())
 }
 
 fn random_serial() -> Result<BigNum, openssl::error::ErrorStack> {
