@@ -303,53 +303,5 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_refuses_existing_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("out.txt");
-        write_atomic(&dest, b"one", MODE_SECRET, false).unwrap();
-        let err = write_atomic(&dest, b"two", MODE_SECRET, false).unwrap_err();
-        assert!(matches!(err, FileError::Exists { .. }), "{err}");
-        assert_eq!(fs::read(&dest).unwrap(), b"one");
-        write_atomic(&dest, b"three", MODE_SECRET, true).unwrap();
-        assert_eq!(fs::read(&dest).unwrap(), b"three");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "temporary files left behind");
-        assert_eq!(
-            fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
-
-    #[test]
-    fn failed_batch_rolls_back_committed_outputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a");
-        let b = dir.path().join("b");
-        let mut batch = WriteBatch::new(false);
-        batch.stage(&a, b"a", MODE_PUBLIC).unwrap();
-        batch.stage(&b, b"b", MODE_PUBLIC).unwrap();
-        // Someone creates b between staging and commit: the batch must undo a.
-        fs::write(&b, b"theirs").unwrap();
-        let err = batch.commit().unwrap_err();
-        assert!(matches!(err, FileError::Exists { .. }));
-        assert!(!a.exists(), "a partial output was left behind");
-        assert_eq!(fs::read(&b).unwrap(), b"theirs");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn bounded_read_refuses_directories_and_large_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = read_bounded(dir.path(), 10, "a key").unwrap_err();
-        assert!(matches!(err, FileError::NotAFile { .. }));
-        let big = dir.path().join("big");
-        fs::write(&big, [0u8; 11]).unwrap();
-        let err = read_bounded(&big, 10, "a key").unwrap_err();
-        assert!(err.to_string().contains("larger than 10 bytes"), "{err}");
-        assert_eq!(read_bounded(&big, 11, "a key").unwrap().len(), 11);
-    }
-}
+#[path = "files_tests.rs"]
+mod tests;
