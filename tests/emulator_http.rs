@@ -356,19 +356,14 @@ fn activate_then_recover_onto_a_second_hsm() {
         0
     );
     // A second download on the active HSM: a fresh SD (other custodians) for the same state.
-    let again = e
-        .post(
-            &format!("{alpha}/securitydomain/download"),
-            &token,
-            &request(&fx, &["b.cer", "c.cer", "d.cer"], 3),
-        )
-        .send()
-        .unwrap();
-    std::fs::write(
-        fx.path("sd2.json"),
-        again.json::<Value>().unwrap()["value"].as_str().unwrap(),
-    )
-    .unwrap();
+    download_sd(
+        &e,
+        &fx,
+        "alpha",
+        &["b.cer", "c.cer", "d.cer"],
+        3,
+        "sd2.json",
+    );
     let state = |name: &str, keys: &[&str]| {
         let file = sdctl::domain::SdFile::read(&fx.path(name)).unwrap();
         let keys: Vec<_> = keys
@@ -446,21 +441,14 @@ fn activate_then_recover_onto_a_second_hsm() {
         "Success"
     );
     // Beta now holds alpha's state: a download from beta opens to the same data.
-    let from_beta = e
-        .post(
-            &format!("{beta}/securitydomain/download"),
-            &token,
-            &request(&fx, &["a.cer", "b.cer", "c.cer"], 2),
-        )
-        .send()
-        .unwrap();
-    std::fs::write(
-        fx.path("sd-beta.json"),
-        from_beta.json::<Value>().unwrap()["value"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    download_sd(
+        &e,
+        &fx,
+        "beta",
+        &["a.cer", "b.cer", "c.cer"],
+        2,
+        "sd-beta.json",
+    );
     assert_eq!(
         state("sd-beta.json", &["a.key", "c.key"]),
         state("sd.json", &["a.key", "b.key"])
@@ -598,29 +586,33 @@ fn grant_crypto_user(e: &TestEmulator, hsm: &str) {
     assert_eq!(r.status(), 201);
 }
 
-fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str, sd_out: &str) {
-    let token = e.admin_token();
+/// Downloads a security domain of `hsm` for `certs` with `required`; saves it as `out`.
+fn download_sd(
+    e: &TestEmulator,
+    fx: &Fixture,
+    hsm: &str,
+    certs: &[&str],
+    required: usize,
+    out: &str,
+) {
+    let url = format!("{}/securitydomain/download", e.hsm(hsm));
     let r = e
-        .post(
-            &format!("{}/securitydomain/download", e.hsm(hsm)),
-            &token,
-            &request(fx, &["a.cer", "b.cer", "c.cer"], 2),
-        )
+        .post(&url, &e.admin_token(), &request(fx, certs, required))
         .send()
         .unwrap();
     assert_eq!(r.status(), 202);
-    std::fs::write(
-        fx.path(sd_out),
-        r.json::<Value>().unwrap()["value"].as_str().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        e.wait(
-            &format!("{}/securitydomain/download/pending", e.hsm(hsm)),
-            &token
-        )["status"],
-        "Success"
-    );
+    let sd = r.json::<Value>().unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(fx.path(out), sd).unwrap();
+}
+
+/// Activates `hsm` for custodians a, b, c (quorum 2), saving its security domain as `sd_out`.
+fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str, sd_out: &str) {
+    download_sd(e, fx, hsm, &["a.cer", "b.cer", "c.cer"], 2, sd_out);
+    let pending = format!("{}/securitydomain/download/pending", e.hsm(hsm));
+    assert_eq!(e.wait(&pending, &e.admin_token())["status"], "Success");
 }
 
 /// Recovers `hsm` from the security domain in `sd_file`: transfer key, restore blob made
