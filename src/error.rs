@@ -51,6 +51,10 @@ pub enum Error {
     #[cfg(feature = "online")]
     #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
+    /// An online HSM command failed.
+    #[cfg(feature = "online")]
+    #[error(transparent)]
+    Hsm(#[from] crate::hsm::HsmError),
 }
 
 impl Error {
@@ -63,6 +67,8 @@ impl Error {
             Error::Domain(e) => e.exit_code(),
             #[cfg(feature = "online")]
             Error::Emulator(e) => e.exit_code(),
+            #[cfg(feature = "online")]
+            Error::Hsm(e) => e.exit_code(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod files;
+#[cfg(feature = "online")]
+pub mod hsm;
 pub mod keys;
 pub mod parallel;
 pub mod passphrase;

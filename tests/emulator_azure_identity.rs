@@ -16,8 +16,8 @@ use common::emulator::TestEmulator;
 
 fn credential(e: &TestEmulator, secret: &str) -> Arc<ClientSecretCredential> {
     let pem = std::fs::read(e.dir.join("ca.pem")).unwrap();
-    let certs = reqwest013::Certificate::from_pem_bundle(&pem).unwrap();
-    let client = reqwest013::Client::builder()
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).unwrap();
+    let client = reqwest::Client::builder()
         .tls_certs_only(certs)
         .connect_timeout(Duration::from_secs(20))
         .read_timeout(Duration::from_secs(20))

@@ -96,7 +96,9 @@ impl ExchangeKey {
     }
 }
 
-fn from_json(value: &Value) -> Result<ExchangeKey, String> {
+/// The exchange key in a JSON document: a transfer-key response (`transfer_key` as an
+/// object or a JSON string), a key bundle `{"key": JWK}`, or a bare JWK.
+pub fn from_json(value: &Value) -> Result<ExchangeKey, String> {
     if let Some(transfer) = value.get("transfer_key") {
         let jwk = match transfer {
             Value::String(text) => serde_json::from_str(text)

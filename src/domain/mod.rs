@@ -2,6 +2,7 @@
 //! drill), build restore blobs for a new HSM, rotate custodians offline, and the HSM's own
 //! side of each (make an SD, open a restore blob) for the emulator and for tests.
 
+pub mod activation;
 pub mod data;
 pub mod exchange;
 pub mod hsm;

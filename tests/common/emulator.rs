@@ -156,10 +156,10 @@ impl Drop for TestEmulator {
 
 /// A client trusting the CA of the emulator state in `dir`, bounded timeouts.
 pub fn client_for(dir: &Path) -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
     Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
+        .tls_certs_only([ca])
         .timeout(std::time::Duration::from_secs(20))
         .build()
         .unwrap()

@@ -1,0 +1,46 @@
+use super::*;
+
+#[test]
+fn names_map_to_each_cloud() {
+    let e = Endpoint::from_name("contoso-hsm", Cloud::AzureCloud).unwrap();
+    assert_eq!(e.base_url(), "https://contoso-hsm.managedhsm.azure.net");
+    assert_eq!(e.resource, "https://managedhsm.azure.net");
+    let g = Endpoint::from_name("contoso", Cloud::parse("azureusgovernment").unwrap()).unwrap();
+    assert_eq!(g.base_url(), "https://contoso.managedhsm.usgovcloudapi.net");
+    assert_eq!(g.resource, "https://managedhsm.usgovcloudapi.net");
+    assert!(Cloud::parse("Mars").is_err());
+}
+
+#[test]
+fn bad_names_are_refused() {
+    for name in ["ab", "1abc", "abc-", "a--b", "abc.def", &"a".repeat(25)] {
+        assert!(
+            Endpoint::from_name(name, Cloud::AzureCloud).is_err(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn urls_keep_their_path_and_refuse_plain_http() {
+    let e = Endpoint::from_url("https://127.0.0.1:8443/hsm/alpha/").unwrap();
+    assert_eq!(
+        e.url("securitydomain/download").as_str(),
+        "https://127.0.0.1:8443/hsm/alpha/securitydomain/download?api-version=7.4"
+    );
+    assert_eq!(e.resource, "https://managedhsm.azure.net");
+    assert!(e.cloud.is_none());
+    let cn = Endpoint::from_url("https://x.managedhsm.azure.cn").unwrap();
+    assert_eq!(cn.cloud, Some(Cloud::AzureChinaCloud));
+    assert!(Endpoint::from_url("http://127.0.0.1:8443/hsm/alpha").is_err());
+    assert!(Endpoint::from_url("https://h/x?y=1").is_err());
+    assert!(Endpoint::from_url("not a url").is_err());
+}
+
+#[test]
+fn same_origin_compares_scheme_host_and_port() {
+    let e = Endpoint::from_url("https://127.0.0.1:8443/hsm/alpha").unwrap();
+    assert!(e.same_origin(&Url::parse("https://127.0.0.1:8443/hsm/alpha/x").unwrap()));
+    assert!(!e.same_origin(&Url::parse("https://127.0.0.1:9443/hsm/alpha/x").unwrap()));
+    assert!(!e.same_origin(&Url::parse("https://evil.example/hsm/alpha/x").unwrap()));
+}

@@ -1,0 +1,309 @@
+//! The security-domain steps against a live HSM: activation (download), the exchange key
+//! for a recovery (init-recovery), and the upload of a restore blob.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::client::HsmClient;
+use super::operation::{Operation, OperationStatus, Progress, State, WaitOptions};
+use super::retry::Idempotency;
+use super::HsmError;
+use crate::domain::activation::{certificate_info, check_downloaded, DownloadCheck};
+use crate::domain::exchange::{self, ExchangeKey};
+use crate::domain::restore_blob::RestoreBlob;
+use crate::domain::{model::hex, SecurityDomain};
+use crate::files::{ensure_free, write_atomic, MODE_PUBLIC};
+use crate::keys::check::{check_set, CheckReport};
+use crate::keys::{load_certificate, Certificate};
+use crate::passphrase::PassphraseSource;
+
+/// What `download` is asked to do.
+#[derive(Clone, Debug)]
+pub struct DownloadPlan {
+    /// The custodians' certificates (3 to 10).
+    pub certificates: Vec<PathBuf>,
+    /// The quorum.
+    pub quorum: usize,
+    /// Where to save the security domain.
+    pub out: PathBuf,
+    /// Overwrite `out` (`--force`).
+    pub overwrite: bool,
+    /// Follow the operation to its end (`None`: `--no-wait`).
+    pub wait: Option<WaitOptions>,
+}
+
+/// What `download` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadReport {
+    /// The `keys check` run before anything was sent.
+    pub preflight: CheckReport,
+    /// The saved file, once saved.
+    pub security_domain_file: Option<PathBuf>,
+    /// SHA-256 (hex) of the saved bytes.
+    pub sha256: Option<String>,
+    /// The check of the saved domain against the request.
+    pub check: Option<DownloadCheck>,
+    /// The operation's final status, when waited for.
+    pub operation: Option<OperationStatus>,
+}
+
+impl DownloadReport {
+    /// True when the pre-flight check and the check of the saved domain passed.
+    pub fn passed(&self) -> bool {
+        self.preflight.passed && self.check.as_ref().is_some_and(|c| c.passed)
+    }
+}
+
+/// Activates the HSM: checks the certificates (`keys check`), sends the download request,
+/// saves the security domain atomically the moment it arrives, checks it against the
+/// request, and (unless `plan.wait` is `None`) follows the operation to Success.
+///
+/// A pre-flight failure returns a report with `preflight.passed == false` and nothing
+/// sent. Once the file is saved, any later failure is an [`HsmError::AfterDownload`]
+/// naming it.
+pub async fn download(
+    client: &HsmClient,
+    plan: &DownloadPlan,
+    progress: Progress<'_>,
+) -> Result<DownloadReport, HsmError> {
+    ensure_free(&plan.out, plan.overwrite)?;
+    let preflight = check_set(
+        &plan.certificates,
+        &[],
+        &PassphraseSource::Unavailable,
+        SystemTime::now(),
+    )?;
+    let mut report = DownloadReport {
+        preflight,
+        security_domain_file: None,
+        sha256: None,
+        check: None,
+        operation: None,
+    };
+    if !report.preflight.passed {
+        return Ok(report);
+    }
+    let certs = named_certificates(&plan.certificates)?;
+    let body = certificate_info(&certs, plan.quorum)?;
+    let url = client.endpoint.url("securitydomain/download");
+    let answer = match client
+        .send(Method::POST, url, Some(&body), Idempotency::Once, None)
+        .await
+    {
+        Ok(a) if a.status >= 500 || a.status == 429 => {
+            let err = a.into_error(&client.endpoint.resource);
+            return Err(lost_answer(client, Operation::Download, err).await);
+        }
+        Ok(a) => client.expect_ok(a)?,
+        Err(e) => return Err(lost_answer(client, Operation::Download, e).await),
+    };
+    let sd_text = sd_text(&answer.json()?).ok_or_else(|| HsmError::BadResponse {
+        url: answer.url.clone(),
+        detail: "the download answer has no 'value' holding the security domain".into(),
+    })?;
+    let saved = save_security_domain(&plan.out, sd_text.as_bytes(), plan.overwrite)?;
+    let after = |source: HsmError| HsmError::AfterDownload {
+        file: saved.clone(),
+        source: Box::new(source),
+    };
+    report.security_domain_file = Some(saved.clone());
+    report.sha256 = Some(hex(&Sha256::digest(sd_text.as_bytes())));
+    let domain = SecurityDomain::from_json(sd_text.as_bytes())
+        .map_err(|detail| {
+            after(HsmError::BadResponse {
+                url: answer.url.clone(),
+                detail: format!("the security domain does not parse: {detail}"),
+            })
+        })?
+        .0;
+    report.check = Some(check_downloaded(&domain, &certs, plan.quorum));
+    if let Some(options) = plan.wait {
+        let status_url =
+            client.status_url(Operation::Download, answer.header("azure-asyncoperation"));
+        let status = client
+            .wait(Operation::Download, &status_url, options, progress)
+            .await
+            .map_err(after)?;
+        report.operation = Some(status);
+    }
+    Ok(report)
+}
+
+/// The certificates with names for their JWK `kid` (the file stem).
+fn named_certificates(paths: &[PathBuf]) -> Result<Vec<(String, Certificate)>, HsmError> {
+    paths
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string());
+            Ok((name, load_certificate(p)?))
+        })
+        .collect()
+}
+
+/// The SD JSON text of a download answer: `value` as a string (or an object, re-encoded).
+fn sd_text(answer: &Value) -> Option<String> {
+    match answer.get("value")? {
+        Value::String(s) => Some(s.clone()),
+        v @ Value::Object(_) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+/// Saves the security domain; if `out` cannot be written, saves it beside it, then in the
+/// temporary directory, because this answer is the only copy that will ever exist.
+fn save_security_domain(out: &Path, bytes: &[u8], overwrite: bool) -> Result<PathBuf, HsmError> {
+    let first = match write_atomic(out, bytes, MODE_PUBLIC, overwrite) {
+        Ok(()) => return Ok(out.to_owned()),
+        Err(e) => e,
+    };
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!("sdctl-security-domain-{stamp}-{}.json", std::process::id());
+    let beside = out.with_file_name(&name);
+    for fallback in [beside, std::env::temp_dir().join(&name)] {
+        if write_atomic(&fallback, bytes, MODE_PUBLIC, false).is_ok() {
+            return Err(HsmError::AfterDownload {
+                file: fallback,
+                source: Box::new(HsmError::File(first)),
+            });
+        }
+    }
+    Err(HsmError::File(first))
+}
+
+/// The error for a POST whose answer was lost or was a server error: asks the HSM what
+/// happened and says what to do.
+async fn lost_answer(client: &HsmClient, operation: Operation, cause: HsmError) -> HsmError {
+    let url = client.endpoint.url(&operation.pending_path());
+    let shown = super::http::display_url(
+        &client
+            .endpoint
+            .url(&format!("securitydomain/{}", operation.name())),
+    );
+    let (state, details) = match client.operation_status(&url, None).await {
+        Ok((status, _)) => (Some(status.state), status.status),
+        Err(HsmError::Service { status: 404, .. }) => (None, "not started".into()),
+        Err(e) => {
+            return HsmError::Interrupted {
+                url: shown,
+                detail: format!("{cause}; and the HSM's status could not be read ({e}): run 'sdctl hsm status' before trying again"),
+            }
+        }
+    };
+    let advice = match (operation, state) {
+        (Operation::Download, Some(State::InProgress | State::Succeeded)) => "the request reached the HSM, which reports the download as '".to_owned() + &details + "', but the answer carrying the security domain was lost. No copy of this security domain exists: do not create keys in this HSM; delete it and activate a new one",
+        (Operation::Upload, Some(State::InProgress | State::Succeeded)) => format!("the upload reached the HSM, which reports '{details}'; follow it with 'sdctl hsm wait --target upload'"),
+        (_, Some(State::Failed)) => format!("the HSM reports the last {} as Failed; it is safe to try again", operation.name()),
+        (_, None) => format!("the HSM did not start a {}; it is safe to run the command again", operation.name()),
+    };
+    HsmError::Interrupted {
+        url: shown,
+        detail: format!("{cause}; {advice}"),
+    }
+}
+
+/// The exchange key of a new HSM, as the service sent it and parsed.
+pub struct TransferKey {
+    /// The JWK (an object, even when the service sent it as a JSON string).
+    pub jwk: Value,
+    /// The key and its certificate.
+    pub exchange: ExchangeKey,
+}
+
+/// Fetches the new HSM's exchange (transfer) key (`GET /securitydomain/upload`).
+pub async fn transfer_key(client: &HsmClient) -> Result<TransferKey, HsmError> {
+    let answer = client
+        .call(
+            Method::GET,
+            "securitydomain/upload",
+            None,
+            Idempotency::Repeatable,
+        )
+        .await?;
+    let value = answer.json()?;
+    let bad = |detail: String| HsmError::BadResponse {
+        url: answer.url.clone(),
+        detail,
+    };
+    let jwk = match value.get("transfer_key") {
+        Some(Value::String(text)) => serde_json::from_str(text)
+            .map_err(|e| bad(format!("transfer_key is a string that is not JSON: {e}")))?,
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(bad("no 'transfer_key' in the answer".into())),
+    };
+    let exchange = exchange::from_json(&value).map_err(bad)?;
+    Ok(TransferKey { jwk, exchange })
+}
+
+/// What `upload` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct UploadReport {
+    /// `WrappedKey.x5t_256` of the blob sent.
+    pub exchange_x5t_256: String,
+    /// Data blobs sent.
+    pub data: usize,
+    /// The operation's final status, when waited for.
+    pub operation: Option<OperationStatus>,
+}
+
+/// Checks that `blob` is a restore blob (not a security-domain file) before it is sent.
+pub fn parse_restore_blob(path: &Path, blob: &[u8]) -> Result<RestoreBlob, HsmError> {
+    RestoreBlob::from_json(blob).map_err(|detail| {
+        let hint = if SecurityDomain::from_json(blob).is_ok() {
+            "this is a security-domain file, not a restore blob: build the blob with 'sdctl sd restore-blob', or give --sd-exchange-key and --sd-wrapping-keys".to_owned()
+        } else {
+            format!("not a restore blob: {detail}")
+        };
+        HsmError::Usage(format!("{}: {hint}", path.display()))
+    })
+}
+
+/// Uploads a restore blob (`{"value": blob}`) and, unless `wait` is `None`, follows the
+/// operation to Success; a Failed upload is [`HsmError::OperationFailed`] with the
+/// service's `status_details` verbatim.
+pub async fn upload(
+    client: &HsmClient,
+    blob: &RestoreBlob,
+    wait: Option<WaitOptions>,
+    progress: Progress<'_>,
+) -> Result<UploadReport, HsmError> {
+    let body: Value = serde_json::from_str(&blob.upload_body()?)
+        .map_err(|e| HsmError::Usage(format!("the restore blob cannot be encoded: {e}")))?;
+    let url = client.endpoint.url("securitydomain/upload");
+    let answer = match client
+        .send(Method::POST, url, Some(&body), Idempotency::Once, None)
+        .await
+    {
+        Ok(a) if a.status >= 500 || a.status == 429 => {
+            let err = a.into_error(&client.endpoint.resource);
+            return Err(lost_answer(client, Operation::Upload, err).await);
+        }
+        Ok(a) => client.expect_ok(a)?,
+        Err(e) => return Err(lost_answer(client, Operation::Upload, e).await),
+    };
+    let mut report = UploadReport {
+        exchange_x5t_256: blob.wrapped_key.x5t_256.clone(),
+        data: blob.enc_data.data.len(),
+        operation: None,
+    };
+    if let Some(options) = wait {
+        let status_url =
+            client.status_url(Operation::Upload, answer.header("azure-asyncoperation"));
+        report.operation = Some(
+            client
+                .wait(Operation::Upload, &status_url, options, progress)
+                .await?,
+        );
+    }
+    Ok(report)
+}
