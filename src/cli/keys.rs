@@ -327,7 +327,7 @@ fn run_check(rep: &mut Reporter, args: CheckArgs) -> Result<i32, Error> {
     Ok(rep.finish(&report, report.passed, || print_check(&report)))
 }
 
-fn print_check(report: &CheckReport) {
+pub(super) fn print_check(report: &CheckReport) {
     let mut table = Table::new(&[
         "#",
         "certificate",

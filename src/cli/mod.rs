@@ -2,6 +2,8 @@
 
 #[cfg(feature = "online")]
 mod emulator;
+#[cfg(feature = "online")]
+mod hsm;
 mod keys;
 mod report;
 mod sd;
@@ -48,6 +50,11 @@ pub enum Command {
     /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap.
     #[command(subcommand)]
     Sd(sd::SdCommand),
+    /// Online steps against a Managed HSM: download (activate), init-recovery, upload,
+    /// wait, status, and local RBAC roles.
+    #[cfg(feature = "online")]
+    #[command(subcommand)]
+    Hsm(hsm::HsmCommand),
     /// The local Managed HSM emulator, for rehearsals and tests.
     #[cfg(feature = "online")]
     #[command(subcommand)]
@@ -60,6 +67,8 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
         Command::Sd(cmd) => sd::run(cmd, cli.output),
+        #[cfg(feature = "online")]
+        Command::Hsm(cmd) => hsm::run(cmd, cli.output),
         #[cfg(feature = "online")]
         Command::Emulator(cmd) => emulator::run(cmd, cli.output),
     }

@@ -85,7 +85,8 @@ pub fn parse_status(v: &Value) -> Result<OperationStatus, String> {
 pub struct WaitOptions {
     /// Give up after this long (exit 4, the operation goes on in the HSM).
     pub timeout: Duration,
-    /// Pause between polls when the service sends no `Retry-After`.
+    /// Longest pause between polls when the service sends no `Retry-After`; the pauses
+    /// start at a quarter second and double up to it.
     pub interval: Duration,
 }
 
@@ -147,6 +148,7 @@ impl HsmClient {
         let started = Instant::now();
         let deadline = started + options.timeout;
         let mut last = "not read yet".to_owned();
+        let mut pace = Duration::from_millis(250).min(options.interval);
         loop {
             let (status, after) = match self.operation_status(url, Some(deadline)).await {
                 Ok(s) => s,
@@ -171,10 +173,8 @@ impl HsmClient {
             if left.is_zero() {
                 return Err(timeout(operation, options, last));
             }
-            let pause = after
-                .unwrap_or(options.interval)
-                .min(Duration::from_secs(30))
-                .min(left);
+            let pause = after.unwrap_or(pace).min(Duration::from_secs(30)).min(left);
+            pace = (pace * 2).min(options.interval);
             tokio::time::sleep(pause).await;
         }
     }

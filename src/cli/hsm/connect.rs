@@ -1,0 +1,125 @@
+//! The flags every online command shares, and turning them into a client.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use sdctl::files::read_bounded;
+use sdctl::hsm::credential::process_env;
+use sdctl::hsm::{
+    Cloud, CredentialKind, CredentialOptions, Credentials, Endpoint, HsmClient, HsmError,
+};
+use sdctl::Error;
+
+use super::progress::Spinner;
+use crate::cli::Reporter;
+
+/// Which HSM, and how to sign in.
+#[derive(Args, Debug, Clone)]
+#[command(group = clap::ArgGroup::new("hsm").required(true).args(["hsm_name", "hsm_url"]))]
+pub struct Connection {
+    /// The Managed HSM's name (https://NAME.managedhsm.azure.net in AzureCloud).
+    #[arg(long, value_name = "NAME")]
+    pub hsm_name: Option<String>,
+    /// The cloud of --hsm-name: AzureCloud, AzureUSGovernment, AzureChinaCloud, AzureGermanCloud.
+    #[arg(long, value_name = "CLOUD", default_value = "AzureCloud")]
+    pub cloud: String,
+    /// The HSM's base URL instead of a name (the emulator's is https://127.0.0.1:PORT/hsm/NAME).
+    #[arg(long, value_name = "URL")]
+    pub hsm_url: Option<String>,
+    /// Also trust these PEM CA certificates (the emulator's STATE_DIR/ca.pem), for the HSM
+    /// and the sign-in authority.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Where Entra ID sign-in happens (the emulator's URL in rehearsals); default: the cloud's.
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// Break-glass: use the bearer token in this file (or the JSON of 'az account
+    /// get-access-token'); no other credential is tried.
+    #[arg(long, value_name = "FILE")]
+    pub access_token_file: Option<PathBuf>,
+    /// Which credential to use. auto: a service principal from AZURE_* variables, then
+    /// workload identity, then managed identity where IDENTITY_ENDPOINT announces it, then
+    /// the Azure CLI login; the first configured one is used, and named in the output.
+    #[arg(long, value_enum, default_value_t = CredentialChoice::Auto)]
+    pub credential: CredentialChoice,
+    /// The tenant to ask the Azure CLI for a token in (default: its current one).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+}
+
+/// `--credential`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CredentialChoice {
+    /// The first configured source (see --help).
+    Auto,
+    /// Service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or
+    /// AZURE_CLIENT_CERTIFICATE_PATH.
+    Environment,
+    /// Workload identity (AZURE_FEDERATED_TOKEN_FILE).
+    WorkloadIdentity,
+    /// Managed identity, including the VM metadata service.
+    ManagedIdentity,
+    /// The Azure CLI's login ('az login').
+    AzureCli,
+}
+
+impl Connection {
+    /// The HSM endpoint named by the flags.
+    pub fn endpoint(&self) -> Result<Endpoint, HsmError> {
+        match (&self.hsm_name, &self.hsm_url) {
+            (_, Some(url)) => Endpoint::from_url(url),
+            (Some(name), None) => Endpoint::from_name(name, Cloud::parse(&self.cloud)?),
+            (None, None) => Err(HsmError::Usage("give --hsm-name or --hsm-url".into())),
+        }
+    }
+
+    /// The HSM's name: `--hsm-name`, else the last path segment or first host label of the URL.
+    pub fn hsm_name(&self, endpoint: &Endpoint) -> String {
+        if let Some(name) = &self.hsm_name {
+            return name.clone();
+        }
+        let base = endpoint.base_url();
+        let after_scheme = base.split("://").nth(1).unwrap_or(&base);
+        match after_scheme.split_once('/') {
+            Some((_, path)) => path.rsplit('/').next().unwrap_or(path).to_owned(),
+            None => after_scheme
+                .split('.')
+                .next()
+                .unwrap_or(after_scheme)
+                .to_owned(),
+        }
+    }
+
+    /// A client for the HSM, reporting retries through `spinner`; credential warnings go
+    /// to `rep`.
+    pub fn client(&self, rep: &mut Reporter, spinner: &Spinner) -> Result<HsmClient, Error> {
+        let endpoint = self.endpoint()?;
+        let ca_pem = match &self.ca_cert {
+            Some(path) => Some(read_bounded(path, 1024 * 1024, "CA certificates")?),
+            None => None,
+        };
+        let kind = match self.credential {
+            CredentialChoice::Auto => CredentialKind::Auto,
+            CredentialChoice::Environment => CredentialKind::Environment,
+            CredentialChoice::WorkloadIdentity => CredentialKind::WorkloadIdentity,
+            CredentialChoice::ManagedIdentity => CredentialKind::ManagedIdentity,
+            CredentialChoice::AzureCli => CredentialKind::AzureCli,
+        };
+        let options = CredentialOptions {
+            kind: Some(kind),
+            access_token_file: self.access_token_file.clone(),
+            authority_host: self.authority_host.clone(),
+            cloud: endpoint.cloud,
+            ca_pem: ca_pem.clone(),
+            tenant_id: self.tenant.clone(),
+        };
+        let credentials = Credentials::resolve(&options, &process_env)?;
+        for w in &credentials.warnings {
+            rep.warn(w.clone());
+        }
+        let client = HsmClient::new(endpoint, Arc::new(credentials), ca_pem.as_deref())?
+            .with_notify(spinner.notifier());
+        Ok(client)
+    }
+}

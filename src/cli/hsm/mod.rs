@@ -1,0 +1,75 @@
+//! `sdctl hsm ...`: the online steps. Parses flags, builds the library's client, runs the
+//! step on a current-thread runtime, and prints.
+
+mod connect;
+mod progress;
+mod role;
+mod sd;
+
+use clap::Subcommand;
+use sdctl::Error;
+
+use super::{OutputFormat, Reporter};
+
+/// Online commands against a Managed HSM (or the emulator).
+#[derive(Subcommand, Debug)]
+pub enum HsmCommand {
+    /// Activate a new HSM: check the custodian certificates, ask the HSM for its security
+    /// domain, save it atomically the moment it arrives, check it against the request,
+    /// and follow the operation to Success.
+    Download(sd::DownloadArgs),
+    /// Fetch a new HSM's exchange key for a recovery, as a PEM certificate (what the
+    /// Azure CLI writes) or the JWK; carry it to the air-gapped machine.
+    #[command(name = "init-recovery")]
+    InitRecovery(sd::InitRecoveryArgs),
+    /// Upload a restore blob to a new HSM and follow the operation to Success or Failed,
+    /// printing the service's status details exactly.
+    Upload(sd::UploadArgs),
+    /// Wait for a download or upload to finish (exit 0 only on Success; 4 on Failed or
+    /// timeout).
+    Wait(sd::WaitArgs),
+    /// The HSM's activation state: from the data plane, and from Azure Resource Manager
+    /// when --subscription and --resource-group are given.
+    Status(sd::StatusArgs),
+    /// Local RBAC: role assignments, role definitions, the security-domain officer role,
+    /// and a check of what the signed-in principal may do.
+    #[command(subcommand)]
+    Role(role::RoleCommand),
+}
+
+/// Runs an `hsm` subcommand and returns the exit status.
+pub fn run(cmd: HsmCommand, format: OutputFormat) -> i32 {
+    let name = match &cmd {
+        HsmCommand::Download(_) => "hsm download",
+        HsmCommand::InitRecovery(_) => "hsm init-recovery",
+        HsmCommand::Upload(_) => "hsm upload",
+        HsmCommand::Wait(_) => "hsm wait",
+        HsmCommand::Status(_) => "hsm status",
+        HsmCommand::Role(r) => role::command_name(r),
+    };
+    let mut rep = Reporter::new(format, name);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sdctl: cannot start the async runtime: {e}");
+            return sdctl::ExitCode::Service.code();
+        }
+    };
+    let outcome: Result<i32, Error> = runtime.block_on(async {
+        match cmd {
+            HsmCommand::Download(args) => sd::download(&mut rep, args).await,
+            HsmCommand::InitRecovery(args) => sd::init_recovery(&mut rep, args).await,
+            HsmCommand::Upload(args) => sd::upload(&mut rep, args).await,
+            HsmCommand::Wait(args) => sd::wait(&mut rep, args).await,
+            HsmCommand::Status(args) => sd::status(&mut rep, args).await,
+            HsmCommand::Role(cmd) => role::run(&mut rep, cmd).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(e) => rep.fail(&e),
+    }
+}
