@@ -567,25 +567,6 @@ fn custom_role_for_security_domain_officers() {
     assert_eq!(del.status(), 409);
 }
 
-/// Gives the administrator the Crypto User role on `hsm` (the administrator role alone
-/// holds no key data actions, as on the real service).
-fn grant_crypto_user(e: &TestEmulator, hsm: &str) {
-    let admin = e.credentials()["object_id"].as_str().unwrap().to_owned();
-    let body = json!({"properties": {"scope": "/keys", "principalId": admin,
-        "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
-    let r = e
-        .client
-        .put(format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/crypto-user",
-            e.hsm(hsm)
-        ))
-        .bearer_auth(e.admin_token())
-        .json(&body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-}
-
 /// Downloads a security domain of `hsm` for `certs` with `required`; saves it as `out`.
 fn download_sd(
     e: &TestEmulator,
@@ -651,7 +632,7 @@ fn recovery_end_to_end_with_key_backup() {
     let fx = custodians();
     let token = e.admin_token();
     for h in ["hsm-a", "hsm-b", "hsm-c"] {
-        grant_crypto_user(&e, h);
+        e.grant_crypto_user(h);
     }
     // Before activation every key operation is refused.
     let early = e
@@ -819,7 +800,7 @@ fn full_backup_restores_only_on_the_same_security_domain() {
     let fx = custodians();
     let token = e.admin_token();
     for h in ["hsm-a", "hsm-b", "hsm-c"] {
-        grant_crypto_user(&e, h);
+        e.grant_crypto_user(h);
     }
     activate(&e, &fx, "hsm-a", "sd-a.json");
     let a = e.hsm("hsm-a");

@@ -206,7 +206,11 @@ pub fn display_url(url: &reqwest::Url) -> String {
 
 /// A transport failure, described for people.
 pub fn network_error(url: &str, e: &reqwest::Error) -> HsmError {
-    let text = chain(e);
+    let mut text = chain(e);
+    // The message starts with the URL already (without its query): not twice.
+    if let Some(full) = e.url() {
+        text = text.replace(&format!(" for url ({full})"), "");
+    }
     let detail = if text.contains("certificate") || text.contains("UnknownIssuer") {
         format!("TLS: the server's certificate is not trusted ({text}); for the emulator pass --ca-cert STATE_DIR/ca.pem")
     } else if e.is_timeout() {

@@ -190,6 +190,12 @@ async fn lost_answer(client: &HsmClient, operation: Operation, cause: HsmError) 
             .endpoint
             .url(&format!("securitydomain/{}", operation.name())),
     );
+    // The cause names the same URL as the error it becomes: say it once.
+    let cause = cause.to_string();
+    let cause = cause
+        .strip_prefix(&format!("{shown}: "))
+        .unwrap_or(&cause)
+        .to_owned();
     let (state, details) = match client.operation_status(&url, None).await {
         Ok((status, _)) => (Some(status.state), status.status),
         Err(HsmError::Service { status: 404, .. }) => (None, "not started".into()),

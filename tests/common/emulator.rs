@@ -30,7 +30,16 @@ impl TestEmulator {
 
     /// Starts an emulator on `dir` (which may hold the state of an earlier run).
     pub fn start_in(dir: &Path, hsms: &[&str]) -> Self {
-        let config = sdctl::emulator::EmulatorConfig {
+        Self::start_configured(dir, hsms, |_| {})
+    }
+
+    /// Starts an emulator on `dir` with HSMs `hsms` and the test defaults changed by `tweak`.
+    pub fn start_configured(
+        dir: &Path,
+        hsms: &[&str],
+        tweak: impl FnOnce(&mut sdctl::emulator::EmulatorConfig),
+    ) -> Self {
+        let mut config = sdctl::emulator::EmulatorConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             state_dir: dir.to_owned(),
             hsms: hsms.iter().map(|s| s.to_string()).collect(),
@@ -38,6 +47,7 @@ impl TestEmulator {
             operation_seconds: 0.3,
             faults: Vec::new(),
         };
+        tweak(&mut config);
         let (url_tx, url_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -69,6 +79,25 @@ impl TestEmulator {
             thread: Some(thread),
             _tmp: None,
         }
+    }
+
+    /// Gives the administrator the Crypto User role on `hsm` (the administrator role alone
+    /// holds no key data actions, as on the real service).
+    pub fn grant_crypto_user(&self, hsm: &str) {
+        let admin = self.credentials()["object_id"].as_str().unwrap().to_owned();
+        let body = json!({"properties": {"scope": "/keys", "principalId": admin,
+            "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
+        let r = self
+            .client
+            .put(format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/crypto-user",
+                self.hsm(hsm)
+            ))
+            .bearer_auth(self.admin_token())
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
     }
 
     pub fn hsm(&self, name: &str) -> String {

@@ -6,6 +6,8 @@
 #[cfg(feature = "online")]
 pub mod emulator;
 pub mod interop;
+#[cfg(feature = "online")]
+pub mod online;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -143,8 +145,22 @@ impl Fixture {
 
     /// Runs sdctl with `args` in the fixture directory, stdin closed.
     pub fn sdctl(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+        self.sdctl_env(args, &[])
+    }
+
+    /// Runs sdctl with `args` and environment `env`; credential variables of the machine
+    /// running the tests (`AZURE_*`, `IDENTITY_*`) are removed so that only `env` counts.
+    pub fn sdctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sdctl"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("AZURE_") || name.starts_with("IDENTITY_") || name == "MSI_ENDPOINT"
+            {
+                command.env_remove(name);
+            }
+        }
+        let out = command
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .output()

@@ -1,0 +1,356 @@
+//! The online commands through the CLI against the emulator: the whole disaster-recovery
+//! rehearsal (activate A, drill, init-recovery on B, offline restore blob, upload, wait,
+//! status, A's key backup restored on B), credentials of the official SDK, and the checks
+//! that come before anything is sent.
+
+#![cfg(feature = "online")]
+
+mod common;
+
+use std::time::Instant;
+
+use common::emulator::TestEmulator;
+use common::online::Online;
+use serde_json::{json, Value};
+
+const CERTS: [&str; 3] = [
+    "keys/custodian1.cer",
+    "keys/custodian2.cer",
+    "keys/custodian3.cer",
+];
+
+fn download_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["download", "--sd-wrapping-keys"];
+    args.extend_from_slice(&CERTS);
+    args.extend_from_slice(&["--sd-quorum", "2", "--security-domain-file", out]);
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn disaster_recovery_rehearsal_through_the_cli() {
+    let online = Online::start(&["hsm-a", "hsm-b"]);
+    let pass = online.custodians();
+    let (emu, fx) = (&online.emu, &online.fx);
+    for h in ["hsm-a", "hsm-b"] {
+        emu.grant_crypto_user(h);
+    }
+    let started = Instant::now();
+
+    // Activation of A: keys check, download, the file checked, the operation followed.
+    let run = online.hsm("hsm-a", &download_args("sd-a.json", &[]));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("It matches the request"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Download: Success"), "{}", run.stdout);
+    let activated = Instant::now();
+
+    // The recovery drill on the air-gapped side.
+    let run = fx.sdctl(&[
+        "sd",
+        "verify",
+        "--sd-file",
+        "sd-a.json",
+        "--sd-wrapping-keys",
+        "keys/custodian1.key",
+        "keys/custodian3.key",
+        "--passphrase-file",
+        pass,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // A key in A, and its backup.
+    let token = emu.admin_token();
+    let a = emu.hsm("hsm-a");
+    let created = emu.post_json(
+        &format!("{a}/keys/app-key/create"),
+        &token,
+        &json!({"kty": "RSA-HSM", "key_size": 2048}),
+    );
+    let backup: Value = emu
+        .client
+        .post(format!("{a}/keys/app-key/backup"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+
+    // Disaster: recover into B.
+    let dr = Instant::now();
+    let run = online.hsm(
+        "hsm-b",
+        &["init-recovery", "--sd-exchange-key", "exchange.pem"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fx.path("exchange.pem").exists());
+    let run = fx.sdctl(&[
+        "sd",
+        "restore-blob",
+        "--sd-file",
+        "sd-a.json",
+        "--sd-exchange-key",
+        "exchange.pem",
+        "--sd-wrapping-keys",
+        "keys/custodian1.key",
+        "keys/custodian2.key",
+        "--passphrase-file",
+        pass,
+        "--sd-file-restore-blob",
+        "blob.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = online.hsm(
+        "hsm-b",
+        &[
+            "upload",
+            "--sd-file",
+            "blob.json",
+            "--restore-blob",
+            "--no-wait",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = online.hsm("hsm-b", &["wait", "--target", "upload", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["result"]["state"], "Succeeded");
+    let run = online.hsm("hsm-b", &["status", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["result"]["activation"], "Active");
+    let recovered = dr.elapsed();
+
+    // B holds A's security domain: A's key backup restores there.
+    let b = emu.hsm("hsm-b");
+    let restored = emu
+        .post(&format!("{b}/keys/restore"), &token, &backup)
+        .send()
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    let restored: Value = restored.json().unwrap();
+    assert_eq!(restored["key"]["n"], created["key"]["n"]);
+    eprintln!(
+        "activation {:.2} s, recovery (init-recovery, restore-blob, upload, wait, status) {:.2} s, whole rehearsal {:.2} s",
+        (activated - started).as_secs_f64(),
+        recovered.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn download_reports_json_and_the_file_matches_the_request() {
+    let online = Online::start(&["alpha"]);
+    online.custodians();
+    let run = online.hsm("alpha", &download_args("sd.json", &["--output", "json"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["command"], "hsm download");
+    assert_eq!(v["status"], "ok");
+    let result = &v["result"];
+    assert_eq!(result["preflight"]["passed"], true);
+    assert_eq!(result["check"]["passed"], true);
+    assert_eq!(result["check"]["shares"], 3);
+    assert_eq!(result["check"]["required"], 2);
+    assert_eq!(result["operation"]["status"], "Success");
+    let inspect = online
+        .fx
+        .sdctl(&["sd", "inspect", "--sd-file", "sd.json", "--output", "json"]);
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    // The file is saved as the HSM sent it: same SHA-256 as reported.
+    let bytes = std::fs::read(online.fx.path("sd.json")).unwrap();
+    let sha = openssl::sha::sha256(&bytes);
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(result["sha256"], hex);
+}
+
+#[test]
+fn nothing_is_sent_when_the_certificates_or_the_output_are_wrong() {
+    let online = Online::start(&["alpha"]);
+    online.custodians();
+    let fx = &online.fx;
+    fx.openssl_custodian("weak", 1024);
+
+    // A 1024-bit certificate fails the pre-flight keys check: exit 1, nothing sent.
+    let run = online.hsm(
+        "alpha",
+        &[
+            "download",
+            "--sd-wrapping-keys",
+            CERTS[0],
+            CERTS[1],
+            "weak.cer",
+            "--sd-quorum",
+            "2",
+            "--security-domain-file",
+            "sd.json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Nothing was sent to the HSM"),
+        "{}",
+        run.stdout
+    );
+
+    // An existing output without --force: exit 2 before anything is sent.
+    std::fs::write(fx.path("taken.json"), "keep me").unwrap();
+    let run = online.hsm("alpha", &download_args("taken.json", &[]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("taken.json: already exists"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.path("taken.json")).unwrap(),
+        "keep me"
+    );
+
+    // A bad quorum: exit 2.
+    let mut args = download_args("sd.json", &[]);
+    args[6] = "4";
+    let run = online.hsm("alpha", &args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--sd-quorum 4"), "{}", run.stderr);
+
+    // The HSM was never activated by any of this.
+    let run = online.hsm("alpha", &["status", "--output", "json"]);
+    assert_eq!(run.json()["result"]["activation"], "NotActivated");
+    assert!(!fx.path("sd.json").exists());
+}
+
+#[test]
+fn the_official_sdk_credential_signs_in_at_the_emulator() {
+    let online = Online::start(&["alpha"]);
+    online.custodians();
+    let url = online.emu.url.clone();
+    let ca = online.ca();
+    let hsm = online.emu.hsm("alpha");
+    let env = online.service_principal_env(None);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut args = vec!["hsm"];
+    args.extend(download_args("sd.json", &[]));
+    args.extend([
+        "--hsm-url",
+        &hsm,
+        "--ca-cert",
+        &ca,
+        "--authority-host",
+        &url,
+    ]);
+    let run = online.fx.sdctl_env(&args, &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Data plane and Resource Manager, with tokens for each audience.
+    let run = online.fx.sdctl_env(
+        &[
+            "hsm",
+            "status",
+            "--hsm-url",
+            &hsm,
+            "--ca-cert",
+            &ca,
+            "--authority-host",
+            &url,
+            "--subscription",
+            "00000000-0000-0000-0000-000000000000",
+            "--resource-group",
+            "sdctl-emulator",
+            "--arm-url",
+            &url,
+            "--output",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["result"]["activation"], "Active");
+    assert_eq!(v["result"]["arm"]["activation_status"], "Active");
+    assert!(v["result"]["credential"]
+        .as_str()
+        .unwrap()
+        .starts_with("environment: client secret"));
+}
+
+#[test]
+fn init_recovery_writes_pem_or_jwk_whatever_form_the_service_sends() {
+    for as_object in [false, true] {
+        let fx = common::Fixture::new();
+        let emu = TestEmulator::start_configured(&fx.path("state"), &["beta"], |c| {
+            c.transfer_key_as_object = as_object
+        });
+        let online = Online { fx, emu };
+        online.token_file("admin.token", &online.emu.admin_token());
+        let run = online.hsm("beta", &["init-recovery", "--sd-exchange-key", "x.pem"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let pem = std::fs::read_to_string(online.fx.path("x.pem")).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+        let run = online.hsm(
+            "beta",
+            &[
+                "init-recovery",
+                "--sd-exchange-key",
+                "x.jwk",
+                "--format",
+                "jwk",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let jwk = online.fx.read_json("x.jwk");
+        assert_eq!(jwk["kty"], "RSA");
+        assert!(jwk["x5c"][0].is_string());
+        // Both forms are accepted by the offline side.
+        let run = online.fx.sdctl(&["keys", "inspect", "x.pem"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // Never overwritten without --force.
+        let run = online.hsm("beta", &["init-recovery", "--sd-exchange-key", "x.pem"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn upload_refuses_a_security_domain_given_as_a_blob_and_builds_one_with_a_warning() {
+    let online = Online::start(&["alpha", "beta"]);
+    let pass = online.custodians();
+    assert_eq!(online.hsm("alpha", &download_args("sd.json", &[])).code, 0);
+    assert_eq!(
+        online
+            .hsm("beta", &["init-recovery", "--sd-exchange-key", "x.pem"])
+            .code,
+        0
+    );
+
+    let run = online.hsm(
+        "beta",
+        &["upload", "--sd-file", "sd.json", "--restore-blob"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sd.json: this is a security-domain file, not a restore blob"),
+        "{}",
+        run.stderr
+    );
+
+    let run = online.hsm(
+        "beta",
+        &[
+            "upload",
+            "--sd-file",
+            "sd.json",
+            "--sd-exchange-key",
+            "x.pem",
+            "--sd-wrapping-keys",
+            "keys/custodian2.key",
+            "keys/custodian3.key",
+            "--passphrase-file",
+            pass,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("defeats the air gap"), "{}", run.stderr);
+    assert!(run.stdout.contains("Upload: Success"), "{}", run.stdout);
+}
