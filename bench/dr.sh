@@ -42,7 +42,7 @@ for round in $(seq "$rounds"); do
   auth=(-s --fail --cacert st/ca.pem -H "Authorization: Bearer $(cat $tok)" -H "Content-Type: application/json")
   admin=$(jq -r .object_id st/admin-credentials.json)
   for h in hsm-a hsm-b; do
-    curl "${auth[@]}" -X PUT "$url/hsm/$h/providers/Microsoft.Authorization/roleAssignments/crypto-user" \
+    curl "${auth[@]}" -X PUT "$url/hsm/$h/keys/providers/Microsoft.Authorization/roleAssignments/crypto-user" \
       -d "{\"properties\":{\"scope\":\"/keys\",\"principalId\":\"$admin\",\"roleDefinitionId\":\"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b\"}}" >/dev/null
   done
   printf 'correct horse battery staple\n%.0s' 1 2 3 > pp; head -2 pp > pp2; chmod 600 pp pp2

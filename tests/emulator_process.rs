@@ -195,7 +195,7 @@ fn thirty_two_parallel_clients() {
     assert_eq!(
         e.client
             .put(format!(
-                "{}/providers/Microsoft.Authorization/roleAssignments/cu",
+                "{}/keys/providers/Microsoft.Authorization/roleAssignments/cu",
                 e.hsm("alpha")
             ))
             .bearer_auth(&token)

@@ -354,3 +354,60 @@ fn upload_refuses_a_security_domain_given_as_a_blob_and_builds_one_with_a_warnin
     assert!(run.stderr.contains("defeats the air gap"), "{}", run.stderr);
     assert!(run.stdout.contains("Upload: Success"), "{}", run.stdout);
 }
+
+#[test]
+fn the_azure_cli_login_is_used_through_the_official_sdk() {
+    use std::os::unix::fs::PermissionsExt;
+    let online = Online::start(&["alpha"]);
+    // A stand-in `az` first on PATH prints what `az account get-access-token` prints.
+    let bin = online.fx.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> {log}\nprintf '%s' '{{\"accessToken\": \"{token}\", \"expires_on\": {expires}, \"tokenType\": \"Bearer\"}}'\n",
+        log = online.fx.path("az.log").display(),
+        token = online.emu.admin_token().trim(),
+    );
+    std::fs::write(bin.join("az"), script).unwrap();
+    std::fs::set_permissions(bin.join("az"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let hsm = online.emu.hsm("alpha");
+    let ca = online.ca();
+    let run = online.fx.sdctl_env(
+        &[
+            "hsm",
+            "status",
+            "--hsm-url",
+            &hsm,
+            "--ca-cert",
+            &ca,
+            "--output",
+            "json",
+        ],
+        &[("PATH", &path)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["result"]["credential"], "Azure CLI login");
+    let log = std::fs::read_to_string(online.fx.path("az.log")).unwrap();
+    assert!(
+        log.contains("account get-access-token")
+            && log.contains("https://managedhsm.azure.net/.default"),
+        "{log}"
+    );
+    // With no az on PATH and nothing else configured, one line says what failed.
+    let run = online.fx.sdctl_env(
+        &["hsm", "status", "--hsm-url", &hsm, "--ca-cert", &ca],
+        &[("PATH", "/nonexistent")],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Azure CLI login failed"),
+        "{}",
+        run.stderr
+    );
+}

@@ -183,7 +183,7 @@ pub fn allows(hsm: &Hsm, principal: &str, scope: &str, short: &str) -> bool {
 /// The RBAC routes, for scope `/` and `/keys`.
 pub fn routes() -> Router<Arc<App>> {
     let mut router = Router::new();
-    for scope in ["", "/keys"] {
+    for (scope, scope_name) in [("", "/"), ("/keys", "/keys")] {
         router = router
             .route(
                 &format!("/hsm/{{hsm}}{scope}/providers/Microsoft.Authorization/roleDefinitions"),
@@ -206,7 +206,9 @@ pub fn routes() -> Router<Arc<App>> {
                     "/hsm/{{hsm}}{scope}/providers/Microsoft.Authorization/roleAssignments/{{id}}"
                 ),
                 get(get_assignment)
-                    .put(put_assignment)
+                    .put(move |app, path, headers, body| {
+                        put_assignment(app, path, headers, body, scope_name)
+                    })
                     .delete(delete_assignment),
             );
     }
@@ -354,11 +356,14 @@ async fn get_assignment(
         .ok_or_else(|| ApiError::not_found(format!("role assignment {id} does not exist")))
 }
 
+/// Creates an assignment at `route_scope`, the scope of the URL it was PUT to (a
+/// `properties.scope` in the body must agree with it).
 async fn put_assignment(
     State(app): State<Arc<App>>,
     Path((hsm, id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<Value>,
+    route_scope: &'static str,
 ) -> Result<Response> {
     let (_, h) = app.authorize(&headers, &hsm, "/", "roleAssignments/write/action")?;
     let props = &body["properties"];
@@ -375,11 +380,11 @@ async fn put_assignment(
         )));
     }
     let scope = match props["scope"].as_str() {
-        None | Some("/") => "/",
-        Some("/keys") => "/keys",
+        None => route_scope,
+        Some(s) if s == route_scope => route_scope,
         Some(other) => {
             return Err(ApiError::bad_parameter(format!(
-                "scope '{other}' is not valid; use / or /keys"
+                "properties.scope '{other}' does not match the scope of the URL ('{route_scope}')"
             )))
         }
     };

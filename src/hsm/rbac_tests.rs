@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::*;
 
-const URL: &str = "https://x.managedhsm.azure.net/providers/Microsoft.Authorization/roleAssignments";
+const URL: &str =
+    "https://x.managedhsm.azure.net/providers/Microsoft.Authorization/roleAssignments";
 
 fn usage(e: HsmError) -> String {
     match e {
@@ -27,7 +28,15 @@ fn scopes_parse_and_print() {
     assert_eq!(Scope::Key("k".into()).to_string(), "/keys/k");
     assert_eq!(Scope::Hsm.path_prefix(), "");
     assert_eq!(Scope::Key("k".into()).path_prefix(), "keys/k/");
-    for bad in ["", "keys", "/secrets", "/keys/a/b", "/keys/a b", "/keys/../x", "//"] {
+    for bad in [
+        "",
+        "keys",
+        "/secrets",
+        "/keys/a/b",
+        "/keys/a b",
+        "/keys/../x",
+        "//",
+    ] {
         let m = usage(Scope::parse(bad).unwrap_err());
         assert!(m.contains("use / (the whole HSM)"), "{m}");
     }
@@ -74,7 +83,10 @@ fn assignments_are_read_tolerantly() {
     let v = json!({"name": "n3", "properties": {"principalId": "p", "roleDefinitionId": "G", "scope": null}});
     let a = wire::assignment(&v, URL, &Scope::Hsm).unwrap();
     assert_eq!(a.scope, "/");
-    assert_eq!(a.id, "/providers/Microsoft.Authorization/roleAssignments/n3");
+    assert_eq!(
+        a.id,
+        "/providers/Microsoft.Authorization/roleAssignments/n3"
+    );
     // Malformed answers.
     for bad in [
         json!({"name": "n"}),
@@ -94,7 +106,13 @@ fn assignments_are_read_tolerantly() {
     }
 }
 
-fn definition_json(guid: &str, name: &str, kind: &str, data: &[&str], not: &[&str]) -> serde_json::Value {
+fn definition_json(
+    guid: &str,
+    name: &str,
+    kind: &str,
+    data: &[&str],
+    not: &[&str],
+) -> serde_json::Value {
     json!({"id": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
         "name": guid, "type": "Microsoft.Authorization/roleDefinitions",
         "properties": {"roleName": name, "type": kind, "description": "", "assignableScopes": ["/"],
@@ -103,12 +121,21 @@ fn definition_json(guid: &str, name: &str, kind: &str, data: &[&str], not: &[&st
 
 #[test]
 fn definitions_are_read_tolerantly() {
-    let v = definition_json("g1", "Managed HSM Crypto User", "AKVBuiltInRole", &["Microsoft.KeyVault/managedHsm/keys/*"], &[]);
+    let v = definition_json(
+        "g1",
+        "Managed HSM Crypto User",
+        "AKVBuiltInRole",
+        &["Microsoft.KeyVault/managedHsm/keys/*"],
+        &[],
+    );
     let d = wire::definition(&v, URL).unwrap();
     assert_eq!(d.name, "g1");
     assert_eq!(d.role_name, "Managed HSM Crypto User");
     assert!(!d.is_custom());
-    assert_eq!(d.data_actions().collect::<Vec<_>>(), ["Microsoft.KeyVault/managedHsm/keys/*"]);
+    assert_eq!(
+        d.data_actions().collect::<Vec<_>>(),
+        ["Microsoft.KeyVault/managedHsm/keys/*"]
+    );
     // Minimal: name and properties; nulls in the lists' places.
     let v = json!({"name": "g2", "properties": {"type": "CustomRole", "permissions": [{"dataActions": null}]}});
     let d = wire::definition(&v, URL).unwrap();
@@ -123,7 +150,10 @@ fn definitions_are_read_tolerantly() {
         json!({"name": "g", "properties": {"permissions": {}}}),
     ] {
         assert!(
-            matches!(wire::definition(&bad, URL), Err(HsmError::BadResponse { .. })),
+            matches!(
+                wire::definition(&bad, URL),
+                Err(HsmError::BadResponse { .. })
+            ),
             "{bad}"
         );
     }
@@ -139,9 +169,18 @@ fn definition_files_service_shape_and_flat_shape() {
     .unwrap();
     assert_eq!(body.role_name, "Key Backup");
     assert_eq!(body.assignable_scopes, ["/keys"]);
-    assert_eq!(body.permissions[0].data_actions, ["Microsoft.KeyVault/managedHsm/keys/backup/action"]);
+    assert_eq!(
+        body.permissions[0].data_actions,
+        ["Microsoft.KeyVault/managedHsm/keys/backup/action"]
+    );
     // A show answer around it (id, name, type) is accepted.
-    let shown = definition_json("g", "R", "CustomRole", &["Microsoft.KeyVault/managedHsm/keys/read/action"], &[]);
+    let shown = definition_json(
+        "g",
+        "R",
+        "CustomRole",
+        &["Microsoft.KeyVault/managedHsm/keys/read/action"],
+        &[],
+    );
     let body = parse_definition_body("r.json", shown.to_string().as_bytes()).unwrap();
     assert_eq!(body.role_name, "R");
     // The Azure CLI's flat shape; default scope "/".
@@ -162,15 +201,42 @@ fn definition_files_refused() {
         ("{", "not a JSON role definition"),
         ("[]", "expected a JSON object"),
         (r#"{"properties": 1}"#, "'properties' must be an object"),
-        (r#"{"properties": {"permissions": []}}"#, "'roleName' is required"),
-        (r#"{"properties": {"roleName": "R"}}"#, "'permissions' is required"),
-        (r#"{"properties": {"roleName": "R", "permissions": []}}"#, "grants no data action"),
-        (r#"{"properties": {"roleName": "R", "type": "AKVBuiltInRole", "permissions": []}}"#, "only custom roles"),
-        (r#"{"properties": {"roleName": "R", "permisions": []}}"#, "unknown key 'permisions'"),
-        (r#"{"roleName": "R", "dataAction": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}"#, "unknown key 'dataAction'"),
-        (r#"{"properties": {"roleName": "R", "permissions": [{"dataActions": ["Microsoft.KeyVault/vaults/keys/read"]}]}}"#, "not a Managed HSM data action"),
-        (r#"{"properties": {"roleName": "R", "permissions": [{"data": []}]}}"#, "unknown permission key 'data'"),
-        (r#"{"roleName": "R", "assignableScopes": ["/secrets"], "dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}"#, "scope '/secrets' is not valid"),
+        (
+            r#"{"properties": {"permissions": []}}"#,
+            "'roleName' is required",
+        ),
+        (
+            r#"{"properties": {"roleName": "R"}}"#,
+            "'permissions' is required",
+        ),
+        (
+            r#"{"properties": {"roleName": "R", "permissions": []}}"#,
+            "grants no data action",
+        ),
+        (
+            r#"{"properties": {"roleName": "R", "type": "AKVBuiltInRole", "permissions": []}}"#,
+            "only custom roles",
+        ),
+        (
+            r#"{"properties": {"roleName": "R", "permisions": []}}"#,
+            "unknown key 'permisions'",
+        ),
+        (
+            r#"{"roleName": "R", "dataAction": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}"#,
+            "unknown key 'dataAction'",
+        ),
+        (
+            r#"{"properties": {"roleName": "R", "permissions": [{"dataActions": ["Microsoft.KeyVault/vaults/keys/read"]}]}}"#,
+            "not a Managed HSM data action",
+        ),
+        (
+            r#"{"properties": {"roleName": "R", "permissions": [{"data": []}]}}"#,
+            "unknown permission key 'data'",
+        ),
+        (
+            r#"{"roleName": "R", "assignableScopes": ["/secrets"], "dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}"#,
+            "scope '/secrets' is not valid",
+        ),
     ];
     for (text, needle) in cases {
         let m = usage(parse_definition_body("role.json", text.as_bytes()).unwrap_err());
@@ -181,10 +247,34 @@ fn definition_files_refused() {
 
 fn defs() -> Vec<RoleDefinition> {
     [
-        definition_json("a290e904-7015-4bba-90c8-60543313cdb4", "Managed HSM Administrator", "AKVBuiltInRole", &["Microsoft.KeyVault/managedHsm/securitydomain/*"], &[]),
-        definition_json("21dbd100-6940-42c2-9190-5d6cb909625b", "Managed HSM Crypto User", "AKVBuiltInRole", &["Microsoft.KeyVault/managedHsm/keys/*"], &[]),
-        definition_json("11111111-1111-4111-8111-111111111111", "Twin", "CustomRole", &[], &[]),
-        definition_json("22222222-2222-4222-8222-222222222222", "twin", "CustomRole", &[], &[]),
+        definition_json(
+            "a290e904-7015-4bba-90c8-60543313cdb4",
+            "Managed HSM Administrator",
+            "AKVBuiltInRole",
+            &["Microsoft.KeyVault/managedHsm/securitydomain/*"],
+            &[],
+        ),
+        definition_json(
+            "21dbd100-6940-42c2-9190-5d6cb909625b",
+            "Managed HSM Crypto User",
+            "AKVBuiltInRole",
+            &["Microsoft.KeyVault/managedHsm/keys/*"],
+            &[],
+        ),
+        definition_json(
+            "11111111-1111-4111-8111-111111111111",
+            "Twin",
+            "CustomRole",
+            &[],
+            &[],
+        ),
+        definition_json(
+            "22222222-2222-4222-8222-222222222222",
+            "twin",
+            "CustomRole",
+            &[],
+            &[],
+        ),
     ]
     .iter()
     .map(|v| wire::definition(v, URL).unwrap())
@@ -194,8 +284,16 @@ fn defs() -> Vec<RoleDefinition> {
 #[test]
 fn roles_resolve_by_name_guid_or_id() {
     let d = defs();
-    assert_eq!(resolve_role(&d, "managed hsm crypto user").unwrap().name, "21dbd100-6940-42c2-9190-5d6cb909625b");
-    assert_eq!(resolve_role(&d, "21DBD100-6940-42C2-9190-5D6CB909625B").unwrap().role_name, "Managed HSM Crypto User");
+    assert_eq!(
+        resolve_role(&d, "managed hsm crypto user").unwrap().name,
+        "21dbd100-6940-42c2-9190-5d6cb909625b"
+    );
+    assert_eq!(
+        resolve_role(&d, "21DBD100-6940-42C2-9190-5D6CB909625B")
+            .unwrap()
+            .role_name,
+        "Managed HSM Crypto User"
+    );
     assert_eq!(
         resolve_role(&d, "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/a290e904-7015-4bba-90c8-60543313cdb4")
             .unwrap()
@@ -206,7 +304,10 @@ fn roles_resolve_by_name_guid_or_id() {
     assert!(m.contains("role 'Crypto User' does not exist"), "{m}");
     assert!(m.contains("\"Managed HSM Crypto User\""), "{m}");
     let m = usage(resolve_role(&d, "TWIN").unwrap_err());
-    assert!(m.contains("ambiguous") && m.contains("11111111-1111-4111-8111-111111111111"), "{m}");
+    assert!(
+        m.contains("ambiguous") && m.contains("11111111-1111-4111-8111-111111111111"),
+        "{m}"
+    );
     assert!(resolve_role(&d, "99999999-9999-4999-8999-999999999999").is_err());
     let names = role_names(&d);
     let a = RoleAssignment {
@@ -216,7 +317,10 @@ fn roles_resolve_by_name_guid_or_id() {
         role_definition_id: "x/roleDefinitions/21DBD100-6940-42c2-9190-5d6cb909625b".into(),
         principal_id: "p".into(),
     };
-    assert_eq!(role_name_of(&names, &a).as_deref(), Some("Managed HSM Crypto User"));
+    assert_eq!(
+        role_name_of(&names, &a).as_deref(),
+        Some("Managed HSM Crypto User")
+    );
 }
 
 #[test]
@@ -246,13 +350,35 @@ fn sd_officer_role_holds_exactly_the_security_domain_actions() {
     );
     assert_eq!(p["permissions"][0]["notDataActions"], json!([]));
     // The service's copy of it (any order, any case) has the same permissions; another does not.
-    let mut reversed: Vec<String> = SECURITY_DOMAIN_ACTIONS.iter().rev().map(|a| a.to_uppercase()).collect();
-    let same = definition_json("g", "x", "CustomRole", &reversed.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let mut reversed: Vec<String> = SECURITY_DOMAIN_ACTIONS
+        .iter()
+        .rev()
+        .map(|a| a.to_uppercase())
+        .collect();
+    let same = definition_json(
+        "g",
+        "x",
+        "CustomRole",
+        &reversed.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
     assert!(body.same_permissions(&wire::definition(&same, URL).unwrap()));
     reversed.pop();
-    let fewer = definition_json("g", "x", "CustomRole", &reversed.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let fewer = definition_json(
+        "g",
+        "x",
+        "CustomRole",
+        &reversed.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
     assert!(!body.same_permissions(&wire::definition(&fewer, URL).unwrap()));
-    let broader = definition_json("g", "x", "CustomRole", &["Microsoft.KeyVault/managedHsm/securitydomain/*"], &[]);
+    let broader = definition_json(
+        "g",
+        "x",
+        "CustomRole",
+        &["Microsoft.KeyVault/managedHsm/securitydomain/*"],
+        &[],
+    );
     assert!(!body.same_permissions(&wire::definition(&broader, URL).unwrap()));
     // Its body reads back as a definition file.
     let again = parse_definition_body("x", v.to_string().as_bytes()).unwrap();
@@ -262,15 +388,15 @@ fn sd_officer_role_holds_exactly_the_security_domain_actions() {
 #[test]
 fn paths_per_scope() {
     assert_eq!(
-        path(&Scope::Hsm, "roleAssignments", Some("n")),
+        rest::path(&Scope::Hsm, "roleAssignments", Some("n")),
         "providers/Microsoft.Authorization/roleAssignments/n"
     );
     assert_eq!(
-        path(&Scope::Keys, "roleDefinitions", None),
+        rest::path(&Scope::Keys, "roleDefinitions", None),
         "keys/providers/Microsoft.Authorization/roleDefinitions"
     );
     assert_eq!(
-        path(&Scope::Key("k1".into()), "roleAssignments", None),
+        rest::path(&Scope::Key("k1".into()), "roleAssignments", None),
         "keys/k1/providers/Microsoft.Authorization/roleAssignments"
     );
 }

@@ -90,7 +90,7 @@ impl TestEmulator {
         let r = self
             .client
             .put(format!(
-                "{}/providers/Microsoft.Authorization/roleAssignments/crypto-user",
+                "{}/keys/providers/Microsoft.Authorization/roleAssignments/crypto-user",
                 self.hsm(hsm)
             ))
             .bearer_auth(self.admin_token())

@@ -1,11 +1,7 @@
 //! `hsm role list | show | assign | delete | definition ... | create-sd-officer | check`:
 //! parse, call `sdctl::hsm::rbac`, print (tables for people, the envelope with --output json).
 
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand, ValueEnum};
-use sdctl::files::read_bounded;
-use sdctl::hsm::rbac::check::{self, Step};
+use clap::{Args, Subcommand};
 use sdctl::hsm::rbac::{
     self, check_principal, is_guid, resolve_role, role_name_of, role_names, scope_text_eq,
     RoleAssignment, RoleDefinition, Scope, SD_OFFICER_ROLE_NAME,
@@ -18,6 +14,8 @@ use super::connect::Connection;
 use super::progress::Spinner;
 use crate::cli::Reporter;
 
+mod check;
+mod definition;
 mod print;
 
 /// Local RBAC of the HSM's data plane.
@@ -33,7 +31,7 @@ pub enum RoleCommand {
     Delete(DeleteArgs),
     /// Role definitions: the built-in roles and custom ones.
     #[command(subcommand)]
-    Definition(DefinitionCommand),
+    Definition(definition::DefinitionCommand),
     /// Create the least-privilege custom role for security-domain ceremonies: exactly the
     /// five securitydomain data actions (download/action, download/read, transferkey/read,
     /// upload/action, upload/read), nothing else. Idempotent: an equal role of that name is
@@ -44,20 +42,7 @@ pub enum RoleCommand {
     /// ceremony step needs; exit 1 and name the first missing action if not. Needs
     /// permission to read role assignments and definitions; without it, an HSM
     /// administrator can run the check with --assignee.
-    Check(CheckArgs),
-}
-
-/// `hsm role definition ...`.
-#[derive(Subcommand, Debug)]
-pub enum DefinitionCommand {
-    /// List role definitions (built-in and custom).
-    List(DefinitionListArgs),
-    /// Show one role definition with its permissions.
-    Show(DefinitionShowArgs),
-    /// Create (or, with --name of an existing custom role, replace) a custom role.
-    Create(DefinitionCreateArgs),
-    /// Delete a custom role (the HSM refuses while it is assigned).
-    Delete(DefinitionDeleteArgs),
+    Check(check::CheckArgs),
 }
 
 /// Arguments of `hsm role list`.
@@ -125,52 +110,6 @@ pub struct DeleteArgs {
     #[arg(long, value_name = "SCOPE")]
     scope: Option<String>,
 }
-
-/// Arguments of `hsm role definition list`.
-#[derive(Args, Debug)]
-pub struct DefinitionListArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// Only custom roles.
-    #[arg(long)]
-    custom: bool,
-}
-
-/// Arguments of `hsm role definition show`.
-#[derive(Args, Debug)]
-pub struct DefinitionShowArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// The role's GUID, id or name.
-    #[arg(long, value_name = "GUID")]
-    name: String,
-}
-
-/// Arguments of `hsm role definition create`.
-#[derive(Args, Debug)]
-pub struct DefinitionCreateArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// A JSON file: {"properties": {"roleName", "description", "assignableScopes": ["/"],
-    /// "permissions": [{"dataActions": [...], "notDataActions": [...]}]}}, or the Azure
-    /// CLI's flat {"roleName", "description", "dataActions", "notDataActions"}.
-    #[arg(long, value_name = "FILE")]
-    role_definition: PathBuf,
-    /// The role's GUID (default: a new one). An existing custom role's GUID replaces it.
-    #[arg(long, value_name = "GUID")]
-    name: Option<String>,
-}
-
-/// Arguments of `hsm role definition delete`.
-#[derive(Args, Debug)]
-pub struct DefinitionDeleteArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// The custom role's GUID, id or name.
-    #[arg(long, value_name = "GUID")]
-    name: String,
-}
-
 /// Arguments of `hsm role create-sd-officer`.
 #[derive(Args, Debug)]
 pub struct SdOfficerArgs {
@@ -186,60 +125,6 @@ pub struct SdOfficerArgs {
     #[arg(long, value_name = "OBJECT_ID")]
     assignee: Option<String>,
 }
-
-/// Arguments of `hsm role check`.
-#[derive(Args, Debug)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// The step to check (repeatable); default: every security-domain step (download,
-    /// init-recovery, upload, wait-download, wait-upload, status).
-    #[arg(long = "for", value_name = "STEP", value_enum)]
-    steps: Vec<StepArg>,
-    /// Check this principal (object id) instead of the signed-in one.
-    #[arg(long, value_name = "OBJECT_ID")]
-    assignee: Option<String>,
-}
-
-/// `--for` of `role check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StepArg {
-    /// hsm download: securitydomain/download/action and download/read.
-    Download,
-    /// hsm init-recovery: securitydomain/transferkey/read.
-    InitRecovery,
-    /// hsm upload: securitydomain/upload/action and upload/read.
-    Upload,
-    /// hsm wait --target download: securitydomain/download/read.
-    WaitDownload,
-    /// hsm wait --target upload: securitydomain/upload/read.
-    WaitUpload,
-    /// hsm status: securitydomain/download/read and upload/read.
-    Status,
-    /// hsm role assign/delete/definition: roleAssignments and roleDefinitions read, write, delete.
-    ManageRoles,
-    /// Key backups: keys/backup/action at /keys.
-    KeyBackup,
-    /// Key restores: keys/restore/action at /keys.
-    KeyRestore,
-}
-
-impl From<StepArg> for Step {
-    fn from(s: StepArg) -> Step {
-        match s {
-            StepArg::Download => Step::Download,
-            StepArg::InitRecovery => Step::InitRecovery,
-            StepArg::Upload => Step::Upload,
-            StepArg::WaitDownload => Step::WaitDownload,
-            StepArg::WaitUpload => Step::WaitUpload,
-            StepArg::Status => Step::Status,
-            StepArg::ManageRoles => Step::ManageRoles,
-            StepArg::KeyBackup => Step::KeyBackup,
-            StepArg::KeyRestore => Step::KeyRestore,
-        }
-    }
-}
-
 /// The command's name for the JSON envelope.
 pub fn command_name(cmd: &RoleCommand) -> &'static str {
     match cmd {
@@ -247,10 +132,7 @@ pub fn command_name(cmd: &RoleCommand) -> &'static str {
         RoleCommand::Show(_) => "hsm role show",
         RoleCommand::Assign(_) => "hsm role assign",
         RoleCommand::Delete(_) => "hsm role delete",
-        RoleCommand::Definition(DefinitionCommand::List(_)) => "hsm role definition list",
-        RoleCommand::Definition(DefinitionCommand::Show(_)) => "hsm role definition show",
-        RoleCommand::Definition(DefinitionCommand::Create(_)) => "hsm role definition create",
-        RoleCommand::Definition(DefinitionCommand::Delete(_)) => "hsm role definition delete",
+        RoleCommand::Definition(d) => d.name(),
         RoleCommand::CreateSdOfficer(_) => "hsm role create-sd-officer",
         RoleCommand::Check(_) => "hsm role check",
     }
@@ -263,12 +145,9 @@ pub async fn run(rep: &mut Reporter, cmd: RoleCommand) -> Result<i32, Error> {
         RoleCommand::Show(a) => show(rep, a).await,
         RoleCommand::Assign(a) => assign(rep, a).await,
         RoleCommand::Delete(a) => delete(rep, a).await,
-        RoleCommand::Definition(DefinitionCommand::List(a)) => definition_list(rep, a).await,
-        RoleCommand::Definition(DefinitionCommand::Show(a)) => definition_show(rep, a).await,
-        RoleCommand::Definition(DefinitionCommand::Create(a)) => definition_create(rep, a).await,
-        RoleCommand::Definition(DefinitionCommand::Delete(a)) => definition_delete(rep, a).await,
+        RoleCommand::Definition(d) => d.run(rep).await,
         RoleCommand::CreateSdOfficer(a) => create_sd_officer(rep, a).await,
-        RoleCommand::Check(a) => check(rep, a).await,
+        RoleCommand::Check(a) => check::run(rep, a).await,
     }
 }
 
@@ -340,7 +219,10 @@ async fn list(rep: &mut Reporter, args: ListArgs) -> Result<i32, Error> {
                 .as_ref()
                 .is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p))
         })
-        .filter(|a| role.as_ref().is_none_or(|g| a.role_guid().eq_ignore_ascii_case(g)))
+        .filter(|a| {
+            role.as_ref()
+                .is_none_or(|g| a.role_guid().eq_ignore_ascii_case(g))
+        })
         .collect();
     shown.sort_by(|a, b| (&a.scope, &a.principal_id).cmp(&(&b.scope, &b.principal_id)));
     #[derive(Serialize)]
@@ -363,7 +245,9 @@ async fn show(rep: &mut Reporter, args: ShowArgs) -> Result<i32, Error> {
     let definitions = definitions_if_readable(rep, &client).await?;
     spinner.done();
     let view = views(vec![assignment], &definitions).remove(0);
-    Ok(rep.finish(&view, true, || print::assignments(std::slice::from_ref(&view))))
+    Ok(rep.finish(&view, true, || {
+        print::assignments(std::slice::from_ref(&view))
+    }))
 }
 
 /// `hsm role assign`.
@@ -399,7 +283,10 @@ async fn delete(rep: &mut Reporter, args: DeleteArgs) -> Result<i32, Error> {
     let mut targets: Vec<(Scope, String)> = Vec::new();
     match (&args.name, &args.assignee, &args.role) {
         (Some(name), _, _) => {
-            let found = all.iter().flatten().find(|a| a.name.eq_ignore_ascii_case(name));
+            let found = all
+                .iter()
+                .flatten()
+                .find(|a| a.name.eq_ignore_ascii_case(name));
             let at = match (&scope, found) {
                 (Some(s), _) => s.clone(),
                 (None, Some(a)) => Scope::parse(&a.scope).unwrap_or(Scope::Hsm),
@@ -424,14 +311,16 @@ async fn delete(rep: &mut Reporter, args: DeleteArgs) -> Result<i32, Error> {
                 .into());
             }
         }
-        _ => {
-            return Err(HsmError::Usage("give --name, or --assignee with --role".into()).into())
-        }
+        _ => return Err(HsmError::Usage("give --name, or --assignee with --role".into()).into()),
     }
     let mut deleted = Vec::new();
     for (at, name) in targets {
         let gone = rbac::delete_assignment(&client, &at, &name).await?;
-        let known = all.iter().flatten().find(|a| a.name.eq_ignore_ascii_case(&name)).cloned();
+        let known = all
+            .iter()
+            .flatten()
+            .find(|a| a.name.eq_ignore_ascii_case(&name))
+            .cloned();
         deleted.push(gone.or(known).unwrap_or(RoleAssignment {
             id: String::new(),
             name,
@@ -453,131 +342,6 @@ async fn delete(rep: &mut Reporter, args: DeleteArgs) -> Result<i32, Error> {
         print::assignments(&result.deleted);
     }))
 }
-
-/// `hsm role definition list`.
-async fn definition_list(rep: &mut Reporter, args: DefinitionListArgs) -> Result<i32, Error> {
-    let spinner = Spinner::new(rep, "reading role definitions");
-    let client = args.conn.client(rep, &spinner)?;
-    let mut definitions = rbac::list_definitions(&client).await?;
-    spinner.done();
-    definitions.retain(|d| !args.custom || d.is_custom());
-    #[derive(Serialize)]
-    struct Listed {
-        definitions: Vec<RoleDefinition>,
-    }
-    let result = Listed { definitions };
-    Ok(rep.finish(&result, true, || print::definitions(&result.definitions)))
-}
-
-/// The definition `--name` names: by GUID directly, otherwise through the list.
-async fn find_definition(client: &HsmClient, name: &str) -> Result<RoleDefinition, HsmError> {
-    let guid = rbac::last_segment(name);
-    if is_guid(guid) {
-        return rbac::get_definition(client, guid).await;
-    }
-    let definitions = rbac::list_definitions(client).await?;
-    resolve_role(&definitions, name).cloned()
-}
-
-/// `hsm role definition show`.
-async fn definition_show(rep: &mut Reporter, args: DefinitionShowArgs) -> Result<i32, Error> {
-    let spinner = Spinner::new(rep, "reading the role definition");
-    let client = args.conn.client(rep, &spinner)?;
-    let definition = find_definition(&client, &args.name).await?;
-    spinner.done();
-    Ok(rep.finish(&definition, true, || print::definition(&definition)))
-}
-
-/// `hsm role definition create`.
-async fn definition_create(rep: &mut Reporter, args: DefinitionCreateArgs) -> Result<i32, Error> {
-    let bytes = read_bounded(&args.role_definition, 1024 * 1024, "a role definition")?;
-    let body = rbac::parse_definition_body(&args.role_definition.display().to_string(), &bytes)?;
-    if let Some(n) = &args.name {
-        if !is_guid(n) {
-            return Err(HsmError::Usage(format!("--name '{n}': a role definition's name is a GUID")).into());
-        }
-    }
-    let spinner = Spinner::new(rep, "creating the role definition");
-    let client = args.conn.client(rep, &spinner)?;
-    let definitions = rbac::list_definitions(&client).await?;
-    let existing = args
-        .name
-        .as_ref()
-        .and_then(|n| definitions.iter().find(|d| d.name.eq_ignore_ascii_case(n)));
-    if let Some(d) = existing.filter(|d| !d.is_custom()) {
-        return Err(HsmError::Usage(format!("'{}' ({}) is a built-in role and cannot be changed", d.role_name, d.name)).into());
-    }
-    if let Some(twin) = definitions.iter().find(|d| {
-        d.role_name.eq_ignore_ascii_case(&body.role_name)
-            && existing.is_none_or(|e| !e.name.eq_ignore_ascii_case(&d.name))
-    }) {
-        return Err(HsmError::Usage(format!(
-            "a role named '{}' exists already ({}); to replace it pass --name {}, or choose another roleName",
-            twin.role_name, twin.name, twin.name
-        ))
-        .into());
-    }
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => rbac::new_guid()?,
-    };
-    let definition = rbac::put_definition(&client, &name, &body).await?;
-    spinner.done();
-    #[derive(Serialize)]
-    struct Created {
-        created: bool,
-        definition: RoleDefinition,
-    }
-    let result = Created {
-        created: existing.is_none(),
-        definition,
-    };
-    Ok(rep.finish(&result, true, || {
-        let verb = if result.created { "Created" } else { "Replaced" };
-        println!(
-            "{verb} the custom role \"{}\" ({}).",
-            result.definition.role_name, result.definition.name
-        );
-        print::definition(&result.definition);
-    }))
-}
-
-/// `hsm role definition delete`.
-async fn definition_delete(rep: &mut Reporter, args: DefinitionDeleteArgs) -> Result<i32, Error> {
-    let spinner = Spinner::new(rep, "deleting the role definition");
-    let client = args.conn.client(rep, &spinner)?;
-    let found = match find_definition(&client, &args.name).await {
-        Ok(d) => Some(d),
-        Err(HsmError::Forbidden { .. }) if is_guid(rbac::last_segment(&args.name)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(d) = found.as_ref().filter(|d| !d.is_custom()) {
-        return Err(HsmError::Usage(format!("'{}' ({}) is a built-in role and cannot be deleted", d.role_name, d.name)).into());
-    }
-    let guid = found
-        .as_ref()
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| rbac::last_segment(&args.name).to_owned());
-    let gone = rbac::delete_definition(&client, &guid).await?;
-    spinner.done();
-    #[derive(Serialize)]
-    struct Deleted {
-        deleted: String,
-        role_name: Option<String>,
-    }
-    let result = Deleted {
-        role_name: gone.or(found).map(|d| d.role_name),
-        deleted: guid,
-    };
-    Ok(rep.finish(&result, true, || {
-        println!(
-            "Deleted the custom role \"{}\" ({}).",
-            result.role_name.as_deref().unwrap_or("?"),
-            result.deleted
-        )
-    }))
-}
-
 /// `hsm role create-sd-officer`.
 async fn create_sd_officer(rep: &mut Reporter, args: SdOfficerArgs) -> Result<i32, Error> {
     if let Some(a) = &args.assignee {
@@ -594,20 +358,4 @@ async fn create_sd_officer(rep: &mut Reporter, args: SdOfficerArgs) -> Result<i3
     .await?;
     spinner.done();
     Ok(rep.finish(&outcome, true, || print::sd_officer(&outcome)))
-}
-
-/// `hsm role check`.
-async fn check(rep: &mut Reporter, args: CheckArgs) -> Result<i32, Error> {
-    if let Some(a) = &args.assignee {
-        check_principal(a)?;
-    }
-    let steps: Vec<Step> = args.steps.iter().map(|s| Step::from(*s)).collect();
-    let spinner = Spinner::new(rep, "reading role assignments and definitions");
-    let client = args.conn.client(rep, &spinner)?;
-    let report = check::check(&client, &steps, args.assignee.as_deref()).await?;
-    spinner.done();
-    for role in &report.unresolved_roles {
-        rep.warn(format!("the principal holds role {role}, whose definition could not be read; what it grants is not counted"));
-    }
-    Ok(rep.finish(&report, report.passed, || print::check(&report)))
 }

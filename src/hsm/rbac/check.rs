@@ -10,118 +10,12 @@
 
 use serde::Serialize;
 
+pub use super::step::Step;
 use super::{
     check_principal, get_definition, list_all_assignments, list_definitions, RoleAssignment,
     RoleDefinition, Scope, ACTION_PREFIX, SECURITY_DOMAIN_ACTIONS,
 };
 use crate::hsm::{jwt, HsmClient, HsmError};
-
-/// A ceremony step whose data actions `role check` verifies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// `hsm download`: activate a new HSM.
-    Download,
-    /// `hsm init-recovery`: fetch the exchange key.
-    InitRecovery,
-    /// `hsm upload`: upload a restore blob.
-    Upload,
-    /// `hsm wait --target download`.
-    WaitDownload,
-    /// `hsm wait --target upload`.
-    WaitUpload,
-    /// `hsm status`.
-    Status,
-    /// `hsm role assign|delete|definition ...`.
-    ManageRoles,
-    /// Back up keys (at `/keys`).
-    KeyBackup,
-    /// Restore keys (at `/keys`).
-    KeyRestore,
-}
-
-impl Step {
-    /// Every step.
-    pub const ALL: [Step; 9] = [
-        Step::Download,
-        Step::InitRecovery,
-        Step::Upload,
-        Step::WaitDownload,
-        Step::WaitUpload,
-        Step::Status,
-        Step::ManageRoles,
-        Step::KeyBackup,
-        Step::KeyRestore,
-    ];
-
-    /// The security-domain steps: what `role check` verifies by default.
-    pub const SECURITY_DOMAIN: [Step; 6] = [
-        Step::Download,
-        Step::InitRecovery,
-        Step::Upload,
-        Step::WaitDownload,
-        Step::WaitUpload,
-        Step::Status,
-    ];
-
-    /// The step's name on the command line (`init-recovery`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Download => "download",
-            Step::InitRecovery => "init-recovery",
-            Step::Upload => "upload",
-            Step::WaitDownload => "wait-download",
-            Step::WaitUpload => "wait-upload",
-            Step::Status => "status",
-            Step::ManageRoles => "manage-roles",
-            Step::KeyBackup => "key-backup",
-            Step::KeyRestore => "key-restore",
-        }
-    }
-
-    /// Parses a step name (case-insensitive).
-    pub fn parse(text: &str) -> Result<Step, HsmError> {
-        Step::ALL
-            .into_iter()
-            .find(|s| s.name().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| {
-                HsmError::Usage(format!(
-                    "unknown step '{text}'; use one of {}",
-                    Step::ALL.map(Step::name).join(", ")
-                ))
-            })
-    }
-
-    /// The data actions (full names) the step needs, and where.
-    pub fn needs(self) -> Vec<(String, Scope)> {
-        let sd = |i: usize| SECURITY_DOMAIN_ACTIONS[i].to_owned();
-        let at_root = |actions: Vec<String>| actions.into_iter().map(|a| (a, Scope::Hsm)).collect();
-        let short = |s: &str| format!("{ACTION_PREFIX}{s}");
-        match self {
-            Step::Download => at_root(vec![sd(0), sd(1)]),
-            Step::InitRecovery => at_root(vec![sd(2)]),
-            Step::Upload => at_root(vec![sd(3), sd(4)]),
-            Step::WaitDownload => at_root(vec![sd(1)]),
-            Step::WaitUpload => at_root(vec![sd(4)]),
-            Step::Status => at_root(vec![sd(1), sd(4)]),
-            Step::ManageRoles => at_root(
-                [
-                    "roleAssignments/read/action",
-                    "roleAssignments/write/action",
-                    "roleAssignments/delete/action",
-                    "roleDefinitions/read/action",
-                    "roleDefinitions/write/action",
-                    "roleDefinitions/delete/action",
-                ]
-                .iter()
-                .map(|s| short(s))
-                .collect(),
-            ),
-            Step::KeyBackup => vec![(short("keys/backup/action"), Scope::Keys)],
-            Step::KeyRestore => vec![(short("keys/restore/action"), Scope::Keys)],
-        }
-    }
-}
 
 /// Whether data-action `pattern` (`*` matches any text, `/` included) matches `action`,
 /// ignoring case.
@@ -276,10 +170,18 @@ pub fn evaluate(
     let unresolved_roles = assignments
         .iter()
         .filter(|a| a.principal_id.eq_ignore_ascii_case(principal))
-        .filter(|a| !definitions.iter().any(|d| d.name.eq_ignore_ascii_case(a.role_guid())))
+        .filter(|a| {
+            !definitions
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(a.role_guid()))
+        })
         .map(|a| a.role_definition_id.clone())
         .collect();
-    let missing: Vec<String> = rows.iter().filter(|r| !r.held).map(|r| r.action.clone()).collect();
+    let missing: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.held)
+        .map(|r| r.action.clone())
+        .collect();
     let advice = advice(principal, &rows, definitions);
     CheckReport {
         principal: principal.to_owned(),
@@ -295,7 +197,11 @@ pub fn evaluate(
 
 fn effective_steps(steps: &[Step]) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
-    for s in if steps.is_empty() { &Step::SECURITY_DOMAIN[..] } else { steps } {
+    for s in if steps.is_empty() {
+        &Step::SECURITY_DOMAIN[..]
+    } else {
+        steps
+    } {
         if !out.contains(s) {
             out.push(*s);
         }
@@ -327,7 +233,11 @@ fn advice(principal: &str, rows: &[CheckRow], definitions: &[RoleDefinition]) ->
         .iter()
         .filter(|d| missing.iter().all(|r| definition_grants(d, &r.action)))
         .collect();
-    candidates.sort_by(|a, b| breadth(a).cmp(&breadth(b)).then(a.role_name.cmp(&b.role_name)));
+    candidates.sort_by(|a, b| {
+        breadth(a)
+            .cmp(&breadth(b))
+            .then(a.role_name.cmp(&b.role_name))
+    });
     let only_sd = missing.iter().all(|r| {
         SECURITY_DOMAIN_ACTIONS
             .iter()
@@ -376,7 +286,10 @@ pub async fn check(
     let unreadable = |e: HsmError, what: &str| match e {
         HsmError::Forbidden { url, .. } => {
             let action = format!("{ACTION_PREFIX}{what}/read/action");
-            let fors: String = steps.iter().map(|s| format!(" --for {}", s.name())).collect();
+            let fors: String = steps
+                .iter()
+                .map(|s| format!(" --for {}", s.name()))
+                .collect();
             let (who, hint) = if from == "token" {
                 (
                     format!("principal {principal}"),
@@ -385,7 +298,8 @@ pub async fn check(
             } else {
                 (
                     "the signed-in principal".to_owned(),
-                    "run the check signed in as an HSM administrator (or a Crypto Auditor)".to_owned(),
+                    "run the check signed in as an HSM administrator (or a Crypto Auditor)"
+                        .to_owned(),
                 )
             };
             HsmError::Forbidden {
@@ -407,7 +321,10 @@ pub async fn check(
         .iter()
         .filter(|a| a.principal_id.eq_ignore_ascii_case(&principal))
     {
-        if definitions.iter().any(|d| d.name.eq_ignore_ascii_case(a.role_guid())) {
+        if definitions
+            .iter()
+            .any(|d| d.name.eq_ignore_ascii_case(a.role_guid()))
+        {
             continue;
         }
         match get_definition(client, a.role_guid()).await {
@@ -416,7 +333,13 @@ pub async fn check(
             Err(e) => return Err(e),
         }
     }
-    Ok(evaluate(&principal, from, steps, &assignments, &definitions))
+    Ok(evaluate(
+        &principal,
+        from,
+        steps,
+        &assignments,
+        &definitions,
+    ))
 }
 
 #[cfg(test)]

@@ -97,17 +97,44 @@ fn officer() -> RoleDefinition {
 
 #[test]
 fn wildcards_anywhere_and_case_insensitive() {
-    assert!(action_matches("Microsoft.KeyVault/managedHsm/securitydomain/*", DL));
-    assert!(action_matches("microsoft.keyvault/MANAGEDHSM/securitydomain/download/action", DL));
+    assert!(action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/*",
+        DL
+    ));
+    assert!(action_matches(
+        "microsoft.keyvault/MANAGEDHSM/securitydomain/download/action",
+        DL
+    ));
     assert!(action_matches("*", DL));
-    assert!(action_matches("Microsoft.KeyVault/managedHsm/*/download/action", DL));
-    assert!(action_matches("Microsoft.KeyVault/managedHsm/securitydomain/*/action", DL));
-    assert!(action_matches("Microsoft.KeyVault/*/securitydomain/*/act*", DL));
+    assert!(action_matches(
+        "Microsoft.KeyVault/managedHsm/*/download/action",
+        DL
+    ));
+    assert!(action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/*/action",
+        DL
+    ));
+    assert!(action_matches(
+        "Microsoft.KeyVault/*/securitydomain/*/act*",
+        DL
+    ));
     assert!(action_matches("*download*", DL));
-    assert!(action_matches("Microsoft.KeyVault/managedHsm/securitydomain/download/action*", DL));
-    assert!(!action_matches("Microsoft.KeyVault/managedHsm/securitydomain/*/read", DL));
-    assert!(!action_matches("Microsoft.KeyVault/managedHsm/securitydomain/download", DL));
-    assert!(!action_matches("Microsoft.KeyVault/managedHsm/securitydomain/download/action/x", DL));
+    assert!(action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/download/action*",
+        DL
+    ));
+    assert!(!action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/*/read",
+        DL
+    ));
+    assert!(!action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/download",
+        DL
+    ));
+    assert!(!action_matches(
+        "Microsoft.KeyVault/managedHsm/securitydomain/download/action/x",
+        DL
+    ));
     assert!(!action_matches("Microsoft.KeyVault/managedHsm/keys/*", DL));
     assert!(!action_matches("", DL));
     // Backtracking: the star must not stop at the first match of what follows it.
@@ -120,15 +147,27 @@ fn wildcards_anywhere_and_case_insensitive() {
 #[test]
 fn not_data_actions_subtract_within_their_block() {
     let user = crypto_user();
-    assert!(definition_grants(&user, "Microsoft.KeyVault/managedHsm/keys/backup/action"));
-    assert!(!definition_grants(&user, "Microsoft.KeyVault/managedHsm/keys/delete"));
-    assert!(!definition_grants(&user, "Microsoft.KeyVault/managedHsm/KEYS/Delete"));
+    assert!(definition_grants(
+        &user,
+        "Microsoft.KeyVault/managedHsm/keys/backup/action"
+    ));
+    assert!(!definition_grants(
+        &user,
+        "Microsoft.KeyVault/managedHsm/keys/delete"
+    ));
+    assert!(!definition_grants(
+        &user,
+        "Microsoft.KeyVault/managedHsm/KEYS/Delete"
+    ));
     // Wildcard exclusion.
     let sd_read_only = role(
         "g",
         "r",
         "CustomRole",
-        &[(&["Microsoft.KeyVault/managedHsm/securitydomain/*"], &["*/action"])],
+        &[(
+            &["Microsoft.KeyVault/managedHsm/securitydomain/*"],
+            &["*/action"],
+        )],
     );
     assert!(!definition_grants(&sd_read_only, DL));
     assert!(definition_grants(
@@ -175,7 +214,13 @@ fn grants_consider_principal_scope_and_known_roles() {
     ];
     assert!(grants(ME, &assignments, &defs, DL, &Scope::Hsm).is_empty());
     assert_eq!(grants(OTHER, &assignments, &defs, DL, &Scope::Hsm).len(), 1);
-    let g = grants(&ME.to_uppercase(), &assignments, &defs, backup, &Scope::Keys);
+    let g = grants(
+        &ME.to_uppercase(),
+        &assignments,
+        &defs,
+        backup,
+        &Scope::Keys,
+    );
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].role_name, "Managed HSM Crypto User");
     assert_eq!(g[0].assignment, "x2");
@@ -192,11 +237,16 @@ fn grants_consider_principal_scope_and_known_roles() {
 #[test]
 fn steps_parse_and_need_the_right_actions() {
     assert_eq!(Step::parse("Init-Recovery").unwrap(), Step::InitRecovery);
-    assert!(matches!(Step::parse("activate"), Err(HsmError::Usage(m)) if m.contains("wait-download")));
+    assert!(
+        matches!(Step::parse("activate"), Err(HsmError::Usage(m)) if m.contains("wait-download"))
+    );
     let names: Vec<String> = Step::Download.needs().into_iter().map(|(a, _)| a).collect();
     assert_eq!(
         names,
-        [DL, "Microsoft.KeyVault/managedHsm/securitydomain/download/read"]
+        [
+            DL,
+            "Microsoft.KeyVault/managedHsm/securitydomain/download/read"
+        ]
     );
     assert_eq!(
         Step::KeyBackup.needs(),
@@ -251,9 +301,18 @@ fn missing_actions_are_named_with_the_least_privileged_role() {
     );
     // Only a wait: the read-only auditor is enough.
     let r = evaluate(ME, "assignee", &[Step::WaitUpload], &[], &defs);
-    assert!(r.advice.unwrap().contains("--role \"Managed HSM Crypto Auditor\""));
+    assert!(r
+        .advice
+        .unwrap()
+        .contains("--role \"Managed HSM Crypto Auditor\""));
     // No officer role yet: create one rather than hand out the administrator role.
-    let r = evaluate(ME, "assignee", &[Step::Upload], &[], &[admin(), crypto_user()]);
+    let r = evaluate(
+        ME,
+        "assignee",
+        &[Step::Upload],
+        &[],
+        &[admin(), crypto_user()],
+    );
     assert!(
         r.advice
             .unwrap()
@@ -267,7 +326,10 @@ fn missing_actions_are_named_with_the_least_privileged_role() {
         .contains("--role \"Managed HSM Crypto User\" --assignee aaaaaaaa-0000-4000-8000-000000000001 --scope /keys"));
     // No role grants it at all.
     let r = evaluate(ME, "assignee", &[Step::KeyRestore], &[], &[admin()]);
-    assert!(r.advice.unwrap().ends_with("ask an HSM administrator for a role holding it"));
+    assert!(r
+        .advice
+        .unwrap()
+        .ends_with("ask an HSM administrator for a role holding it"));
 }
 
 #[test]
@@ -278,19 +340,37 @@ fn partial_holdings_and_unknown_roles() {
         assign("b", ME, "99999999-9999-4999-8999-999999999999", "/"),
         assign("c", OTHER, &admin().name, "/"),
     ];
-    let r = evaluate(ME, "token", &[Step::Status, Step::Download, Step::Status], &assignments, &defs);
+    let r = evaluate(
+        ME,
+        "token",
+        &[Step::Status, Step::Download, Step::Status],
+        &assignments,
+        &defs,
+    );
     assert_eq!(r.steps, [Step::Status, Step::Download]);
     let held: Vec<(bool, &str)> = r
         .rows
         .iter()
-        .map(|row| (row.held, row.action.rsplit("securitydomain/").next().unwrap()))
+        .map(|row| {
+            (
+                row.held,
+                row.action.rsplit("securitydomain/").next().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         held,
-        [(true, "download/read"), (true, "upload/read"), (false, "download/action")]
+        [
+            (true, "download/read"),
+            (true, "upload/read"),
+            (false, "download/action")
+        ]
     );
     assert_eq!(r.missing, [DL]);
-    assert!(r.advice.unwrap().starts_with(&format!("MISSING {DL} for principal {ME}: ")));
+    assert!(r
+        .advice
+        .unwrap()
+        .starts_with(&format!("MISSING {DL} for principal {ME}: ")));
     assert_eq!(
         r.unresolved_roles,
         ["Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/99999999-9999-4999-8999-999999999999"]

@@ -79,6 +79,9 @@ pub async fn create_sd_officer(
     if let Some(a) = assignee {
         check_principal(a)?;
     }
+    if role_name.trim().is_empty() {
+        return Err(HsmError::Usage("the role name is empty".into()));
+    }
     let body = sd_officer_definition(role_name, description);
     let definitions = list_definitions(client).await?;
     let same_name: Vec<&RoleDefinition> = definitions

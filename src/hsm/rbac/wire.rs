@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{last_segment, Permission, RoleAssignment, RoleDefinition, RoleDefinitionBody, Scope};
-use super::{ACTION_PREFIX, HsmError};
+use super::{HsmError, ACTION_PREFIX};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -162,8 +162,8 @@ const PERMISSION_KEYS: [&str; 4] = ["actions", "notActions", "dataActions", "not
 /// action are usage errors.
 pub fn parse_definition_body(source: &str, bytes: &[u8]) -> Result<RoleDefinitionBody, HsmError> {
     let bad = |detail: String| HsmError::Usage(format!("{source}: {detail}"));
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| bad(format!("not a JSON role definition ({e})")))?;
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| bad(format!("not a JSON role definition ({e})")))?;
     let top = v
         .as_object()
         .ok_or_else(|| bad("expected a JSON object".into()))?;
@@ -191,7 +191,10 @@ pub fn parse_definition_body(source: &str, bytes: &[u8]) -> Result<RoleDefinitio
     };
     if !flat {
         if let Some(t) = props.get("type") {
-            if !t.as_str().is_some_and(|t| t.eq_ignore_ascii_case("CustomRole")) {
+            if !t
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case("CustomRole"))
+            {
                 return Err(bad(format!(
                     "'type' is {t}; only custom roles (\"CustomRole\") can be created"
                 )));
@@ -228,7 +231,9 @@ pub fn parse_definition_body(source: &str, bytes: &[u8]) -> Result<RoleDefinitio
         }
     };
     if permissions.iter().all(|p| p.data_actions.is_empty()) {
-        return Err(bad("the role grants no data action ('dataActions' is empty)".into()));
+        return Err(bad(
+            "the role grants no data action ('dataActions' is empty)".into(),
+        ));
     }
     Ok(RoleDefinitionBody {
         role_name,
@@ -258,7 +263,9 @@ fn permission(
             Some(v) => strings(v).ok_or_else(|| bad(format!("'{key}' must be a list of strings"))),
         }
     };
-    let unknown = block.keys().find(|k| !PERMISSION_KEYS.contains(&k.as_str()));
+    let unknown = block
+        .keys()
+        .find(|k| !PERMISSION_KEYS.contains(&k.as_str()));
     if let (true, Some(k)) = (own_keys, unknown) {
         return Err(bad(format!(
             "unknown permission key '{k}' (known: {})",

@@ -144,7 +144,7 @@ pub fn sd_officer(o: &SdOfficerOutcome) {
         println!("  {a}");
     }
     match &o.assignment {
-        Some(a) => super::print::assigned(a),
+        Some(a) => assigned(a),
         None => println!(
             "Next: sdctl hsm role assign --role \"{}\" --assignee OBJECT_ID --scope /",
             d.role_name
@@ -176,7 +176,11 @@ pub fn check(r: &CheckReport) {
             row.scope.to_string(),
             needed.join(", "),
             if row.held { "held" } else { "MISSING" }.to_owned(),
-            if by.is_empty() { "-".to_owned() } else { by.join("; ") },
+            if by.is_empty() {
+                "-".to_owned()
+            } else {
+                by.join("; ")
+            },
         ]);
     }
     print!("{}", table.render(2));
