@@ -44,16 +44,20 @@ fn assert_sd_complete(online: &Online) {
     let text = std::fs::read_to_string(online.fx.path(SD_FILE)).expect("sd.json is saved");
     let sd: serde_json::Value = serde_json::from_str(&text).expect("sd.json is whole JSON");
     assert_eq!(sd["version"], 2, "{text}");
+    assert_eq!(sd["SharedKeys"]["required"], 2, "{text}");
+    assert_eq!(
+        sd["SharedKeys"]["enc_shares"].as_array().map(Vec::len),
+        Some(3)
+    );
     let run = online.fx.sdctl(&["sd", "inspect", "--sd-file", SD_FILE]);
     assert_eq!(run.code, 0, "sd inspect: {}", run.stderr);
 }
 
-/// The fixture holds exactly what it held before the command: no `sd.json`, no
-/// temporary file, no fallback copy.
+/// The fixture holds exactly what it held before the command: no new security-domain
+/// file, no temporary file, no fallback copy.
 fn assert_nothing_left(online: &Online, before: &[String]) {
     let after = online.fx.listing(".");
     assert_eq!(after, before, "the failed download left files behind");
-    assert!(!online.fx.path(SD_FILE).exists());
 }
 
 /// The faults the emulator still holds, as `(route, kind, remaining)`.
@@ -95,7 +99,6 @@ fn clear_faults(online: &Online) {
 
 /// The retry notes the client printed (`sdctl: retrying ...`).
 fn retry_notes(run: &Run) -> Vec<&str> {
-    eprintln!("STDERR<<{}>>", run.stderr);
     run.stderr
         .lines()
         .filter(|l| l.starts_with("sdctl: retrying "))
@@ -120,8 +123,16 @@ fn throttled_post_and_poll_wait_for_retry_after_then_succeed() {
         assert!(note.contains("HTTP 429"), "{note}");
         assert!(note.contains("attempt 2 of 5"), "{note}");
     }
-    assert!(notes[0].contains("/securitydomain/download "), "{}", notes[0]);
-    assert!(notes[1].contains("/securitydomain/download/pending "), "{}", notes[1]);
+    assert!(
+        notes[0].contains("/securitydomain/download "),
+        "{}",
+        notes[0]
+    );
+    assert!(
+        notes[1].contains("/securitydomain/download/pending "),
+        "{}",
+        notes[1]
+    );
     // Two waits of Retry-After (1 s each), not the shorter backoff of 0.25..0.5 s.
     assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
     assert!(faults_left(&online).is_empty());
@@ -138,9 +149,9 @@ fn service_unavailable_on_reads_is_retried_then_succeeds() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let notes = retry_notes(&run);
     assert_eq!(notes.len(), 2, "{}", run.stderr);
-    assert!(notes.iter().all(|n| n.contains("retrying GET ")
-        && n.contains("HTTP 503")
-        && n.contains("in 1.0 s")));
+    assert!(notes
+        .iter()
+        .all(|n| n.contains("retrying GET ") && n.contains("HTTP 503") && n.contains("in 1.0 s")));
     let pem = std::fs::read_to_string(online.fx.path("exch.pem")).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 
@@ -167,8 +178,16 @@ fn server_error_on_the_download_post_is_not_repeated() {
             4,
             "did not start a download; it is safe to run the command again",
         );
-        assert!(run.stderr.contains(&format!("HTTP {kind}")), "{}", run.stderr);
-        assert!(run.stderr.contains("/securitydomain/download"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("HTTP {kind}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("/securitydomain/download"),
+            "{}",
+            run.stderr
+        );
         assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
         assert_eq!(
             faults_left(&online),
@@ -185,6 +204,36 @@ fn server_error_on_the_download_post_is_not_repeated() {
     let run = download(&online, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_sd_complete(&online);
+
+    // Now the HSM reports a download as Success whatever this request did: the message
+    // gives both readings rather than telling the operator to delete an active HSM.
+    let before = online.fx.listing(".");
+    online.fault("download", "503", 1);
+    let run = online.hsm(
+        "alpha",
+        &[
+            "download",
+            "--sd-wrapping-keys",
+            "keys/custodian1.cer",
+            "keys/custodian2.cer",
+            "keys/custodian3.cer",
+            "--sd-quorum",
+            "2",
+            "--security-domain-file",
+            "sd2.json",
+        ],
+    );
+    run.assert_error(4, "the HSM reports a download as 'Success'");
+    assert!(
+        run.stderr
+            .contains("If the HSM was new before this command")
+            && run
+                .stderr
+                .contains("If it was already active, this is its earlier activation"),
+        "{}",
+        run.stderr
+    );
+    assert_nothing_left(&online, &before);
 }
 
 #[test]
@@ -215,7 +264,11 @@ fn dropped_connection_on_the_download_post_is_not_repeated() {
         4,
         "did not start a download; it is safe to run the command again",
     );
-    assert!(run.stderr.contains("/securitydomain/download"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/securitydomain/download"),
+        "{}",
+        run.stderr
+    );
     assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
     assert_eq!(
         faults_left(&online),
@@ -234,12 +287,13 @@ fn slow_operation_hits_the_timeout_and_keeps_the_security_domain() {
     let started = Instant::now();
     let run = download(&online, &["--timeout", "1", "--output", "json"]);
     assert!(started.elapsed() < Duration::from_secs(8));
-    eprintln!("STDERR<<{}>>", run.stderr);
     run.assert_error(4, "did not finish within 1 s");
     let line = run.stderr.lines().next().unwrap();
     assert!(line.contains("sdctl hsm wait --target download"), "{line}");
     assert!(
-        line.contains(&format!("the security domain the HSM sent is saved in {SD_FILE}")),
+        line.contains(&format!(
+            "the security domain the HSM sent is saved in {SD_FILE}"
+        )),
         "{line}"
     );
     assert_eq!(run.json()["exit_code"], 4);
@@ -262,7 +316,6 @@ fn slow_operation_hits_the_timeout_and_keeps_the_security_domain() {
     // 'hsm wait' itself under a status that never ends.
     online.fault("upload/pending", "inprogress", 100);
     let run = online.hsm("alpha", &["wait", "--target", "upload", "--timeout", "1"]);
-    eprintln!("STDERR<<{}>>", run.stderr);
     run.assert_error(4, "did not finish within 1 s");
     assert!(
         run.stderr.contains("sdctl hsm wait --target upload"),
@@ -307,9 +360,15 @@ fn failed_upload_prints_the_service_details_verbatim() {
 
     let run = online.hsm(
         "beta",
-        &["upload", "--sd-file", "blob.json", "--restore-blob", "--output", "json"],
+        &[
+            "upload",
+            "--sd-file",
+            "blob.json",
+            "--restore-blob",
+            "--output",
+            "json",
+        ],
     );
-    eprintln!("STDERR<<{}>>", run.stderr);
     run.assert_error(4, &format!("the security-domain upload failed: {details}"));
     let envelope = run.json();
     assert_eq!(envelope["status"], "error");
@@ -324,7 +383,6 @@ fn failed_upload_prints_the_service_details_verbatim() {
 
     // Asked again later, the HSM still says Failed, with the same words.
     let run = online.hsm("beta", &["wait", "--target", "upload", "--timeout", "5"]);
-    eprintln!("STDERR<<{}>>", run.stderr);
     run.assert_error(4, &format!("the security-domain upload failed: {details}"));
 }
 

@@ -100,7 +100,12 @@ pub async fn download(
             return Err(lost_answer(client, Operation::Download, err).await);
         }
         Ok(a) => client.expect_ok(a)?,
-        Err(e) => return Err(lost_answer(client, Operation::Download, e).await),
+        // Only a transport failure can have lost an answer; a token refused before
+        // sending (expired, wrong audience, no credential) is reported as it is.
+        Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
+            return Err(lost_answer(client, Operation::Download, e).await)
+        }
+        Err(e) => return Err(e),
     };
     let sd_text = sd_text(&answer.json()?).ok_or_else(|| HsmError::BadResponse {
         url: answer.url.clone(),
@@ -207,7 +212,8 @@ async fn lost_answer(client: &HsmClient, operation: Operation, cause: HsmError) 
         }
     };
     let advice = match (operation, state) {
-        (Operation::Download, Some(State::InProgress | State::Succeeded)) => "the request reached the HSM, which reports the download as '".to_owned() + &details + "', but the answer carrying the security domain was lost. No copy of this security domain exists: do not create keys in this HSM; delete it and activate a new one",
+        // The status cannot tell this request from an earlier activation of the same HSM.
+        (Operation::Download, Some(State::InProgress | State::Succeeded)) => format!("the HSM reports a download as '{details}'. If the HSM was new before this command, the request reached it but the answer carrying the security domain was lost, and no copy of this security domain exists: do not create keys in this HSM; delete it and activate a new one. If it was already active, this is its earlier activation: keep the security domain saved then"),
         (Operation::Upload, Some(State::InProgress | State::Succeeded)) => format!("the upload reached the HSM, which reports '{details}'; follow it with 'sdctl hsm wait --target upload'"),
         (_, Some(State::Failed)) => format!("the HSM reports the last {} as Failed; it is safe to try again", operation.name()),
         (_, None) => format!("the HSM did not start a {}; it is safe to run the command again", operation.name()),
@@ -295,7 +301,12 @@ pub async fn upload(
             return Err(lost_answer(client, Operation::Upload, err).await);
         }
         Ok(a) => client.expect_ok(a)?,
-        Err(e) => return Err(lost_answer(client, Operation::Upload, e).await),
+        // Only a transport failure can have lost an answer; a token refused before
+        // sending (expired, wrong audience, no credential) is reported as it is.
+        Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
+            return Err(lost_answer(client, Operation::Upload, e).await)
+        }
+        Err(e) => return Err(e),
     };
     let mut report = UploadReport {
         exchange_x5t_256: blob.wrapped_key.x5t_256.clone(),
