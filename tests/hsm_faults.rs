@@ -109,8 +109,11 @@ fn retry_notes(run: &Run) -> Vec<&str> {
 fn throttled_post_and_poll_wait_for_retry_after_then_succeed() {
     let online = setup();
     // A 429 means "not processed", so even the download POST may be sent again.
+    // The status is read once before the POST (to know whether the HSM is new; one
+    // attempt, no retry) and polled after it: the first 429 goes to that read, the second
+    // to the first poll, which waits and retries.
     online.fault("download", "429", 1);
-    online.fault("download/pending", "429", 1);
+    online.fault("download/pending", "429", 2);
     let started = Instant::now();
     let run = download(&online, &[]);
     let elapsed = started.elapsed();
@@ -155,8 +158,9 @@ fn service_unavailable_on_reads_is_retried_then_succeeds() {
     let pem = std::fs::read_to_string(online.fx.path("exch.pem")).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 
-    // A status poll during a download: 503 once, then Success.
-    online.fault("download/pending", "503", 1);
+    // A status poll during a download: 503 once, then Success (the first 503 goes to the
+    // single read made before the POST, which is not retried).
+    online.fault("download/pending", "503", 2);
     let run = download(&online, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let notes = retry_notes(&run);
@@ -223,15 +227,9 @@ fn server_error_on_the_download_post_is_not_repeated() {
             "sd2.json",
         ],
     );
-    run.assert_error(4, "the HSM reports a download as 'Success'");
-    assert!(
-        run.stderr
-            .contains("If the HSM was new before this command")
-            && run
-                .stderr
-                .contains("If it was already active, this is its earlier activation"),
-        "{}",
-        run.stderr
+    run.assert_error(
+        4,
+        "the HSM was already activated before this command; keep the security domain saved at its activation",
     );
     assert_nothing_left(&online, &before);
 }
@@ -239,7 +237,8 @@ fn server_error_on_the_download_post_is_not_repeated() {
 #[test]
 fn dropped_connection_while_polling_is_retried() {
     let online = setup();
-    online.fault("download/pending", "drop", 2);
+    // The first drop goes to the single read made before the POST; the next two to polls.
+    online.fault("download/pending", "drop", 3);
     let run = download(&online, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let notes = retry_notes(&run);
@@ -405,4 +404,68 @@ fn x5t_256_of_pem(online: &Online, pem: &str) -> String {
     sdctl::keys::load_certificate(&online.fx.path(pem))
         .unwrap()
         .x5t_256()
+}
+
+#[test]
+fn a_lost_download_answer_on_a_new_hsm_is_called_what_it_is() {
+    // The HSM activates, then the connection drops before the answer (the security domain)
+    // arrives: the worst case of an activation, which must never pass as "try again".
+    let online = setup();
+    let before = online.fx.listing(".");
+    online.fault("download", "drop-after", 1);
+    let run = download(&online, &[]);
+    run.assert_error(4, "the answer carrying the security domain was lost");
+    assert!(
+        run.stderr
+            .contains("Do not create keys in this HSM; delete it and activate a new one"),
+        "{}",
+        run.stderr
+    );
+    assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
+    assert_nothing_left(&online, &before);
+}
+
+#[test]
+fn a_lost_upload_answer_says_to_follow_the_upload() {
+    let online = setup();
+    assert_eq!(download(&online, &[]).code, 0);
+    let run = online.hsm("beta", &["init-recovery", "--sd-exchange-key", "exch.pem"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = online.fx.sdctl(&[
+        "sd",
+        "restore-blob",
+        "--sd-file",
+        SD_FILE,
+        "--sd-exchange-key",
+        "exch.pem",
+        "--sd-wrapping-keys",
+        "keys/custodian1.key",
+        "keys/custodian3.key",
+        "--passphrase-file",
+        "pp2",
+        "--sd-file-restore-blob",
+        "blob.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    online.fault("upload", "drop-after", 1);
+    let run = online.hsm(
+        "beta",
+        &["upload", "--sd-file", "blob.json", "--restore-blob"],
+    );
+    run.assert_error(4, "follow it with 'sdctl hsm wait --target upload'");
+    let run = online.hsm("beta", &["wait", "--target", "upload", "--timeout", "10"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_poll_failing_at_the_deadline_is_a_timeout_that_names_hsm_wait() {
+    let online = setup();
+    // The read before the POST takes one 503; every poll after it gets 503 with
+    // Retry-After: 1, which cannot be waited out within --timeout 1.
+    online.fault("download/pending", "503", 20);
+    let run = download(&online, &["--timeout", "1"]);
+    run.assert_error(4, "run 'sdctl hsm wait --target download' to keep waiting");
+    assert!(run.stderr.contains("last poll:"), "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 503"), "{}", run.stderr);
+    assert_sd_complete(&online);
 }

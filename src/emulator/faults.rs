@@ -7,7 +7,9 @@
 //! Routes: `token`, `arm`, `download`, `download/pending`, `transferkey`, `upload`,
 //! `upload/pending`, `keys`, `roles`, `backup`, `restore`, or `*` for any.
 //! Kinds: `429`, `500`, `503`, `latency-MS` (e.g. `latency-1500`), `inprogress` (pending
-//! routes answer InProgress), `drop` (the connection is closed without a response).
+//! routes answer InProgress), `drop` (the connection is closed without a response, before
+//! the request is handled), `drop-after` (the request is handled, then the connection is
+//! closed: the service acted but its answer is lost).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,14 +69,14 @@ impl Fault {
         }
         let ok = matches!(
             self.kind.as_str(),
-            "429" | "500" | "503" | "inprogress" | "drop"
+            "429" | "500" | "503" | "inprogress" | "drop" | "drop-after"
         ) || self
             .kind
             .strip_prefix("latency-")
             .is_some_and(|ms| ms.parse::<u64>().is_ok_and(|m| m <= 60_000));
         if !ok {
             return Err(format!(
-                "unknown fault kind '{}' (429, 500, 503, latency-MS up to 60000, inprogress, drop)",
+                "unknown fault kind '{}' (429, 500, 503, latency-MS up to 60000, inprogress, drop, drop-after)",
                 self.kind
             ));
         }
@@ -186,6 +188,11 @@ pub async fn apply(State(app): State<Arc<App>>, request: Request, next: Next) ->
         .into_response(),
         "drop" => {
             let mut response = Response::new(Body::empty());
+            response.extensions_mut().insert(DropConnection);
+            response
+        }
+        "drop-after" => {
+            let mut response = next.run(request).await;
             response.extensions_mut().insert(DropConnection);
             response
         }

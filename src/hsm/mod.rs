@@ -9,6 +9,7 @@ pub mod credential;
 pub mod endpoint;
 pub mod error;
 pub mod http;
+pub mod interrupted;
 pub mod jwt;
 pub mod operation;
 pub mod rbac;

@@ -152,9 +152,17 @@ impl HsmClient {
         loop {
             let (status, after) = match self.operation_status(url, Some(deadline)).await {
                 Ok(s) => s,
-                Err(e) if remaining(deadline).is_zero() => {
-                    self.note(&format!("last poll failed: {e}"));
-                    return Err(timeout(operation, options, last));
+                // A transient failure that retries could not outlast before the deadline is
+                // a timeout: the operation may still finish, and 'hsm wait' can follow it.
+                Err(e)
+                    if remaining(deadline).is_zero()
+                        || (transient(&e) && remaining(deadline) < self.retry.max_delay) =>
+                {
+                    return Err(timeout(
+                        operation,
+                        options,
+                        format!("{last}; last poll: {e}"),
+                    ));
                 }
                 Err(e) => return Err(e),
             };
@@ -177,6 +185,15 @@ impl HsmClient {
             pace = (pace * 2).min(options.interval);
             tokio::time::sleep(pause).await;
         }
+    }
+}
+
+/// A failure worth waiting out: the network, throttling, a server error.
+fn transient(e: &HsmError) -> bool {
+    match e {
+        HsmError::Network { .. } => true,
+        HsmError::Service { status, .. } => matches!(status, 408 | 429 | 500..=599),
+        _ => false,
     }
 }
 

@@ -10,7 +10,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::client::HsmClient;
-use super::operation::{Operation, OperationStatus, Progress, State, WaitOptions};
+use super::interrupted::{explain, Before};
+use super::operation::{Operation, OperationStatus, Progress, WaitOptions};
 use super::retry::Idempotency;
 use super::HsmError;
 use crate::domain::activation::{certificate_info, check_downloaded, DownloadCheck};
@@ -90,6 +91,7 @@ pub async fn download(
     }
     let certs = named_certificates(&plan.certificates)?;
     let body = certificate_info(&certs, plan.quorum)?;
+    let before = Before::read(client, Operation::Download).await;
     let url = client.endpoint.url("securitydomain/download");
     let answer = match client
         .send(Method::POST, url, Some(&body), Idempotency::Once, None)
@@ -97,13 +99,13 @@ pub async fn download(
     {
         Ok(a) if a.status >= 500 || a.status == 429 => {
             let err = a.into_error(&client.endpoint.resource);
-            return Err(lost_answer(client, Operation::Download, err).await);
+            return Err(explain(client, Operation::Download, &before, err).await);
         }
         Ok(a) => client.expect_ok(a)?,
         // Only a transport failure can have lost an answer; a token refused before
         // sending (expired, wrong audience, no credential) is reported as it is.
         Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
-            return Err(lost_answer(client, Operation::Download, e).await)
+            return Err(explain(client, Operation::Download, &before, e).await)
         }
         Err(e) => return Err(e),
     };
@@ -186,44 +188,6 @@ fn save_security_domain(out: &Path, bytes: &[u8], overwrite: bool) -> Result<Pat
     Err(HsmError::File(first))
 }
 
-/// The error for a POST whose answer was lost or was a server error: asks the HSM what
-/// happened and says what to do.
-async fn lost_answer(client: &HsmClient, operation: Operation, cause: HsmError) -> HsmError {
-    let url = client.endpoint.url(&operation.pending_path());
-    let shown = super::http::display_url(
-        &client
-            .endpoint
-            .url(&format!("securitydomain/{}", operation.name())),
-    );
-    // The cause names the same URL as the error it becomes: say it once.
-    let cause = cause.to_string();
-    let cause = cause
-        .strip_prefix(&format!("{shown}: "))
-        .unwrap_or(&cause)
-        .to_owned();
-    let (state, details) = match client.operation_status(&url, None).await {
-        Ok((status, _)) => (Some(status.state), status.status),
-        Err(HsmError::Service { status: 404, .. }) => (None, "not started".into()),
-        Err(e) => {
-            return HsmError::Interrupted {
-                url: shown,
-                detail: format!("{cause}; and the HSM's status could not be read ({e}): run 'sdctl hsm status' before trying again"),
-            }
-        }
-    };
-    let advice = match (operation, state) {
-        // The status cannot tell this request from an earlier activation of the same HSM.
-        (Operation::Download, Some(State::InProgress | State::Succeeded)) => format!("the HSM reports a download as '{details}'. If the HSM was new before this command, the request reached it but the answer carrying the security domain was lost, and no copy of this security domain exists: do not create keys in this HSM; delete it and activate a new one. If it was already active, this is its earlier activation: keep the security domain saved then"),
-        (Operation::Upload, Some(State::InProgress | State::Succeeded)) => format!("the upload reached the HSM, which reports '{details}'; follow it with 'sdctl hsm wait --target upload'"),
-        (_, Some(State::Failed)) => format!("the HSM reports the last {} as Failed; it is safe to try again", operation.name()),
-        (_, None) => format!("the HSM did not start a {}; it is safe to run the command again", operation.name()),
-    };
-    HsmError::Interrupted {
-        url: shown,
-        detail: format!("{cause}; {advice}"),
-    }
-}
-
 /// The exchange key of a new HSM, as the service sent it and parsed.
 pub struct TransferKey {
     /// The JWK (an object, even when the service sent it as a JSON string).
@@ -291,6 +255,7 @@ pub async fn upload(
 ) -> Result<UploadReport, HsmError> {
     let body: Value = serde_json::from_str(&blob.upload_body()?)
         .map_err(|e| HsmError::Usage(format!("the restore blob cannot be encoded: {e}")))?;
+    let before = Before::read(client, Operation::Upload).await;
     let url = client.endpoint.url("securitydomain/upload");
     let answer = match client
         .send(Method::POST, url, Some(&body), Idempotency::Once, None)
@@ -298,13 +263,13 @@ pub async fn upload(
     {
         Ok(a) if a.status >= 500 || a.status == 429 => {
             let err = a.into_error(&client.endpoint.resource);
-            return Err(lost_answer(client, Operation::Upload, err).await);
+            return Err(explain(client, Operation::Upload, &before, err).await);
         }
         Ok(a) => client.expect_ok(a)?,
         // Only a transport failure can have lost an answer; a token refused before
         // sending (expired, wrong audience, no credential) is reported as it is.
         Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
-            return Err(lost_answer(client, Operation::Upload, e).await)
+            return Err(explain(client, Operation::Upload, &before, e).await)
         }
         Err(e) => return Err(e),
     };
