@@ -4,12 +4,14 @@
 # on A -> hsm init-recovery on B -> sd restore-blob (offline) -> hsm upload -> hsm wait ->
 # hsm status -> A's key backup restored on B. Prints a Markdown table of each step's wall
 # time (median of ROUNDS runs) and the total.
-# Usage: bench/dr.sh [ROUNDS] [OPERATION_SECONDS]   (defaults 5 and 0.2: how long the
-# emulator keeps download/upload InProgress; the real service takes minutes).
+# Usage: bench/dr.sh [ROUNDS] [OPERATION_SECONDS] [BITS]   (defaults 5, 0.2 and 2048:
+# how long the emulator keeps download/upload InProgress, the real service takes minutes;
+# the custodians' RSA size, 2048 as in the Azure documentation's openssl commands).
 # Loopback only; the emulator is stopped on exit.
 set -euo pipefail
 rounds=${1:-5}
 op_seconds=${2:-0.2}
+bits=${3:-2048}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl
 sdctl="$repo/target/release/sdctl"
@@ -49,7 +51,7 @@ for round in $(seq "$rounds"); do
   A=(--hsm-url "$url/hsm/hsm-a" --ca-cert st/ca.pem --access-token-file $tok)
   B=(--hsm-url "$url/hsm/hsm-b" --ca-cert st/ca.pem --access-token-file $tok)
   t_start=$EPOCHREALTIME
-  step "keys generate (3 custodians)" "$sdctl" keys generate --count 3 --out-dir keys --passphrase-file pp
+  step "keys generate (3 custodians)" "$sdctl" keys generate --count 3 --bits "$bits" --out-dir keys --passphrase-file pp
   step "hsm download (activate A)" "$sdctl" hsm download "${A[@]}" --sd-wrapping-keys keys/*.cer --sd-quorum 2 --security-domain-file sd.json
   step "sd verify (drill, 2 keys)" "$sdctl" sd verify --sd-file sd.json --sd-wrapping-keys keys/custodian1.key keys/custodian3.key --passphrase-file pp2
   step "key create + backup on A" bash -c "curl ${auth[*]@Q} -X POST $url/hsm/hsm-a/keys/app/create -d '{\"kty\":\"RSA-HSM\",\"key_size\":2048}' && curl ${auth[*]@Q} -X POST $url/hsm/hsm-a/keys/app/backup > backup.json"
@@ -65,7 +67,7 @@ for round in $(seq "$rounds"); do
   cd "$work"
 done
 
-echo "Disaster-recovery rehearsal, release build, emulator --operation-seconds $op_seconds, median of $rounds runs:"
+echo "Disaster-recovery rehearsal, release build, RSA-$bits custodians, emulator --operation-seconds $op_seconds, median of $rounds runs:"
 echo
 echo "| step | ms |"
 echo "|---|---:|"
