@@ -651,11 +651,7 @@ fn recovery_end_to_end_with_key_backup() {
 
     activate(&e, &fx, "hsm-a", "sd-a.json");
     let a = e.hsm("hsm-a");
-    let created: Value = e.post_json(
-        &format!("{a}/keys/app-key/create"),
-        &token,
-        &json!({"kty": "RSA-HSM", "key_size": 2048}),
-    );
+    let created = e.create_key("hsm-a", "app-key");
     assert_eq!(created["key"]["kty"], "RSA-HSM");
     let aes: Value = e.post_json(
         &format!("{a}/keys/aes-key/create"),
@@ -665,24 +661,14 @@ fn recovery_end_to_end_with_key_backup() {
     assert_eq!(aes["key"]["kty"], "oct-HSM");
     let listed: Value = e.get_json(&format!("{a}/keys"), &token);
     assert_eq!(listed["value"].as_array().unwrap().len(), 2);
-    let backup: Value = e
-        .client
-        .post(format!("{a}/keys/app-key/backup"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let backup = e.backup_key("hsm-a", "app-key");
 
     // Recovery: transfer key from B, restore blob offline, upload, Success.
     recover(&e, &fx, "sd-a.json", "hsm-b");
     let b = e.hsm("hsm-b");
 
     // B restores A's key: same public key.
-    let restored = e
-        .post(&format!("{b}/keys/restore"), &token, &backup)
-        .send()
-        .unwrap();
+    let restored = e.restore_key("hsm-b", &backup);
     assert_eq!(restored.status(), 200);
     let restored: Value = restored.json().unwrap();
     assert_eq!(restored["key"]["n"], created["key"]["n"]);
@@ -691,10 +677,7 @@ fn recovery_end_to_end_with_key_backup() {
 
     // C, activated with its own security domain, refuses A's backup.
     activate(&e, &fx, "hsm-c", "sd-c.json");
-    let refused = e
-        .post(&format!("{}/keys/restore", e.hsm("hsm-c")), &token, &backup)
-        .send()
-        .unwrap();
+    let refused = e.restore_key("hsm-c", &backup);
     assert_eq!(refused.status(), 400);
     assert!(refused.json::<Value>().unwrap()["error"]["message"]
         .as_str()

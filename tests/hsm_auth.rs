@@ -7,25 +7,10 @@
 
 mod common;
 
-use common::online::Online;
+use common::online::{assert_error_envelope, download_args, Online, HSM_AUDIENCE};
 use common::Run;
 
-const HSM_AUDIENCE: &str = "https://managedhsm.azure.net";
 const DOWNLOAD_ACTION: &str = "Microsoft.KeyVault/managedHsm/securitydomain/download/action";
-
-/// `--output json` envelope of a failure: status error, the exit code, the same message.
-fn assert_envelope(run: &Run, code: i32) {
-    let envelope = run.json();
-    assert_eq!(envelope["status"], "error", "{envelope}");
-    assert_eq!(envelope["exit_code"], code, "{envelope}");
-    let message = envelope["error"]["message"].as_str().unwrap();
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| !l.starts_with("sdctl: warning:"))
-        .unwrap();
-    assert_eq!(line, format!("sdctl: {message}"));
-}
 
 /// Scripts a fault on every route so that any request the command sends is visible.
 fn trap_requests(online: &Online) {
@@ -34,70 +19,21 @@ fn trap_requests(online: &Online) {
 
 /// Nothing reached the HSM (or the token endpoint) since [`trap_requests`].
 fn assert_nothing_sent(online: &Online) {
-    let answer: serde_json::Value = online
-        .emu
-        .get(
-            &format!("{}/_emulator/faults", online.emu.url),
-            &online.emu.admin_token(),
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
     assert_eq!(
-        answer["faults"][0]["remaining"], 1,
-        "a request was sent: {answer}"
+        online.faults_left(),
+        vec![("*".to_owned(), "500".to_owned(), 1)],
+        "a request was sent"
     );
-}
-
-fn admin_oid(online: &Online) -> String {
-    online.emu.credentials()["object_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// `hsm download` of a 2-of-3 domain from alpha into `sd.json` with `token_file`, JSON out.
 fn download_as(online: &Online, token_file: &str) -> Run {
-    online.hsm_as(
-        "alpha",
-        token_file,
-        &[
-            "download",
-            "--sd-wrapping-keys",
-            "keys/custodian1.cer",
-            "keys/custodian2.cer",
-            "keys/custodian3.cer",
-            "--sd-quorum",
-            "2",
-            "--security-domain-file",
-            "sd.json",
-            "--output",
-            "json",
-        ],
-    )
+    online.download_as("alpha", token_file, "sd.json", &["--output", "json"])
 }
 
 /// `hsm status` of alpha signed in as a service principal through `env`.
 fn status_as_service_principal(online: &Online, env: &[(String, String)]) -> Run {
-    let hsm = online.emu.hsm("alpha");
-    let ca = online.ca();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    online.fx.sdctl_env(
-        &[
-            "hsm",
-            "status",
-            "--hsm-url",
-            &hsm,
-            "--ca-cert",
-            &ca,
-            "--authority-host",
-            &online.emu.url,
-            "--output",
-            "json",
-        ],
-        &env,
-    )
+    online.hsm_signed_in("alpha", &["status", "--output", "json"], env)
 }
 
 #[test]
@@ -113,7 +49,7 @@ fn no_token_in_the_file_is_bad_input_naming_the_file() {
             "{}",
             run.stderr
         );
-        assert_envelope(&run, 2);
+        assert_error_envelope(&run, 2);
     }
     assert_nothing_sent(&online);
 }
@@ -123,8 +59,7 @@ fn expired_token_is_refused_before_it_is_sent() {
     let online = Online::start(&["alpha"]);
     online.custodians();
     // Issued three hours ago with a one-hour lifetime.
-    let token = online.emu.mint(&admin_oid(&online), HSM_AUDIENCE, 3 * 3600);
-    online.token_file("old.token", &token);
+    online.minted_token("old.token", &online.emu.admin_oid(), HSM_AUDIENCE, 3 * 3600);
     trap_requests(&online);
     let before = online.fx.listing(".");
     let run = download_as(&online, "old.token");
@@ -135,7 +70,7 @@ fn expired_token_is_refused_before_it_is_sent() {
         "{}",
         run.stderr
     );
-    assert_envelope(&run, 2);
+    assert_error_envelope(&run, 2);
     assert_nothing_sent(&online);
     assert_eq!(online.fx.listing("."), before, "no security domain file");
 }
@@ -169,7 +104,7 @@ fn token_the_hsm_refuses_is_one_line_with_a_hint() {
             "names the URL: {}",
             run.stderr
         );
-        assert_envelope(&run, 4);
+        assert_error_envelope(&run, 4);
     }
 }
 
@@ -177,10 +112,12 @@ fn token_the_hsm_refuses_is_one_line_with_a_hint() {
 fn wrong_audience_is_refused_before_it_is_sent() {
     let online = Online::start(&["alpha"]);
     online.custodians();
-    let token = online
-        .emu
-        .mint(&admin_oid(&online), "https://management.azure.com", 0);
-    online.token_file("arm.token", &token);
+    online.minted_token(
+        "arm.token",
+        &online.emu.admin_oid(),
+        "https://management.azure.com",
+        0,
+    );
     trap_requests(&online);
     let before = online.fx.listing(".");
     for words in [
@@ -200,14 +137,14 @@ fn wrong_audience_is_refused_before_it_is_sent() {
             "{}",
             run.stderr
         );
-        assert_envelope(&run, 2);
+        assert_error_envelope(&run, 2);
     }
     let run = download_as(&online, "arm.token");
     run.assert_error(
         2,
         "the token is for audience 'https://management.azure.com'",
     );
-    assert_envelope(&run, 2);
+    assert_error_envelope(&run, 2);
     assert_nothing_sent(&online);
     assert_eq!(online.fx.listing("."), before, "no security domain file");
 }
@@ -236,35 +173,12 @@ fn service_principal_with_a_wrong_secret_is_one_line() {
         !run.stderr.contains("not-the-secret"),
         "the secret is never printed"
     );
-    assert_envelope(&run, 4);
+    assert_error_envelope(&run, 4);
 
     // The same on a download: reported as it is, not as an answer lost on the way back.
     online.custodians();
     let before = online.fx.listing(".");
-    let hsm = online.emu.hsm("alpha");
-    let ca = online.ca();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = online.fx.sdctl_env(
-        &[
-            "hsm",
-            "download",
-            "--sd-wrapping-keys",
-            "keys/custodian1.cer",
-            "keys/custodian2.cer",
-            "keys/custodian3.cer",
-            "--sd-quorum",
-            "2",
-            "--security-domain-file",
-            "sd.json",
-            "--hsm-url",
-            &hsm,
-            "--ca-cert",
-            &ca,
-            "--authority-host",
-            &online.emu.url,
-        ],
-        &env,
-    );
+    let run = online.hsm_signed_in("alpha", &download_args("sd.json", &[]), &env);
     run.assert_error(
         4,
         "cannot get an access token for https://managedhsm.azure.net",
@@ -299,10 +213,7 @@ fn missing_role_names_the_data_action_and_leaves_no_file() {
     let online = Online::start(&["alpha"]);
     online.custodians();
     // A principal of the HSM's tenant with no role assignment at all.
-    let token = online
-        .emu
-        .mint("3f6b8f59-0000-4000-8000-00000000abcd", HSM_AUDIENCE, 0);
-    online.token_file("nobody.token", &token);
+    online.token_for("nobody.token", "3f6b8f59-0000-4000-8000-00000000abcd");
     let before = online.fx.listing(".");
     let run = download_as(&online, "nobody.token");
     run.assert_error(4, "permission denied (403)");
@@ -318,7 +229,7 @@ fn missing_role_names_the_data_action_and_leaves_no_file() {
         line.contains("/hsm/alpha/securitydomain/download"),
         "{line}"
     );
-    assert_envelope(&run, 4);
+    assert_error_envelope(&run, 4);
     assert_eq!(online.fx.listing("."), before, "no security domain file");
     // The HSM did not act: still not activated.
     let run = online.hsm("alpha", &["status", "--output", "json"]);

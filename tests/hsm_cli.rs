@@ -10,22 +10,8 @@ mod common;
 use std::time::Instant;
 
 use common::emulator::TestEmulator;
-use common::online::Online;
-use serde_json::{json, Value};
-
-const CERTS: [&str; 3] = [
-    "keys/custodian1.cer",
-    "keys/custodian2.cer",
-    "keys/custodian3.cer",
-];
-
-fn download_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["download", "--sd-wrapping-keys"];
-    args.extend_from_slice(&CERTS);
-    args.extend_from_slice(&["--sd-quorum", "2", "--security-domain-file", out]);
-    args.extend_from_slice(extra);
-    args
-}
+use common::online::{download_args, Online, CERTS};
+use serde_json::Value;
 
 #[test]
 fn disaster_recovery_rehearsal_through_the_cli() {
@@ -38,7 +24,7 @@ fn disaster_recovery_rehearsal_through_the_cli() {
     let started = Instant::now();
 
     // Activation of A: keys check, download, the file checked, the operation followed.
-    let run = online.hsm("hsm-a", &download_args("sd-a.json", &[]));
+    let run = online.download("hsm-a", "sd-a.json", &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("It matches the request"),
@@ -63,21 +49,8 @@ fn disaster_recovery_rehearsal_through_the_cli() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     // A key in A, and its backup.
-    let token = emu.admin_token();
-    let a = emu.hsm("hsm-a");
-    let created = emu.post_json(
-        &format!("{a}/keys/app-key/create"),
-        &token,
-        &json!({"kty": "RSA-HSM", "key_size": 2048}),
-    );
-    let backup: Value = emu
-        .client
-        .post(format!("{a}/keys/app-key/backup"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let created = emu.create_key("hsm-a", "app-key");
+    let backup = emu.backup_key("hsm-a", "app-key");
 
     // Disaster: recover into B.
     let dr = Instant::now();
@@ -87,22 +60,11 @@ fn disaster_recovery_rehearsal_through_the_cli() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(fx.path("exchange.pem").exists());
-    let run = fx.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
+    online.restore_blob(
         "sd-a.json",
-        "--sd-exchange-key",
         "exchange.pem",
-        "--sd-wrapping-keys",
-        "keys/custodian1.key",
-        "keys/custodian2.key",
-        "--passphrase-file",
-        pass,
-        "--sd-file-restore-blob",
-        "blob.json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ["keys/custodian1.key", "keys/custodian2.key"],
+    );
     let run = online.hsm(
         "hsm-b",
         &[
@@ -123,11 +85,7 @@ fn disaster_recovery_rehearsal_through_the_cli() {
     let recovered = dr.elapsed();
 
     // B holds A's security domain: A's key backup restores there.
-    let b = emu.hsm("hsm-b");
-    let restored = emu
-        .post(&format!("{b}/keys/restore"), &token, &backup)
-        .send()
-        .unwrap();
+    let restored = emu.restore_key("hsm-b", &backup);
     assert_eq!(restored.status(), 200);
     let restored: Value = restored.json().unwrap();
     assert_eq!(restored["key"]["n"], created["key"]["n"]);
@@ -143,7 +101,7 @@ fn disaster_recovery_rehearsal_through_the_cli() {
 fn download_reports_json_and_the_file_matches_the_request() {
     let online = Online::start(&["alpha"]);
     online.custodians();
-    let run = online.hsm("alpha", &download_args("sd.json", &["--output", "json"]));
+    let run = online.download("alpha", "sd.json", &["--output", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v = run.json();
     assert_eq!(v["command"], "hsm download");
@@ -196,7 +154,7 @@ fn nothing_is_sent_when_the_certificates_or_the_output_are_wrong() {
 
     // An existing output without --force: exit 2 before anything is sent.
     std::fs::write(fx.path("taken.json"), "keep me").unwrap();
-    let run = online.hsm("alpha", &download_args("taken.json", &[]));
+    let run = online.download("alpha", "taken.json", &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("taken.json: already exists"),
@@ -226,34 +184,15 @@ fn the_official_sdk_credential_signs_in_at_the_emulator() {
     let online = Online::start(&["alpha"]);
     online.custodians();
     let url = online.emu.url.clone();
-    let ca = online.ca();
-    let hsm = online.emu.hsm("alpha");
     let env = online.service_principal_env(None);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut args = vec!["hsm"];
-    args.extend(download_args("sd.json", &[]));
-    args.extend([
-        "--hsm-url",
-        &hsm,
-        "--ca-cert",
-        &ca,
-        "--authority-host",
-        &url,
-    ]);
-    let run = online.fx.sdctl_env(&args, &env);
+    let run = online.hsm_signed_in("alpha", &download_args("sd.json", &[]), &env);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     // Data plane and Resource Manager, with tokens for each audience.
-    let run = online.fx.sdctl_env(
+    let run = online.hsm_signed_in(
+        "alpha",
         &[
-            "hsm",
             "status",
-            "--hsm-url",
-            &hsm,
-            "--ca-cert",
-            &ca,
-            "--authority-host",
-            &url,
             "--subscription",
             "00000000-0000-0000-0000-000000000000",
             "--resource-group",
@@ -315,7 +254,7 @@ fn init_recovery_writes_pem_or_jwk_whatever_form_the_service_sends() {
 fn upload_refuses_a_security_domain_given_as_a_blob_and_builds_one_with_a_warning() {
     let online = Online::start(&["alpha", "beta"]);
     let pass = online.custodians();
-    assert_eq!(online.hsm("alpha", &download_args("sd.json", &[])).code, 0);
+    assert_eq!(online.download("alpha", "sd.json", &[]).code, 0);
     assert_eq!(
         online
             .hsm("beta", &["init-recovery", "--sd-exchange-key", "x.pem"])
@@ -375,19 +314,10 @@ fn the_azure_cli_login_is_used_through_the_official_sdk() {
     std::fs::write(bin.join("az"), script).unwrap();
     std::fs::set_permissions(bin.join("az"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let hsm = online.emu.hsm("alpha");
-    let ca = online.ca();
-    let run = online.fx.sdctl_env(
-        &[
-            "hsm",
-            "status",
-            "--hsm-url",
-            &hsm,
-            "--ca-cert",
-            &ca,
-            "--output",
-            "json",
-        ],
+    let run = online.hsm_env(
+        "alpha",
+        &["status", "--output", "json"],
+        &[],
         &[("PATH", &path)],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -399,10 +329,7 @@ fn the_azure_cli_login_is_used_through_the_official_sdk() {
         "{log}"
     );
     // With no az on PATH and nothing else configured, one line says what failed.
-    let run = online.fx.sdctl_env(
-        &["hsm", "status", "--hsm-url", &hsm, "--ca-cert", &ca],
-        &[("PATH", "/nonexistent")],
-    );
+    let run = online.hsm_env("alpha", &["status"], &[], &[("PATH", "/nonexistent")]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(

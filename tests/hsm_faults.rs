@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::online::Online;
+use common::online::{assert_error_envelope, Online};
 use common::Run;
 
 const SD_FILE: &str = "sd.json";
@@ -24,19 +24,14 @@ fn setup() -> Online {
 
 /// `hsm download` of a 2-of-3 security domain from alpha into `sd.json`, plus `extra`.
 fn download(online: &Online, extra: &[&str]) -> Run {
-    let mut words = vec![
-        "download",
-        "--sd-wrapping-keys",
-        "keys/custodian1.cer",
-        "keys/custodian2.cer",
-        "keys/custodian3.cer",
-        "--sd-quorum",
-        "2",
-        "--security-domain-file",
-        SD_FILE,
-    ];
-    words.extend_from_slice(extra);
-    online.hsm("alpha", &words)
+    online.download("alpha", SD_FILE, extra)
+}
+
+/// [`download`], and how long it took.
+fn timed_download(online: &Online, extra: &[&str]) -> (Run, Duration) {
+    let started = Instant::now();
+    let run = download(online, extra);
+    (run, started.elapsed())
 }
 
 /// The security domain in `sd.json` is whole: `sd inspect` reads it (2-of-3, version 2).
@@ -58,32 +53,6 @@ fn assert_sd_complete(online: &Online) {
 fn assert_nothing_left(online: &Online, before: &[String]) {
     let after = online.fx.listing(".");
     assert_eq!(after, before, "the failed download left files behind");
-}
-
-/// The faults the emulator still holds, as `(route, kind, remaining)`.
-fn faults_left(online: &Online) -> Vec<(String, String, u64)> {
-    let answer: serde_json::Value = online
-        .emu
-        .get(
-            &format!("{}/_emulator/faults", online.emu.url),
-            &online.emu.admin_token(),
-        )
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    answer["faults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["route"].as_str().unwrap().to_owned(),
-                f["kind"].as_str().unwrap().to_owned(),
-                f["remaining"].as_u64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn clear_faults(online: &Online) {
@@ -114,9 +83,7 @@ fn throttled_post_and_poll_wait_for_retry_after_then_succeed() {
     // to the first poll, which waits and retries.
     online.fault("download", "429", 1);
     online.fault("download/pending", "429", 2);
-    let started = Instant::now();
-    let run = download(&online, &[]);
-    let elapsed = started.elapsed();
+    let (run, elapsed) = timed_download(&online, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let notes = retry_notes(&run);
     assert_eq!(notes.len(), 2, "{}", run.stderr);
@@ -138,7 +105,7 @@ fn throttled_post_and_poll_wait_for_retry_after_then_succeed() {
     );
     // Two waits of Retry-After (1 s each), not the shorter backoff of 0.25..0.5 s.
     assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
-    assert!(faults_left(&online).is_empty());
+    assert!(online.faults_left().is_empty());
     assert!(run.stdout.contains("Download: Success"), "{}", run.stdout);
     assert_sd_complete(&online);
 }
@@ -166,7 +133,7 @@ fn service_unavailable_on_reads_is_retried_then_succeeds() {
     let notes = retry_notes(&run);
     assert_eq!(notes.len(), 1, "{}", run.stderr);
     assert!(notes[0].contains("retrying GET ") && notes[0].contains("HTTP 503"));
-    assert!(faults_left(&online).is_empty());
+    assert!(online.faults_left().is_empty());
     assert_sd_complete(&online);
 }
 
@@ -194,13 +161,11 @@ fn server_error_on_the_download_post_is_not_repeated() {
         );
         assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
         assert_eq!(
-            faults_left(&online),
+            online.faults_left(),
             vec![("download".to_owned(), kind.to_owned(), 1)],
             "the POST was sent once"
         );
-        let envelope = run.json();
-        assert_eq!(envelope["status"], "error");
-        assert_eq!(envelope["exit_code"], 4);
+        assert_error_envelope(&run, 4);
         assert_nothing_left(&online, &before);
         clear_faults(&online);
     }
@@ -213,20 +178,7 @@ fn server_error_on_the_download_post_is_not_repeated() {
     // gives both readings rather than telling the operator to delete an active HSM.
     let before = online.fx.listing(".");
     online.fault("download", "503", 1);
-    let run = online.hsm(
-        "alpha",
-        &[
-            "download",
-            "--sd-wrapping-keys",
-            "keys/custodian1.cer",
-            "keys/custodian2.cer",
-            "keys/custodian3.cer",
-            "--sd-quorum",
-            "2",
-            "--security-domain-file",
-            "sd2.json",
-        ],
-    );
+    let run = online.download("alpha", "sd2.json", &[]);
     run.assert_error(
         4,
         "the HSM was already activated before this command; keep the security domain saved at its activation",
@@ -248,7 +200,7 @@ fn dropped_connection_while_polling_is_retried() {
             && n.contains("/securitydomain/download/pending ")),
         "{notes:?}"
     );
-    assert!(faults_left(&online).is_empty());
+    assert!(online.faults_left().is_empty());
     assert!(run.stdout.contains("Download: Success"), "{}", run.stdout);
     assert_sd_complete(&online);
 }
@@ -270,11 +222,11 @@ fn dropped_connection_on_the_download_post_is_not_repeated() {
     );
     assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
     assert_eq!(
-        faults_left(&online),
+        online.faults_left(),
         vec![("download".to_owned(), "drop".to_owned(), 1)],
         "the POST was sent once"
     );
-    assert_eq!(run.json()["exit_code"], 4);
+    assert_error_envelope(&run, 4);
     assert_nothing_left(&online, &before);
 }
 
@@ -283,9 +235,8 @@ fn slow_operation_hits_the_timeout_and_keeps_the_security_domain() {
     let online = setup();
     // More InProgress answers than a 1 s wait can ask for.
     online.fault("download/pending", "inprogress", 100);
-    let started = Instant::now();
-    let run = download(&online, &["--timeout", "1", "--output", "json"]);
-    assert!(started.elapsed() < Duration::from_secs(8));
+    let (run, elapsed) = timed_download(&online, &["--timeout", "1", "--output", "json"]);
+    assert!(elapsed < Duration::from_secs(8));
     run.assert_error(4, "did not finish within 1 s");
     let line = run.stderr.lines().next().unwrap();
     assert!(line.contains("sdctl hsm wait --target download"), "{line}");
@@ -295,7 +246,7 @@ fn slow_operation_hits_the_timeout_and_keeps_the_security_domain() {
         )),
         "{line}"
     );
-    assert_eq!(run.json()["exit_code"], 4);
+    assert_error_envelope(&run, 4);
     // It arrived before the wait: saved whole, and nothing else beside it.
     assert_sd_complete(&online);
     let leftovers: Vec<String> = online
@@ -333,22 +284,11 @@ fn failed_upload_prints_the_service_details_verbatim() {
         let run = online.hsm("beta", &["init-recovery", "--sd-exchange-key", exch]);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
-    let run = online.fx.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
+    online.restore_blob(
         SD_FILE,
-        "--sd-exchange-key",
         "exch1.pem",
-        "--sd-wrapping-keys",
-        "keys/custodian1.key",
-        "keys/custodian2.key",
-        "--passphrase-file",
-        "pp2",
-        "--sd-file-restore-blob",
-        "blob.json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ["keys/custodian1.key", "keys/custodian2.key"],
+    );
     let blob = online.fx.read_json("blob.json");
     let stale = blob["WrappedKey"]["x5t_256"].as_str().unwrap().to_owned();
     let issued = x5t_256_of_pem(&online, "exch2.pem");
@@ -369,9 +309,8 @@ fn failed_upload_prints_the_service_details_verbatim() {
         ],
     );
     run.assert_error(4, &format!("the security-domain upload failed: {details}"));
+    assert_error_envelope(&run, 4);
     let envelope = run.json();
-    assert_eq!(envelope["status"], "error");
-    assert_eq!(envelope["exit_code"], 4);
     assert!(
         envelope["error"]["message"]
             .as_str()
@@ -390,12 +329,11 @@ fn latency_is_only_slower() {
     let online = setup();
     online.fault("download", "latency-300", 1);
     online.fault("download/pending", "latency-300", 1);
-    let started = Instant::now();
-    let run = download(&online, &[]);
+    let (run, elapsed) = timed_download(&online, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(started.elapsed() >= Duration::from_millis(600));
+    assert!(elapsed >= Duration::from_millis(600));
     assert!(retry_notes(&run).is_empty(), "{}", run.stderr);
-    assert!(faults_left(&online).is_empty());
+    assert!(online.faults_left().is_empty());
     assert_sd_complete(&online);
 }
 
@@ -431,22 +369,11 @@ fn a_lost_upload_answer_says_to_follow_the_upload() {
     assert_eq!(download(&online, &[]).code, 0);
     let run = online.hsm("beta", &["init-recovery", "--sd-exchange-key", "exch.pem"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = online.fx.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
+    online.restore_blob(
         SD_FILE,
-        "--sd-exchange-key",
         "exch.pem",
-        "--sd-wrapping-keys",
-        "keys/custodian1.key",
-        "keys/custodian3.key",
-        "--passphrase-file",
-        "pp2",
-        "--sd-file-restore-blob",
-        "blob.json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ["keys/custodian1.key", "keys/custodian3.key"],
+    );
     online.fault("upload", "drop-after", 1);
     let run = online.hsm(
         "beta",

@@ -267,16 +267,7 @@ pub fn random(len: usize) -> Vec<u8> {
 
 /// A random version-4 UUID.
 pub fn uuid() -> String {
-    let mut b = random(16);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&random(16));
+    crate::primitives::uuid::v4(bytes)
 }

@@ -1,14 +1,49 @@
-//! When a security-domain POST fails after it may have reached the HSM (a dropped
+//! The security-domain POSTs (download, upload), which are not repeated blindly
+//! (`super::retry`). When one fails after it may have reached the HSM (a dropped
 //! connection, a 5xx), the operator must know whether the HSM acted before doing anything
 //! else. The operation's status is read before the POST and again after the failure, and
 //! the two readings are turned into one line of advice.
 
 use std::time::Instant;
 
+use reqwest::Method;
+use serde_json::Value;
+
 use super::client::HsmClient;
-use super::http::display_url;
+use super::http::{display_url, Response};
 use super::operation::{Operation, State};
+use super::retry::Idempotency;
 use super::HsmError;
+
+/// Sends `POST securitydomain/{download|upload}` with `body` once (429 and refused
+/// connections aside) and returns its 2xx answer; a failure that may have reached the HSM
+/// comes back explained ([`explain`]).
+pub async fn post_operation(
+    client: &HsmClient,
+    operation: Operation,
+    body: &Value,
+) -> Result<Response, HsmError> {
+    let before = Before::read(client, operation).await;
+    let url = client
+        .endpoint
+        .url(&format!("securitydomain/{}", operation.name()));
+    match client
+        .send(Method::POST, url, Some(body), Idempotency::Once, None)
+        .await
+    {
+        Ok(a) if a.status >= 500 || a.status == 429 => {
+            let err = a.into_error(&client.endpoint.resource);
+            Err(explain(client, operation, &before, err).await)
+        }
+        Ok(a) => client.expect_ok(a),
+        // Only a transport failure can have lost an answer; a token refused before
+        // sending (expired, wrong audience, no credential) is reported as it is.
+        Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
+            Err(explain(client, operation, &before, e).await)
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// The operation's status before the POST.
 #[derive(Clone, Debug)]

@@ -116,24 +116,12 @@ pub fn is_guid(text: &str) -> bool {
 
 /// A fresh random (version 4) GUID, from OpenSSL's generator.
 pub fn new_guid() -> Result<String, HsmError> {
-    let mut b = [0u8; 16];
-    openssl::rand::rand_bytes(&mut b).map_err(|e| {
+    crate::primitives::uuid::random_v4().map_err(|e| {
         HsmError::Key(KeyError::Crypto {
             context: "making a random role name".into(),
             detail: e.to_string(),
         })
-    })?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    })
 }
 
 /// Checks a principal's object id (`--assignee`): a GUID.

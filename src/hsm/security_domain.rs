@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::client::HsmClient;
-use super::interrupted::{explain, Before};
+use super::interrupted::post_operation;
 use super::operation::{Operation, OperationStatus, Progress, WaitOptions};
 use super::retry::Idempotency;
 use super::HsmError;
@@ -91,24 +91,7 @@ pub async fn download(
     }
     let certs = named_certificates(&plan.certificates)?;
     let body = certificate_info(&certs, plan.quorum)?;
-    let before = Before::read(client, Operation::Download).await;
-    let url = client.endpoint.url("securitydomain/download");
-    let answer = match client
-        .send(Method::POST, url, Some(&body), Idempotency::Once, None)
-        .await
-    {
-        Ok(a) if a.status >= 500 || a.status == 429 => {
-            let err = a.into_error(&client.endpoint.resource);
-            return Err(explain(client, Operation::Download, &before, err).await);
-        }
-        Ok(a) => client.expect_ok(a)?,
-        // Only a transport failure can have lost an answer; a token refused before
-        // sending (expired, wrong audience, no credential) is reported as it is.
-        Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
-            return Err(explain(client, Operation::Download, &before, e).await)
-        }
-        Err(e) => return Err(e),
-    };
+    let answer = post_operation(client, Operation::Download, &body).await?;
     let sd_text = sd_text(&answer.json()?).ok_or_else(|| HsmError::BadResponse {
         url: answer.url.clone(),
         detail: "the download answer has no 'value' holding the security domain".into(),
@@ -255,24 +238,7 @@ pub async fn upload(
 ) -> Result<UploadReport, HsmError> {
     let body: Value = serde_json::from_str(&blob.upload_body()?)
         .map_err(|e| HsmError::Usage(format!("the restore blob cannot be encoded: {e}")))?;
-    let before = Before::read(client, Operation::Upload).await;
-    let url = client.endpoint.url("securitydomain/upload");
-    let answer = match client
-        .send(Method::POST, url, Some(&body), Idempotency::Once, None)
-        .await
-    {
-        Ok(a) if a.status >= 500 || a.status == 429 => {
-            let err = a.into_error(&client.endpoint.resource);
-            return Err(explain(client, Operation::Upload, &before, err).await);
-        }
-        Ok(a) => client.expect_ok(a)?,
-        // Only a transport failure can have lost an answer; a token refused before
-        // sending (expired, wrong audience, no credential) is reported as it is.
-        Err(e @ (HsmError::Network { .. } | HsmError::BadResponse { .. })) => {
-            return Err(explain(client, Operation::Upload, &before, e).await)
-        }
-        Err(e) => return Err(e),
-    };
+    let answer = post_operation(client, Operation::Upload, &body).await?;
     let mut report = UploadReport {
         exchange_x5t_256: blob.wrapped_key.x5t_256.clone(),
         data: blob.enc_data.data.len(),

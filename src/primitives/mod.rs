@@ -5,3 +5,4 @@ pub mod base64url;
 pub mod gf257;
 pub mod jwe;
 pub mod sp800_108;
+pub mod uuid;

@@ -84,8 +84,7 @@ impl TestEmulator {
     /// Gives the administrator the Crypto User role on `hsm` (the administrator role alone
     /// holds no key data actions, as on the real service).
     pub fn grant_crypto_user(&self, hsm: &str) {
-        let admin = self.credentials()["object_id"].as_str().unwrap().to_owned();
-        let body = json!({"properties": {"scope": "/keys", "principalId": admin,
+        let body = json!({"properties": {"scope": "/keys", "principalId": self.admin_oid(),
             "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
         let r = self
             .client
@@ -115,6 +114,42 @@ impl TestEmulator {
     pub fn credentials(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.dir.join("admin-credentials.json")).unwrap())
             .unwrap()
+    }
+
+    /// The administrator's object id.
+    pub fn admin_oid(&self) -> String {
+        self.credentials()["object_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates key `name` (RSA-HSM, 2048 bits) in `hsm` as the administrator; the answer.
+    pub fn create_key(&self, hsm: &str, name: &str) -> Value {
+        self.post_json(
+            &format!("{}/keys/{name}/create", self.hsm(hsm)),
+            &self.admin_token(),
+            &json!({"kty": "RSA-HSM", "key_size": 2048}),
+        )
+    }
+
+    /// The backup of key `name` in `hsm`, taken as the administrator.
+    pub fn backup_key(&self, hsm: &str, name: &str) -> Value {
+        self.client
+            .post(format!("{}/keys/{name}/backup", self.hsm(hsm)))
+            .bearer_auth(self.admin_token())
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// Restores a key `backup` into `hsm` as the administrator; the answer as it came.
+    pub fn restore_key(&self, hsm: &str, backup: &Value) -> reqwest::blocking::Response {
+        self.post(
+            &format!("{}/keys/restore", self.hsm(hsm)),
+            &self.admin_token(),
+            backup,
+        )
+        .send()
+        .unwrap()
     }
 
     /// A token for principal `oid` minted with the emulator's signing key (as a test of

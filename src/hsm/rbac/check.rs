@@ -198,7 +198,7 @@ pub fn evaluate(
 fn effective_steps(steps: &[Step]) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
     for s in if steps.is_empty() {
-        &Step::SECURITY_DOMAIN[..]
+        Step::SECURITY_DOMAIN
     } else {
         steps
     } {

@@ -8,9 +8,16 @@ use super::{
     check_name, check_principal, new_guid, scope_text_eq, wire, HsmClient, HsmError, Idempotency,
     RoleAssignment, RoleDefinition, RoleDefinitionBody, Scope,
 };
+use crate::hsm::http::Response;
 
 /// Pages of a list answer followed at most (the service pages with `nextLink`).
 const MAX_PAGES: usize = 100;
+
+/// The collection of role assignments (at any scope).
+const ASSIGNMENTS: &str = "roleAssignments";
+
+/// The collection of role definitions (at `/`).
+const DEFINITIONS: &str = "roleDefinitions";
 
 /// `{scope}providers/Microsoft.Authorization/{kind}[/{name}]`.
 pub(super) fn path(scope: &Scope, kind: &str, name: Option<&str>) -> String {
@@ -22,6 +29,39 @@ pub(super) fn path(scope: &Scope, kind: &str, name: Option<&str>) -> String {
         Some(n) => format!("{base}/{n}"),
         None => base,
     }
+}
+
+/// A call on the item `name` (checked first) of `kind` at `scope`.
+async fn call_item(
+    client: &HsmClient,
+    method: Method,
+    scope: &Scope,
+    kind: &str,
+    name: &str,
+    body: Option<&Value>,
+) -> Result<Response, HsmError> {
+    check_name(name)?;
+    client
+        .call(
+            method,
+            &path(scope, kind, Some(name)),
+            body,
+            Idempotency::Repeatable,
+        )
+        .await
+}
+
+/// DELETE of the item `name` of `kind` at `scope`; the service's copy of it, read by
+/// `read`, when it sends one.
+async fn delete_item<T>(
+    client: &HsmClient,
+    scope: &Scope,
+    kind: &str,
+    name: &str,
+    read: impl Fn(&Value, &str) -> Result<T, HsmError>,
+) -> Result<Option<T>, HsmError> {
+    let answer = call_item(client, Method::DELETE, scope, kind, name, None).await?;
+    Ok(answer.json().ok().and_then(|v| read(&v, &answer.url).ok()))
 }
 
 /// GET of a collection, following `nextLink` on the HSM's own origin.
@@ -74,7 +114,7 @@ pub async fn list_assignments(
     client: &HsmClient,
     scope: &Scope,
 ) -> Result<Vec<RoleAssignment>, HsmError> {
-    get_list(client, &path(scope, "roleAssignments", None))
+    get_list(client, &path(scope, ASSIGNMENTS, None))
         .await?
         .iter()
         .map(|(url, v)| wire::assignment(v, url, scope))
@@ -98,15 +138,7 @@ pub async fn get_assignment(
     scope: &Scope,
     name: &str,
 ) -> Result<RoleAssignment, HsmError> {
-    check_name(name)?;
-    let answer = client
-        .call(
-            Method::GET,
-            &path(scope, "roleAssignments", Some(name)),
-            None,
-            Idempotency::Repeatable,
-        )
-        .await?;
+    let answer = call_item(client, Method::GET, scope, ASSIGNMENTS, name, None).await?;
     wire::assignment(&answer.json()?, &answer.url, scope)
 }
 
@@ -123,14 +155,7 @@ pub async fn create_assignment(
     let name = new_guid()?;
     let body =
         json!({"properties": {"roleDefinitionId": role_definition_id, "principalId": principal}});
-    let answer = client
-        .call(
-            Method::PUT,
-            &path(scope, "roleAssignments", Some(&name)),
-            Some(&body),
-            Idempotency::Repeatable,
-        )
-        .await?;
+    let answer = call_item(client, Method::PUT, scope, ASSIGNMENTS, &name, Some(&body)).await?;
     let created = wire::assignment(&answer.json()?, &answer.url, scope)?;
     if !scope_text_eq(&created.scope, scope) {
         let undone = match delete_assignment(client, scope, &created.name).await {
@@ -157,42 +182,35 @@ pub async fn delete_assignment(
     scope: &Scope,
     name: &str,
 ) -> Result<Option<RoleAssignment>, HsmError> {
-    check_name(name)?;
-    let answer = client
-        .call(
-            Method::DELETE,
-            &path(scope, "roleAssignments", Some(name)),
-            None,
-            Idempotency::Repeatable,
-        )
-        .await?;
-    Ok(answer
-        .json()
-        .ok()
-        .and_then(|v| wire::assignment(&v, &answer.url, scope).ok()))
+    delete_item(client, scope, ASSIGNMENTS, name, |v, url| {
+        wire::assignment(v, url, scope)
+    })
+    .await
 }
 
 /// Every role definition (built-in and custom) listed at `/`.
 pub async fn list_definitions(client: &HsmClient) -> Result<Vec<RoleDefinition>, HsmError> {
-    get_list(client, &path(&Scope::Hsm, "roleDefinitions", None))
+    get_list(client, &path(&Scope::Hsm, DEFINITIONS, None))
         .await?
         .iter()
         .map(|(url, v)| wire::definition(v, url))
         .collect()
 }
 
+/// A call on the role definition `name`; the definition the service answers with.
+async fn call_definition(
+    client: &HsmClient,
+    method: Method,
+    name: &str,
+    body: Option<&Value>,
+) -> Result<RoleDefinition, HsmError> {
+    let answer = call_item(client, method, &Scope::Hsm, DEFINITIONS, name, body).await?;
+    wire::definition(&answer.json()?, &answer.url)
+}
+
 /// The role definition with GUID `name`.
 pub async fn get_definition(client: &HsmClient, name: &str) -> Result<RoleDefinition, HsmError> {
-    check_name(name)?;
-    let answer = client
-        .call(
-            Method::GET,
-            &path(&Scope::Hsm, "roleDefinitions", Some(name)),
-            None,
-            Idempotency::Repeatable,
-        )
-        .await?;
-    wire::definition(&answer.json()?, &answer.url)
+    call_definition(client, Method::GET, name, None).await
 }
 
 /// Creates or replaces the custom role definition with GUID `name`.
@@ -201,16 +219,7 @@ pub async fn put_definition(
     name: &str,
     body: &RoleDefinitionBody,
 ) -> Result<RoleDefinition, HsmError> {
-    check_name(name)?;
-    let answer = client
-        .call(
-            Method::PUT,
-            &path(&Scope::Hsm, "roleDefinitions", Some(name)),
-            Some(&body.to_json()),
-            Idempotency::Repeatable,
-        )
-        .await?;
-    wire::definition(&answer.json()?, &answer.url)
+    call_definition(client, Method::PUT, name, Some(&body.to_json())).await
 }
 
 /// Deletes the custom role definition with GUID `name` (the service refuses while it is
@@ -219,17 +228,5 @@ pub async fn delete_definition(
     client: &HsmClient,
     name: &str,
 ) -> Result<Option<RoleDefinition>, HsmError> {
-    check_name(name)?;
-    let answer = client
-        .call(
-            Method::DELETE,
-            &path(&Scope::Hsm, "roleDefinitions", Some(name)),
-            None,
-            Idempotency::Repeatable,
-        )
-        .await?;
-    Ok(answer
-        .json()
-        .ok()
-        .and_then(|v| wire::definition(&v, &answer.url).ok()))
+    delete_item(client, &Scope::Hsm, DEFINITIONS, name, wire::definition).await
 }

@@ -29,7 +29,7 @@ pub enum Step {
 }
 
 impl Step {
-    /// Every step.
+    /// Every step, the security-domain ones first.
     pub const ALL: [Step; 9] = [
         Step::Download,
         Step::InitRecovery,
@@ -42,29 +42,33 @@ impl Step {
         Step::KeyRestore,
     ];
 
-    /// The security-domain steps: what `role check` verifies by default.
-    pub const SECURITY_DOMAIN: [Step; 6] = [
-        Step::Download,
-        Step::InitRecovery,
-        Step::Upload,
-        Step::WaitDownload,
-        Step::WaitUpload,
-        Step::Status,
-    ];
+    /// The security-domain steps (the first six of [`Step::ALL`]): what `role check`
+    /// verifies by default.
+    pub const SECURITY_DOMAIN: &'static [Step] = Step::ALL.split_at(6).0;
+
+    /// The step's name on the command line, and the command (or task) it stands for.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Step::Download => ("download", "hsm download"),
+            Step::InitRecovery => ("init-recovery", "hsm init-recovery"),
+            Step::Upload => ("upload", "hsm upload"),
+            Step::WaitDownload => ("wait-download", "hsm wait --target download"),
+            Step::WaitUpload => ("wait-upload", "hsm wait --target upload"),
+            Step::Status => ("status", "hsm status"),
+            Step::ManageRoles => ("manage-roles", "hsm role assign/delete/definition"),
+            Step::KeyBackup => ("key-backup", "key backups"),
+            Step::KeyRestore => ("key-restore", "key restores"),
+        }
+    }
 
     /// The step's name on the command line (`init-recovery`).
     pub fn name(self) -> &'static str {
-        match self {
-            Step::Download => "download",
-            Step::InitRecovery => "init-recovery",
-            Step::Upload => "upload",
-            Step::WaitDownload => "wait-download",
-            Step::WaitUpload => "wait-upload",
-            Step::Status => "status",
-            Step::ManageRoles => "manage-roles",
-            Step::KeyBackup => "key-backup",
-            Step::KeyRestore => "key-restore",
-        }
+        self.words().0
+    }
+
+    /// The command (or task) the step stands for (`hsm wait --target download`).
+    pub fn command(self) -> &'static str {
+        self.words().1
     }
 
     /// Parses a step name (case-insensitive).

@@ -2,18 +2,20 @@
 //! ignored, optional ones defaulted), and role-definition files read strictly (a typo must
 //! not silently make a role that grants less, or more, than intended).
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{last_segment, Permission, RoleAssignment, RoleDefinition, RoleDefinitionBody, Scope};
 use super::{HsmError, ACTION_PREFIX};
 
+/// The frame of an assignment or a definition: `{"id", "name", "properties": {...}}`.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AssignmentWire {
+struct Wire<P> {
     id: Option<String>,
     name: Option<String>,
-    properties: Option<AssignmentProps>,
+    properties: Option<P>,
 }
 
 #[derive(Deserialize, Default)]
@@ -22,14 +24,6 @@ struct AssignmentProps {
     scope: Option<String>,
     role_definition_id: Option<String>,
     principal_id: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct DefinitionWire {
-    id: Option<String>,
-    name: Option<String>,
-    properties: Option<DefinitionProps>,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,23 +74,38 @@ fn scope_of_id(id: &str) -> Option<String> {
     })
 }
 
-/// A role assignment of the service; `listed_at` is the scope it was asked for.
-pub(super) fn assignment(
-    v: &Value,
-    url: &str,
-    listed_at: &Scope,
-) -> Result<RoleAssignment, HsmError> {
-    let bad = |detail: &str| HsmError::BadResponse {
+/// A `BadResponse` about the `what` (role assignment, role definition) answered at `url`.
+fn bad<'a>(url: &'a str, what: &'a str) -> impl Fn(&str) -> HsmError + 'a {
+    move |detail| HsmError::BadResponse {
         url: url.to_owned(),
-        detail: format!("role assignment: {detail}"),
-    };
-    let w: AssignmentWire =
+        detail: format!("{what}: {detail}"),
+    }
+}
+
+/// What the frame of `v` holds: its id (when given), its name (given, or the id's last
+/// segment) and its properties; `bad` words what is wrong.
+fn frame<P: DeserializeOwned + Default>(
+    v: &Value,
+    bad: &dyn Fn(&str) -> HsmError,
+) -> Result<(Option<String>, String, P), HsmError> {
+    let w: Wire<P> =
         serde_json::from_value(v.clone()).map_err(|e| bad(&format!("unexpected shape ({e})")))?;
     let props = w.properties.ok_or_else(|| bad("no 'properties'"))?;
     let id = non_empty(w.id);
     let name = non_empty(w.name)
         .or_else(|| id.as_deref().map(|i| last_segment(i).to_owned()))
         .ok_or_else(|| bad("no 'name'"))?;
+    Ok((id, name, props))
+}
+
+/// A role assignment of the service; `listed_at` is the scope it was asked for.
+pub(super) fn assignment(
+    v: &Value,
+    url: &str,
+    listed_at: &Scope,
+) -> Result<RoleAssignment, HsmError> {
+    let bad = bad(url, "role assignment");
+    let (id, name, props): (_, _, AssignmentProps) = frame(v, &bad)?;
     let role_definition_id = non_empty(props.role_definition_id)
         .ok_or_else(|| bad("no 'properties.roleDefinitionId'"))?;
     let principal_id =
@@ -121,17 +130,7 @@ pub(super) fn assignment(
 
 /// A role definition of the service.
 pub(super) fn definition(v: &Value, url: &str) -> Result<RoleDefinition, HsmError> {
-    let bad = |detail: &str| HsmError::BadResponse {
-        url: url.to_owned(),
-        detail: format!("role definition: {detail}"),
-    };
-    let w: DefinitionWire =
-        serde_json::from_value(v.clone()).map_err(|e| bad(&format!("unexpected shape ({e})")))?;
-    let props = w.properties.ok_or_else(|| bad("no 'properties'"))?;
-    let id = non_empty(w.id);
-    let name = non_empty(w.name)
-        .or_else(|| id.as_deref().map(|i| last_segment(i).to_owned()))
-        .ok_or_else(|| bad("no 'name'"))?;
+    let (id, name, props): (_, _, DefinitionProps) = frame(v, &bad(url, "role definition"))?;
     let id = id.unwrap_or_else(|| {
         format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{name}")
     });

@@ -1,8 +1,12 @@
 //! `hsm role check`: does a principal hold what the next ceremony step needs?
 
-use clap::{Args, ValueEnum};
+use std::ffi::OsStr;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::Args;
 use sdctl::hsm::rbac::check::{self, Step};
-use sdctl::hsm::rbac::check_principal;
+use sdctl::hsm::rbac::{check_principal, ACTION_PREFIX};
 use sdctl::Error;
 
 use super::print;
@@ -15,62 +19,84 @@ use crate::cli::Reporter;
 pub struct CheckArgs {
     #[command(flatten)]
     conn: Connection,
-    /// The step to check (repeatable); default: every security-domain step (download,
-    /// init-recovery, upload, wait-download, wait-upload, status).
-    #[arg(long = "for", value_name = "STEP", value_enum)]
-    steps: Vec<StepArg>,
+    // The step to check (repeatable); the help names the default steps.
+    #[arg(long = "for", value_name = "STEP", value_parser = StepParser, help = steps_help())]
+    steps: Vec<Step>,
     /// Check this principal (object id) instead of the signed-in one.
     #[arg(long, value_name = "OBJECT_ID")]
     assignee: Option<String>,
 }
 
-/// `--for` of `role check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StepArg {
-    /// hsm download: securitydomain/download/action and download/read.
-    Download,
-    /// hsm init-recovery: securitydomain/transferkey/read.
-    InitRecovery,
-    /// hsm upload: securitydomain/upload/action and upload/read.
-    Upload,
-    /// hsm wait --target download: securitydomain/download/read.
-    WaitDownload,
-    /// hsm wait --target upload: securitydomain/upload/read.
-    WaitUpload,
-    /// hsm status: securitydomain/download/read and upload/read.
-    Status,
-    /// hsm role assign/delete/definition: roleAssignments and roleDefinitions read, write, delete.
-    ManageRoles,
-    /// Key backups: keys/backup/action at /keys.
-    KeyBackup,
-    /// Key restores: keys/restore/action at /keys.
-    KeyRestore,
+/// The help of `--for`: the default is every security-domain step.
+fn steps_help() -> String {
+    let names: Vec<&str> = Step::SECURITY_DOMAIN.iter().map(|s| s.name()).collect();
+    format!(
+        "The step to check (repeatable); default: every security-domain step ({})",
+        names.join(", ")
+    )
 }
 
-impl From<StepArg> for Step {
-    fn from(s: StepArg) -> Step {
-        match s {
-            StepArg::Download => Step::Download,
-            StepArg::InitRecovery => Step::InitRecovery,
-            StepArg::Upload => Step::Upload,
-            StepArg::WaitDownload => Step::WaitDownload,
-            StepArg::WaitUpload => Step::WaitUpload,
-            StepArg::Status => Step::Status,
-            StepArg::ManageRoles => Step::ManageRoles,
-            StepArg::KeyBackup => Step::KeyBackup,
-            StepArg::KeyRestore => Step::KeyRestore,
-        }
+/// `--for` of `role check`: the names and needs of [`Step`], as the library defines them.
+#[derive(Clone)]
+struct StepParser;
+
+impl StepParser {
+    /// What the step is and the data actions it needs, and where (`hsm download:
+    /// securitydomain/download/action, securitydomain/download/read at /`).
+    fn help(step: Step) -> String {
+        let needs = step.needs();
+        let short = |a: &str| a.strip_prefix(ACTION_PREFIX).unwrap_or(a).to_owned();
+        let mut scopes: Vec<String> = needs.iter().map(|(_, s)| s.to_string()).collect();
+        scopes.dedup();
+        let actions: Vec<String> = match scopes.as_slice() {
+            [one] => vec![format!(
+                "{} at {one}",
+                needs
+                    .iter()
+                    .map(|(a, _)| short(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
+            _ => needs
+                .iter()
+                .map(|(a, s)| format!("{} at {s}", short(a)))
+                .collect(),
+        };
+        format!("{}: {}", step.command(), actions.join(", "))
     }
 }
+
+impl TypedValueParser for StepParser {
+    type Value = Step;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Step, clap::Error> {
+        let names = PossibleValuesParser::new(Step::ALL.map(Step::name));
+        let name = names.parse_ref(cmd, arg, value)?;
+        Step::parse(&name).map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, e).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            Step::ALL
+                .into_iter()
+                .map(|s| PossibleValue::new(s.name()).help(Self::help(s))),
+        ))
+    }
+}
+
 /// `hsm role check`.
 pub async fn run(rep: &mut Reporter, args: CheckArgs) -> Result<i32, Error> {
     if let Some(a) = &args.assignee {
         check_principal(a)?;
     }
-    let steps: Vec<Step> = args.steps.iter().map(|s| Step::from(*s)).collect();
     let spinner = Spinner::new(rep, "reading role assignments and definitions");
     let client = args.conn.client(rep, &spinner)?;
-    let report = check::check(&client, &steps, args.assignee.as_deref()).await?;
+    let report = check::check(&client, &args.steps, args.assignee.as_deref()).await?;
     spinner.done();
     for role in &report.unresolved_roles {
         rep.warn(format!("the principal holds role {role}, whose definition could not be read; what it grants is not counted"));
