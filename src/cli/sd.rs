@@ -251,13 +251,7 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
     let file = SdFile::read(&args.sd_file)?;
     let exchange = read_exchange_key(&args.sd_exchange_key)?;
     let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
-    let unlocked = unlock::unlock(&file.path, &file.domain, &keys)?;
-    let blob = restore_blob::build(
-        &file.path,
-        &file.domain.enc_data,
-        &unlocked.master_key,
-        &exchange,
-    )?;
+    let (blob, unlocked) = restore_blob::build_with_keys(&file, &keys, &exchange)?;
     let json = blob.to_json()?;
     write_atomic(
         &args.sd_file_restore_blob,

@@ -62,6 +62,23 @@ impl RestoreBlob {
     }
 }
 
+/// Opens `file` with a quorum of `keys` and builds its restore blob for `exchange`;
+/// returns the blob and which keys were used.
+pub fn build_with_keys(
+    file: &super::SdFile,
+    keys: &[crate::keys::WrappingKey],
+    exchange: &ExchangeKey,
+) -> Result<(RestoreBlob, super::unlock::Unlocked), DomainError> {
+    let unlocked = super::unlock::unlock(&file.path, &file.domain, keys)?;
+    let blob = build(
+        &file.path,
+        &file.domain.enc_data,
+        &unlocked.master_key,
+        exchange,
+    )?;
+    Ok((blob, unlocked))
+}
+
 /// Builds the restore blob for `exchange` from the domain's data, opened with
 /// `master_key` (every datum is authenticated first; `path` names the SD file in errors).
 pub fn build(

@@ -5,7 +5,7 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 
 use super::client::HsmClient;
-use super::endpoint::ARM_API_VERSION;
+use super::endpoint::{Cloud, Endpoint, ARM_API_VERSION};
 use super::operation::{Operation, OperationStatus, State};
 use super::retry::Idempotency;
 use super::HsmError;
@@ -86,6 +86,32 @@ pub struct ArmResource {
     pub resource_group: String,
     /// The HSM's name.
     pub name: String,
+}
+
+impl ArmResource {
+    /// The resource of the HSM at `endpoint` in its cloud's Resource Manager, or at
+    /// `arm_url` (https only; the emulator's URL in rehearsals).
+    pub fn for_hsm(
+        endpoint: &Endpoint,
+        arm_url: Option<&str>,
+        subscription: &str,
+        resource_group: &str,
+        name: &str,
+    ) -> Result<ArmResource, HsmError> {
+        let cloud = endpoint.cloud.unwrap_or(Cloud::AzureCloud);
+        let text = arm_url.unwrap_or(cloud.resource_manager());
+        let url = Url::parse(text)
+            .ok()
+            .filter(|u| u.scheme() == "https")
+            .ok_or_else(|| HsmError::Usage(format!("--arm-url {text}: give an https URL")))?;
+        Ok(ArmResource {
+            endpoint: url,
+            audience: cloud.resource_manager().to_owned(),
+            subscription: subscription.to_owned(),
+            resource_group: resource_group.to_owned(),
+            name: name.to_owned(),
+        })
+    }
 }
 
 /// What Resource Manager says.

@@ -5,6 +5,7 @@ mod connect;
 mod progress;
 mod role;
 mod sd;
+mod status;
 
 use clap::Subcommand;
 use sdctl::Error;
@@ -30,7 +31,7 @@ pub enum HsmCommand {
     Wait(sd::WaitArgs),
     /// The HSM's activation state: from the data plane, and from Azure Resource Manager
     /// when --subscription and --resource-group are given.
-    Status(sd::StatusArgs),
+    Status(status::StatusArgs),
     /// Local RBAC: role assignments, role definitions, the security-domain officer role,
     /// and a check of what the signed-in principal may do.
     #[command(subcommand)]
@@ -64,7 +65,7 @@ pub fn run(cmd: HsmCommand, format: OutputFormat) -> i32 {
             HsmCommand::InitRecovery(args) => sd::init_recovery(&mut rep, args).await,
             HsmCommand::Upload(args) => sd::upload(&mut rep, args).await,
             HsmCommand::Wait(args) => sd::wait(&mut rep, args).await,
-            HsmCommand::Status(args) => sd::status(&mut rep, args).await,
+            HsmCommand::Status(args) => status::status(&mut rep, args).await,
             HsmCommand::Role(cmd) => role::run(&mut rep, cmd).await,
         }
     });

@@ -5,12 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use sdctl::domain::restore_blob;
-use sdctl::domain::unlock;
 use sdctl::domain::{exchange::read_exchange_key, SdFile};
 use sdctl::files::{ensure_free, read_bounded, write_atomic, MODE_PUBLIC};
-use sdctl::hsm::endpoint::Cloud;
 use sdctl::hsm::security_domain::{self, DownloadPlan};
-use sdctl::hsm::status::{arm_status, data_plane_status, ArmResource, OperationView};
 use sdctl::hsm::{HsmError, Operation, WaitOptions};
 use sdctl::Error;
 
@@ -128,22 +125,6 @@ pub enum Target {
     Download,
     /// The recovery.
     Upload,
-}
-
-/// Arguments of `hsm status`.
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    conn: Connection,
-    /// Also ask Azure Resource Manager: the subscription holding the HSM.
-    #[arg(long, value_name = "ID", requires = "resource_group")]
-    subscription: Option<String>,
-    /// Also ask Azure Resource Manager: the HSM's resource group.
-    #[arg(long, value_name = "NAME", requires = "subscription")]
-    resource_group: Option<String>,
-    /// The Resource Manager endpoint (default: the cloud's; the emulator's URL in rehearsals).
-    #[arg(long, value_name = "URL")]
-    arm_url: Option<String>,
 }
 
 fn wait_options(timeout: Duration) -> WaitOptions {
@@ -271,13 +252,7 @@ pub async fn upload(rep: &mut Reporter, args: UploadArgs) -> Result<i32, Error> 
         let file = SdFile::read(&args.sd_file)?;
         let exchange = read_exchange_key(&exchange_path)?;
         let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
-        let unlocked = unlock::unlock(&file.path, &file.domain, &keys)?;
-        restore_blob::build(
-            &file.path,
-            &file.domain.enc_data,
-            &unlocked.master_key,
-            &exchange,
-        )?
+        restore_blob::build_with_keys(&file, &keys, &exchange)?.0
     };
     let spinner = Spinner::new(rep, "upload: sending the restore blob");
     let client = args.conn.client(rep, &spinner)?;
@@ -322,80 +297,5 @@ pub async fn wait(rep: &mut Reporter, args: WaitArgs) -> Result<i32, Error> {
             status.status,
             status.status_details
         )
-    }))
-}
-
-/// `hsm status`.
-pub async fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {
-    let spinner = Spinner::new(rep, "reading the HSM's status");
-    let client = args.conn.client(rep, &spinner)?;
-    let data_plane = data_plane_status(&client).await;
-    let arm = match (&args.subscription, &args.resource_group) {
-        (Some(subscription), Some(group)) => {
-            let cloud = client.endpoint.cloud.unwrap_or(Cloud::AzureCloud);
-            let endpoint_text = args
-                .arm_url
-                .clone()
-                .unwrap_or_else(|| cloud.resource_manager().to_owned());
-            let endpoint = reqwest::Url::parse(&endpoint_text)
-                .ok()
-                .filter(|u| u.scheme() == "https")
-                .ok_or_else(|| {
-                    HsmError::Usage(format!("--arm-url {endpoint_text}: give an https URL"))
-                })?;
-            let target = ArmResource {
-                endpoint,
-                audience: cloud.resource_manager().to_owned(),
-                subscription: subscription.clone(),
-                resource_group: group.clone(),
-                name: args.conn.hsm_name(&client.endpoint),
-            };
-            Some(arm_status(&client, &target).await)
-        }
-        _ => None,
-    };
-    spinner.done();
-    let data_plane = data_plane?;
-    let arm = arm.transpose()?;
-    #[derive(serde::Serialize)]
-    struct Status {
-        hsm: String,
-        credential: String,
-        activation: &'static str,
-        data_plane: sdctl::hsm::status::DataPlaneStatus,
-        arm: Option<sdctl::hsm::status::ArmStatus>,
-    }
-    let result = Status {
-        hsm: client.endpoint.base_url(),
-        credential: client.credentials.description.clone(),
-        activation: data_plane.activation,
-        data_plane,
-        arm,
-    };
-    Ok(rep.finish(&result, true, || {
-        println!("HSM:        {}", result.hsm);
-        println!("Signed in:  {}", result.credential);
-        println!("Activation: {} (data plane)", result.activation);
-        for (name, view) in [
-            ("download", &result.data_plane.download),
-            ("upload", &result.data_plane.upload),
-        ] {
-            let text = match view {
-                OperationView::Seen(s) => format!("{} — {}", s.status, s.status_details),
-                OperationView::NotStarted => "never started".to_owned(),
-                OperationView::NotPermitted { message } => format!("not readable: {message}"),
-            };
-            println!("  {name:<9} {text}");
-        }
-        if let Some(a) = &result.arm {
-            println!(
-                "Resource Manager: provisioning {}, activation {}",
-                a.provisioning_state.as_deref().unwrap_or("-"),
-                a.activation_status.as_deref().unwrap_or("-")
-            );
-            if let Some(m) = &a.activation_status_message {
-                println!("  {m}");
-            }
-        }
     }))
 }
