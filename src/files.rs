@@ -237,6 +237,24 @@ pub fn ensure_free(dest: &Path, overwrite: bool) -> Result<(), FileError> {
     Ok(())
 }
 
+/// [`ensure_free`], and the directory `dest` would be written into exists: for single-file
+/// outputs, checked before work (or a call to an HSM) whose result would have nowhere to go.
+pub fn ensure_writable(dest: &Path, overwrite: bool) -> Result<(), FileError> {
+    ensure_free(dest, overwrite)?;
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(FileError::write(
+            dest,
+            io::Error::new(io::ErrorKind::NotFound, "its directory does not exist"),
+        ))
+    }
+}
+
 /// Writes one output atomically (see [`WriteBatch`]).
 pub fn write_atomic(dest: &Path, data: &[u8], mode: u32, overwrite: bool) -> Result<(), FileError> {
     let mut batch = WriteBatch::new(overwrite);

@@ -338,3 +338,130 @@ fn the_azure_cli_login_is_used_through_the_official_sdk() {
         run.stderr
     );
 }
+
+#[test]
+fn bad_connection_flags_are_one_line_usage_errors() {
+    let online = Online::start(&["alpha"]);
+    let fx = &online.fx;
+    std::fs::write(fx.path("not-a-ca.pem"), "hello").unwrap();
+    let token = fx.path("admin.token").display().to_string();
+    let url = online.emu.hsm("alpha");
+    let ca = online.ca();
+    for (args, needle) in [
+        (
+            vec!["--hsm-name", "ab"],
+            "--hsm-name 'ab': a Managed HSM name is 3 to 24",
+        ),
+        (
+            vec!["--hsm-name", "contoso", "--cloud", "Mars"],
+            "--cloud Mars: unknown cloud",
+        ),
+        (
+            vec!["--hsm-url", "http://127.0.0.1:1/hsm/x"],
+            "only https URLs are accepted",
+        ),
+        (
+            vec!["--hsm-url", &url, "--ca-cert", "not-a-ca.pem"],
+            "--ca-cert: the file holds no PEM certificate",
+        ),
+        (
+            vec![
+                "--hsm-url",
+                &url,
+                "--ca-cert",
+                &ca,
+                "--subscription",
+                "s",
+                "--resource-group",
+                "g",
+                "--arm-url",
+                "http://127.0.0.1:1",
+            ],
+            "--arm-url http://127.0.0.1:1: give an https URL",
+        ),
+    ] {
+        let mut all = vec!["hsm", "status", "--access-token-file", &token];
+        all.extend(args);
+        fx.sdctl(&all).assert_error(2, needle);
+    }
+    let run = fx.sdctl(&[
+        "hsm",
+        "wait",
+        "--target",
+        "upload",
+        "--timeout",
+        "0",
+        "--hsm-url",
+        &url,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a number of seconds"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_untrusted_or_absent_server_is_a_network_error_that_says_what_to_do() {
+    let online = Online::start(&["alpha"]);
+    let fx = &online.fx;
+    let token = fx.path("admin.token").display().to_string();
+    let url = online.emu.hsm("alpha");
+    // Without --ca-cert the emulator's certificate is not trusted.
+    fx.sdctl(&[
+        "hsm",
+        "status",
+        "--hsm-url",
+        &url,
+        "--access-token-file",
+        &token,
+    ])
+    .assert_error(4, "the server's certificate is not trusted");
+    // Nothing listens on a port that was just freed: connection refused, retried, exit 4.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = format!("https://127.0.0.1:{port}/hsm/alpha");
+    let run = fx.sdctl(&[
+        "hsm",
+        "status",
+        "--hsm-url",
+        &gone,
+        "--access-token-file",
+        &token,
+    ]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
+}
+
+#[test]
+fn an_output_in_a_missing_directory_is_refused_before_the_hsm_is_activated() {
+    let online = Online::start(&["alpha"]);
+    online.custodians();
+    online
+        .download("alpha", "no-such-dir/sd.json", &[])
+        .assert_error(
+            2,
+            "no-such-dir/sd.json: cannot write: its directory does not exist",
+        );
+    let run = online.hsm("alpha", &["status", "--output", "json"]);
+    assert_eq!(run.json()["result"]["activation"], "NotActivated");
+}
+
+#[test]
+fn status_without_read_permission_says_unknown_and_why() {
+    let online = Online::start(&["alpha"]);
+    online.token_for("nobody.token", "0b0d1e50-0000-4000-8000-000000000009");
+    let run = online.hsm_as("alpha", "nobody.token", &["status", "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result = &run.json()["result"];
+    assert_eq!(result["activation"], "Unknown");
+    assert_eq!(result["data_plane"]["download"]["kind"], "not_permitted");
+    assert!(result["data_plane"]["download"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("securitydomain/download/read"));
+}

@@ -10,7 +10,7 @@ use sdctl::domain::rewrap::{rewrap, RewrapReport};
 use sdctl::domain::unlock::{self, MatchedBy};
 use sdctl::domain::verify::{verify, VerifyReport};
 use sdctl::domain::SdFile;
-use sdctl::files::{ensure_free, write_atomic, MODE_PUBLIC};
+use sdctl::files::{ensure_writable, write_atomic, MODE_PUBLIC};
 use sdctl::keys::load_certificate;
 use sdctl::Error;
 
@@ -247,7 +247,7 @@ fn print_verify(r: &VerifyReport) {
 }
 
 fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Error> {
-    ensure_free(&args.sd_file_restore_blob, args.force)?;
+    ensure_writable(&args.sd_file_restore_blob, args.force)?;
     let file = SdFile::read(&args.sd_file)?;
     let exchange = read_exchange_key(&args.sd_exchange_key)?;
     let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
@@ -299,7 +299,7 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
 }
 
 fn run_rewrap(rep: &mut Reporter, args: RewrapArgs) -> Result<i32, Error> {
-    ensure_free(&args.out, args.force)?;
+    ensure_writable(&args.out, args.force)?;
     let file = SdFile::read(&args.sd_file)?;
     let new_certs = args
         .new_wrapping_keys

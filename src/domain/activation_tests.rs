@@ -70,3 +70,24 @@ fn a_matching_domain_passes_and_every_mismatch_is_named() {
         .iter()
         .any(|p| p.contains("3 shares for 4")));
 }
+
+#[test]
+fn transfer_keys_come_as_objects_or_json_strings() {
+    use crate::domain::exchange::transfer_key_jwk;
+    let jwk = serde_json::json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"});
+    let object = serde_json::json!({"key_format": "jwk", "transfer_key": jwk});
+    let string = serde_json::json!({"key_format": "jwk", "transfer_key": jwk.to_string()});
+    assert_eq!(transfer_key_jwk(&object).unwrap(), Some(jwk.clone()));
+    assert_eq!(transfer_key_jwk(&string).unwrap(), Some(jwk));
+    assert_eq!(
+        transfer_key_jwk(&serde_json::json!({"kty": "RSA"})).unwrap(),
+        None
+    );
+    for bad in [
+        serde_json::json!({"transfer_key": "not json"}),
+        serde_json::json!({"transfer_key": "[1]"}),
+        serde_json::json!({"transfer_key": 5}),
+    ] {
+        assert!(transfer_key_jwk(&bad).is_err(), "{bad}");
+    }
+}

@@ -99,12 +99,7 @@ impl ExchangeKey {
 /// The exchange key in a JSON document: a transfer-key response (`transfer_key` as an
 /// object or a JSON string), a key bundle `{"key": JWK}`, or a bare JWK.
 pub fn from_json(value: &Value) -> Result<ExchangeKey, String> {
-    if let Some(transfer) = value.get("transfer_key") {
-        let jwk = match transfer {
-            Value::String(text) => serde_json::from_str(text)
-                .map_err(|e| format!("transfer_key is a string that is not a JWK: {e}"))?,
-            other => other.clone(),
-        };
+    if let Some(jwk) = transfer_key_jwk(value)? {
         return from_jwk(&jwk, "transfer-key response");
     }
     // `{"value": ...}` bodies and the Key Vault key bundle `{"key": JWK}` both occur.
@@ -112,6 +107,22 @@ pub fn from_json(value: &Value) -> Result<ExchangeKey, String> {
         return from_jwk(key, "key bundle JWK");
     }
     from_jwk(value, "JWK")
+}
+
+/// The JWK of a transfer-key response (`GET /securitydomain/upload`), whose `transfer_key`
+/// is an object or, as the real service sends it, a JSON string; `None` when `value` is not
+/// a transfer-key response.
+pub fn transfer_key_jwk(value: &Value) -> Result<Option<Value>, String> {
+    match value.get("transfer_key") {
+        None => Ok(None),
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text)
+            .ok()
+            .filter(Value::is_object)
+            .map(Some)
+            .ok_or_else(|| "transfer_key is a string that is not a JWK".to_owned()),
+        Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
+        Some(_) => Err("transfer_key is neither a JWK object nor a JSON string".into()),
+    }
 }
 
 fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {

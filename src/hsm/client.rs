@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::credential::Credentials;
 use super::endpoint::Endpoint;
-use super::http::{display_url, network_error, reqwest_client, Response};
+use super::http::{display_url, is_certificate_error, network_error, reqwest_client, Response};
 use super::retry::{jitter_unit, parse_retry_after, retryable_status, Idempotency, RetryPolicy};
 use super::HsmError;
 
@@ -66,7 +66,7 @@ impl HsmClient {
         deadline: Option<Instant>,
     ) -> Result<Response, HsmError> {
         self.send_for(
-            &self.endpoint.resource.clone(),
+            &self.endpoint.resource,
             method,
             url,
             body,
@@ -114,10 +114,12 @@ impl HsmClient {
                     }
                 }
                 Err(e) => {
-                    let retry = match idempotency {
-                        Idempotency::Repeatable => true,
-                        Idempotency::Once => e.is_connect(),
-                    };
+                    // An untrusted certificate does not mend itself: never retried.
+                    let retry = !is_certificate_error(&e)
+                        && match idempotency {
+                            Idempotency::Repeatable => true,
+                            Idempotency::Once => e.is_connect(),
+                        };
                     (retry, None, Err(network_error(&shown, &e)))
                 }
             };
@@ -130,6 +132,7 @@ impl HsmClient {
             }
             let why = match &outcome {
                 Ok(r) => format!("HTTP {}", r.status),
+                Err(HsmError::Network { detail, .. }) => detail.clone(),
                 Err(e) => e.to_string(),
             };
             self.note(&format!(

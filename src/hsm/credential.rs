@@ -38,9 +38,10 @@ use super::HsmError;
 use crate::files;
 
 /// Which credential to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CredentialKind {
     /// The first configured source, in the order of the module documentation.
+    #[default]
     Auto,
     /// A service principal from `AZURE_*` variables (secret or certificate).
     Environment,
@@ -55,8 +56,8 @@ pub enum CredentialKind {
 /// How to obtain tokens.
 #[derive(Clone, Debug, Default)]
 pub struct CredentialOptions {
-    /// The source; `None` means [`CredentialKind::Auto`].
-    pub kind: Option<CredentialKind>,
+    /// The source.
+    pub kind: CredentialKind,
     /// A file holding a token (overrides every other source).
     pub access_token_file: Option<PathBuf>,
     /// The Entra ID authority (`--authority-host`); else the cloud's.
@@ -101,7 +102,7 @@ impl Credentials {
             return Self::from_token_file(path);
         }
         let client_options = client_options(options)?;
-        let kind = options.kind.unwrap_or(CredentialKind::Auto);
+        let kind = options.kind;
         let auto = kind == CredentialKind::Auto;
         let has = |name: &str| env(name).is_some();
         let service_principal = has("AZURE_TENANT_ID")
@@ -212,11 +213,7 @@ impl Credentials {
                     .await
                     .map_err(|e| HsmError::Credential {
                         resource: resource.to_owned(),
-                        detail: format!(
-                            "{} failed: {}",
-                            self.description,
-                            one_line(&e.to_string())
-                        ),
+                        detail: format!("{} failed: {}", self.description, e),
                     })?;
                 Ok(Zeroizing::new(token.token.secret().to_owned()))
             }
@@ -362,16 +359,8 @@ fn custom_cloud(authority_host: &str) -> CloudConfiguration {
 fn setup_error(what: &str, e: azure_core::Error) -> HsmError {
     HsmError::Credential {
         resource: "the HSM".into(),
-        detail: format!(
-            "cannot set up the {what} credential: {}",
-            one_line(&e.to_string())
-        ),
+        detail: format!("cannot set up the {what} credential: {}", e),
     }
-}
-
-/// Folds the SDK's multi-line messages (which add a troubleshooting link) onto one line.
-fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ fn auto_picks_the_first_configured_source() {
     assert_eq!(c.description, "Azure CLI login");
 
     let explicit = CredentialOptions {
-        kind: Some(CredentialKind::Environment),
+        kind: CredentialKind::Environment,
         ..options.clone()
     };
     let err = Credentials::resolve(&explicit, &|k| none.get(k).cloned())
@@ -133,4 +133,43 @@ fn jwt_claims_are_read_without_trusting_them() {
     assert_eq!(jwt::object_id(&t).as_deref(), Some("abc"));
     assert!(jwt::claims("not-a-jwt").is_none());
     assert!(jwt::claims("a.b.c.d").is_none());
+}
+
+#[test]
+fn a_pem_client_certificate_becomes_pkcs12_and_bad_ones_are_named() {
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let options = crate::keys::generate::GenerateOptions {
+        bits: 2048,
+        days: 1,
+        subject: Vec::new(),
+    };
+    let cert = crate::keys::generate::self_signed_certificate("app", &key, &options).unwrap();
+    let key_pem = String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let cert_pem = cert.to_pem();
+
+    let (_d, both) = token_file(&format!("{key_pem}{cert_pem}"));
+    let der = client_certificate_pkcs12(&both, None).unwrap();
+    let parsed = openssl::pkcs12::Pkcs12::from_der(&der)
+        .unwrap()
+        .parse2("")
+        .unwrap();
+    assert!(parsed.pkey.is_some() && parsed.cert.is_some());
+    // A PKCS#12 file is passed through untouched.
+    let (_d, pfx) = token_file("");
+    std::fs::write(&pfx, &*der).unwrap();
+    assert_eq!(*client_certificate_pkcs12(&pfx, None).unwrap(), *der);
+
+    let (_d, cert_only) = token_file(&cert_pem);
+    let err = client_certificate_pkcs12(&cert_only, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no usable private key"), "{err}");
+    let (_d, key_only) = token_file(&key_pem);
+    let err = client_certificate_pkcs12(&key_only, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds no certificate"), "{err}");
+    assert!(err.contains(&key_only.display().to_string()), "{err}");
 }

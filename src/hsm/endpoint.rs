@@ -150,6 +150,25 @@ impl Endpoint {
         })
     }
 
+    /// The HSM's name: the last path segment of the base URL (the emulator's
+    /// `.../hsm/NAME`), else the first label of the host (`NAME.managedhsm.azure.net`).
+    pub fn name(&self) -> String {
+        let last_segment = self
+            .base
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .filter(|s| !s.is_empty());
+        match last_segment {
+            Some(segment) => segment.to_owned(),
+            None => self
+                .base
+                .host_str()
+                .and_then(|h| h.split('.').next())
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_owned()

@@ -204,6 +204,12 @@ pub fn display_url(url: &reqwest::Url) -> String {
     shown.to_string()
 }
 
+/// Whether a transport failure is the server's TLS certificate being refused.
+pub fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let text = chain(e);
+    text.contains("certificate") || text.contains("UnknownIssuer")
+}
+
 /// A transport failure, described for people.
 pub fn network_error(url: &str, e: &reqwest::Error) -> HsmError {
     let mut text = chain(e);
@@ -211,7 +217,7 @@ pub fn network_error(url: &str, e: &reqwest::Error) -> HsmError {
     if let Some(full) = e.url() {
         text = text.replace(&format!(" for url ({full})"), "");
     }
-    let detail = if text.contains("certificate") || text.contains("UnknownIssuer") {
+    let detail = if is_certificate_error(e) {
         format!("TLS: the server's certificate is not trusted ({text}); for the emulator pass --ca-cert STATE_DIR/ca.pem")
     } else if e.is_timeout() {
         format!("no answer in time ({text})")

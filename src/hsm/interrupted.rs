@@ -60,10 +60,9 @@ impl Before {
     /// Reads the status once, without retries (a deadline of now): it is only advice, and
     /// must not slow the activation down; never fails the command.
     pub async fn read(client: &HsmClient, operation: Operation) -> Before {
-        let url = client.endpoint.url(&operation.pending_path());
-        match client.operation_status(&url, Some(Instant::now())).await {
-            Ok((status, _)) => Before::Seen(status.state),
-            Err(HsmError::Service { status: 404, .. }) => Before::NotStarted,
+        match client.last_operation(operation, Some(Instant::now())).await {
+            Ok(Some(status)) => Before::Seen(status.state),
+            Ok(None) => Before::NotStarted,
             Err(_) => Before::Unknown,
         }
     }
@@ -77,7 +76,6 @@ pub async fn explain(
     before: &Before,
     cause: HsmError,
 ) -> HsmError {
-    let url = client.endpoint.url(&operation.pending_path());
     let shown = display_url(
         &client
             .endpoint
@@ -89,9 +87,9 @@ pub async fn explain(
         .strip_prefix(&format!("{shown}: "))
         .unwrap_or(&cause)
         .to_owned();
-    let (after, details) = match client.operation_status(&url, None).await {
-        Ok((status, _)) => (Some(status.state), status.status),
-        Err(HsmError::Service { status: 404, .. }) => (None, "not started".into()),
+    let (after, details) = match client.last_operation(operation, None).await {
+        Ok(Some(status)) => (Some(status.state), status.status),
+        Ok(None) => (None, "not started".into()),
         Err(e) => {
             return HsmError::Interrupted {
                 url: shown,

@@ -136,6 +136,21 @@ impl HsmClient {
         Ok((status, after))
     }
 
+    /// The last operation's status, `None` when none was ever started (404). With
+    /// `deadline` = now it is one attempt, without retries.
+    pub async fn last_operation(
+        &self,
+        operation: Operation,
+        deadline: Option<Instant>,
+    ) -> Result<Option<OperationStatus>, HsmError> {
+        let url = self.endpoint.url(&operation.pending_path());
+        match self.operation_status(&url, deadline).await {
+            Ok((status, _)) => Ok(Some(status)),
+            Err(HsmError::Service { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Polls `url` until the operation succeeds (Ok), fails ([`HsmError::OperationFailed`]
     /// with the service's details) or `options.timeout` passes ([`HsmError::Timeout`]).
     pub async fn wait(

@@ -18,7 +18,7 @@ use crate::domain::activation::{certificate_info, check_downloaded, DownloadChec
 use crate::domain::exchange::{self, ExchangeKey};
 use crate::domain::restore_blob::RestoreBlob;
 use crate::domain::{model::hex, SecurityDomain};
-use crate::files::{ensure_free, write_atomic, MODE_PUBLIC};
+use crate::files::{ensure_writable, write_atomic, MODE_PUBLIC};
 use crate::keys::check::{check_set, CheckReport};
 use crate::keys::{load_certificate, Certificate};
 use crate::passphrase::PassphraseSource;
@@ -72,7 +72,7 @@ pub async fn download(
     plan: &DownloadPlan,
     progress: Progress<'_>,
 ) -> Result<DownloadReport, HsmError> {
-    ensure_free(&plan.out, plan.overwrite)?;
+    ensure_writable(&plan.out, plan.overwrite)?;
     let preflight = check_set(
         &plan.certificates,
         &[],
@@ -96,7 +96,13 @@ pub async fn download(
         url: answer.url.clone(),
         detail: "the download answer has no 'value' holding the security domain".into(),
     })?;
-    let saved = save_security_domain(&plan.out, sd_text.as_bytes(), plan.overwrite)?;
+    let out_dir = plan.out.parent().unwrap_or(Path::new(".")).to_owned();
+    let saved = save_security_domain(
+        &plan.out,
+        sd_text.as_bytes(),
+        plan.overwrite,
+        &[out_dir, std::env::temp_dir()],
+    )?;
     let after = |source: HsmError| HsmError::AfterDownload {
         file: saved.clone(),
         source: Box::new(source),
@@ -147,9 +153,15 @@ fn sd_text(answer: &Value) -> Option<String> {
     }
 }
 
-/// Saves the security domain; if `out` cannot be written, saves it beside it, then in the
-/// temporary directory, because this answer is the only copy that will ever exist.
-fn save_security_domain(out: &Path, bytes: &[u8], overwrite: bool) -> Result<PathBuf, HsmError> {
+/// Saves the security domain; if `out` cannot be written, saves it under a fresh name in
+/// the first of `fallback_dirs` that takes it (beside `out`, then the temporary directory),
+/// because this answer is the only copy that will ever exist.
+fn save_security_domain(
+    out: &Path,
+    bytes: &[u8],
+    overwrite: bool,
+    fallback_dirs: &[PathBuf],
+) -> Result<PathBuf, HsmError> {
     let first = match write_atomic(out, bytes, MODE_PUBLIC, overwrite) {
         Ok(()) => return Ok(out.to_owned()),
         Err(e) => e,
@@ -159,8 +171,7 @@ fn save_security_domain(out: &Path, bytes: &[u8], overwrite: bool) -> Result<Pat
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let name = format!("sdctl-security-domain-{stamp}-{}.json", std::process::id());
-    let beside = out.with_file_name(&name);
-    for fallback in [beside, std::env::temp_dir().join(&name)] {
+    for fallback in fallback_dirs.iter().map(|d| d.join(&name)) {
         if write_atomic(&fallback, bytes, MODE_PUBLIC, false).is_ok() {
             return Err(HsmError::AfterDownload {
                 file: fallback,
@@ -194,13 +205,10 @@ pub async fn transfer_key(client: &HsmClient) -> Result<TransferKey, HsmError> {
         url: answer.url.clone(),
         detail,
     };
-    let jwk = match value.get("transfer_key") {
-        Some(Value::String(text)) => serde_json::from_str(text)
-            .map_err(|e| bad(format!("transfer_key is a string that is not JSON: {e}")))?,
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => return Err(bad("no 'transfer_key' in the answer".into())),
-    };
-    let exchange = exchange::from_json(&value).map_err(bad)?;
+    let jwk = exchange::transfer_key_jwk(&value)
+        .map_err(&bad)?
+        .ok_or_else(|| bad("no 'transfer_key' in the answer".into()))?;
+    let exchange = exchange::from_json(&jwk).map_err(bad)?;
     Ok(TransferKey { jwk, exchange })
 }
 
@@ -255,3 +263,7 @@ pub async fn upload(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+#[path = "security_domain_tests.rs"]
+mod tests;

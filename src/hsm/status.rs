@@ -64,10 +64,9 @@ pub async fn data_plane_status(client: &HsmClient) -> Result<DataPlaneStatus, Hs
 }
 
 async fn view(client: &HsmClient, operation: Operation) -> Result<OperationView, HsmError> {
-    let url = client.endpoint.url(&operation.pending_path());
-    match client.operation_status(&url, None).await {
-        Ok((status, _)) => Ok(OperationView::Seen(status)),
-        Err(HsmError::Service { status: 404, .. }) => Ok(OperationView::NotStarted),
+    match client.last_operation(operation, None).await {
+        Ok(Some(status)) => Ok(OperationView::Seen(status)),
+        Ok(None) => Ok(OperationView::NotStarted),
         Err(HsmError::Forbidden { message, .. }) => Ok(OperationView::NotPermitted { message }),
         Err(e) => Err(e),
     }

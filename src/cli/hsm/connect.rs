@@ -74,23 +74,6 @@ impl Connection {
         }
     }
 
-    /// The HSM's name: `--hsm-name`, else the last path segment or first host label of the URL.
-    pub fn hsm_name(&self, endpoint: &Endpoint) -> String {
-        if let Some(name) = &self.hsm_name {
-            return name.clone();
-        }
-        let base = endpoint.base_url();
-        let after_scheme = base.split("://").nth(1).unwrap_or(&base);
-        match after_scheme.split_once('/') {
-            Some((_, path)) => path.rsplit('/').next().unwrap_or(path).to_owned(),
-            None => after_scheme
-                .split('.')
-                .next()
-                .unwrap_or(after_scheme)
-                .to_owned(),
-        }
-    }
-
     /// A client for the HSM, reporting retries through `spinner`; credential warnings go
     /// to `rep`.
     pub fn client(&self, rep: &mut Reporter, spinner: &Spinner) -> Result<HsmClient, Error> {
@@ -107,7 +90,7 @@ impl Connection {
             CredentialChoice::AzureCli => CredentialKind::AzureCli,
         };
         let options = CredentialOptions {
-            kind: Some(kind),
+            kind,
             access_token_file: self.access_token_file.clone(),
             authority_host: self.authority_host.clone(),
             cloud: endpoint.cloud,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use sdctl::domain::restore_blob;
 use sdctl::domain::{exchange::read_exchange_key, SdFile};
-use sdctl::files::{ensure_free, read_bounded, write_atomic, MODE_PUBLIC};
+use sdctl::files::{ensure_writable, read_bounded, write_atomic, MODE_PUBLIC};
 use sdctl::hsm::security_domain::{self, DownloadPlan};
 use sdctl::hsm::{HsmError, Operation, WaitOptions};
 use sdctl::Error;
@@ -182,7 +182,7 @@ pub async fn download(rep: &mut Reporter, args: DownloadArgs) -> Result<i32, Err
 
 /// `hsm init-recovery`.
 pub async fn init_recovery(rep: &mut Reporter, args: InitRecoveryArgs) -> Result<i32, Error> {
-    ensure_free(&args.sd_exchange_key, args.force)?;
+    ensure_writable(&args.sd_exchange_key, args.force)?;
     let spinner = Spinner::new(rep, "fetching the exchange key");
     let client = args.conn.client(rep, &spinner)?;
     let key = security_domain::transfer_key(&client).await;

@@ -36,7 +36,7 @@ pub async fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> 
                 args.arm_url.as_deref(),
                 subscription,
                 group,
-                &args.conn.hsm_name(&client.endpoint),
+                &client.endpoint.name(),
             )?;
             Some(arm_status(&client, &target).await)
         }
