@@ -229,7 +229,9 @@ pub fn client_for(dir: &Path) -> Client {
         .unwrap()
 }
 
-/// The JWK of a certificate file, as the download request carries it.
+/// The JWK of a certificate file, as the download request carries it. Built here, not with
+/// the library's `certificate_jwk`, so emulator tests can send requests the library refuses
+/// (small keys, duplicates) and check the emulator's own validation.
 pub fn jwk(cert_path: &Path) -> Value {
     use sdctl::primitives::base64url::encode;
     let cert = sdctl::keys::load_certificate(cert_path).unwrap();
