@@ -8,6 +8,7 @@ use crate::domain::DomainError;
 use crate::files::FileError;
 use crate::keys::KeyError;
 use crate::passphrase::PassphraseError;
+use crate::shares::ShareError;
 
 /// Process exit codes, stable for scripts (DESIGN.md, "Command line").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -47,6 +48,9 @@ pub enum Error {
     /// A security-domain operation failed.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// Splitting or combining a shared secret failed.
+    #[error(transparent)]
+    Shares(#[from] ShareError),
     /// The emulator could not start or keep its state.
     #[cfg(feature = "online")]
     #[error(transparent)]
@@ -65,6 +69,7 @@ impl Error {
             Error::Key(e) => e.exit_code(),
             Error::Passphrase(e) => e.exit_code(),
             Error::Domain(e) => e.exit_code(),
+            Error::Shares(e) => e.exit_code(),
             #[cfg(feature = "online")]
             Error::Emulator(e) => e.exit_code(),
             #[cfg(feature = "online")]
