@@ -8,6 +8,7 @@ mod keys;
 mod report;
 mod sd;
 mod secrets;
+mod shares;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -50,6 +51,9 @@ pub enum Command {
     /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap.
     #[command(subcommand)]
     Sd(sd::SdCommand),
+    /// Split any secret among custodians (k of n), and combine it back.
+    #[command(subcommand)]
+    Shares(shares::SharesCommand),
     /// Online steps against a Managed HSM: download (activate), init-recovery, upload,
     /// wait, status, and local RBAC roles.
     #[cfg(feature = "online")]
@@ -67,6 +71,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
         Command::Sd(cmd) => sd::run(cmd, cli.output),
+        Command::Shares(cmd) => shares::run(cmd, cli.output),
         #[cfg(feature = "online")]
         Command::Hsm(cmd) => hsm::run(cmd, cli.output),
         #[cfg(feature = "online")]

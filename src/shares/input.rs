@@ -86,3 +86,20 @@ pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareE
     })?;
     Ok(done(share, form, None))
 }
+
+/// Reads every share file (sealed ones opened with `keys`) and combines them.
+pub fn combine_files(
+    paths: &[PathBuf],
+    keys: &[WrappingKey],
+) -> Result<(Vec<ReadShare>, super::Combined), ShareError> {
+    let read = paths
+        .iter()
+        .map(|p| read_share(p, keys))
+        .collect::<Result<Vec<_>, _>>()?;
+    let named: Vec<(PathBuf, Share)> = read
+        .iter()
+        .map(|r| (r.path.clone(), r.share.clone()))
+        .collect();
+    let combined = super::combine(&named)?;
+    Ok((read, combined))
+}

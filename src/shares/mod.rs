@@ -8,12 +8,14 @@
 //! - [`text`]: the transcribable paper form (checked lines) and the compact QR payload;
 //! - [`qr`]: QR codes of a share as SVG and PNG;
 //! - [`sealed`]: shares sealed to a custodian's certificate (compact JWE);
-//! - [`input`]: reads a share file in any of these forms.
+//! - [`input`]: reads a share file in any of these forms;
+//! - [`output`]: writes a split's shares to a directory, atomically, with a manifest.
 //!
 //! The formats are documented in docs/shares.md.
 
 pub mod format;
 pub mod input;
+pub mod output;
 pub mod qr;
 pub mod scheme;
 pub mod sealed;
