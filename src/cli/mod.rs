@@ -17,8 +17,10 @@ pub use report::Reporter;
 
 /// sdctl: security-domain ceremonies for Azure Key Vault Managed HSM.
 ///
-/// Make and check custodian wrapping keys; later releases add security-domain inspection,
-/// recovery drills, restore blobs, the online HSM steps, an emulator and guided ceremonies.
+/// Make and check custodian wrapping keys; inspect security domains, prove them recoverable
+/// (recovery drill), build restore blobs and rotate custodians offline, also with a
+/// distributed quorum where no private key leaves its custodian; split any other secret
+/// among custodians; run the online steps against a Managed HSM or the local emulator.
 ///
 /// Exit codes: 0 ok; 1 a check failed; 2 bad usage or input; 3 crypto failure (wrong
 /// passphrase or key, MAC); 4 service or network error.
