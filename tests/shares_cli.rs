@@ -223,6 +223,14 @@ fn qr_codes_scan_back_into_a_share_that_combines() {
     fs::write(fx.path("scanned.txt"), &scanned).unwrap();
     let got = combine_ok(&fx, &["scanned.txt", "qr/right.share.txt"], "back", &[]);
     assert_eq!(got, fs::read(fx.path("root-token")).unwrap());
+
+    // Too large for one QR code: said plainly, nothing written.
+    fs::write(fx.path("big"), vec![7u8; 3000]).unwrap();
+    let run = fx.sdctl(&[
+        "shares", "split", "--threshold", "2", "--shares", "2", "--in", "big", "--out-dir", "qr2", "--format", "qr",
+    ]);
+    run.assert_error(2, "QR code");
+    assert!(fx.listing("qr2").is_empty(), "{:?}", fx.listing("qr2"));
 }
 
 #[test]

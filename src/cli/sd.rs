@@ -1,8 +1,11 @@
-//! `sdctl sd inspect | verify | restore-blob | rewrap`.
+//! `sdctl sd inspect | verify | restore-blob | rewrap | share-export | session`.
+
+#[path = "sd_session.rs"]
+mod session;
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use sdctl::domain::exchange::read_exchange_key;
 use sdctl::domain::inspect::{inspect, SdInspection};
 use sdctl::domain::restore_blob;
@@ -17,6 +20,11 @@ use sdctl::Error;
 use super::secrets::load_keys;
 use super::table::Table;
 use super::{OutputFormat, Reporter};
+use session::{
+    end_session, note_kept, print_session_state, restore_blob_with_exports, run_session,
+    run_share_export, verify_with_exports, ExportQuorum, SessionCommand, ShareExportArgs,
+    WithSession,
+};
 
 /// Security-domain files.
 #[derive(Subcommand, Debug)]
@@ -24,15 +32,24 @@ pub enum SdCommand {
     /// Show what a security-domain file holds, without any private key: version, quorum,
     /// each share's certificate thumbprint (and which local file it belongs to), the data.
     Inspect(InspectArgs),
-    /// The recovery drill: open the security domain with a quorum of custodian keys,
-    /// rebuild the master key and authenticate every datum. Exit 0 only if all verified.
+    /// The recovery drill: open the security domain with a quorum of custodian keys (or of
+    /// share exports: --shares), rebuild the master key and authenticate every datum.
+    /// Exit 0 only if all verified.
     Verify(VerifyArgs),
-    /// Build the restore blob for a new HSM's exchange key (what `hsm upload` sends).
+    /// Build the restore blob for a new HSM's exchange key (what `hsm upload` sends), from
+    /// a quorum of custodian keys or of share exports (--shares).
     #[command(name = "restore-blob")]
     RestoreBlob(RestoreBlobArgs),
     /// Rotate custodians or quorum offline: re-split the same master key to new
     /// certificates; the data are unchanged; the output is a version 2 file.
     Rewrap(RewrapArgs),
+    /// Distributed quorum, on a custodian's own device: decrypt only your share and seal
+    /// it to the ceremony's session certificate (for 'verify'/'restore-blob --shares').
+    #[command(name = "share-export")]
+    ShareExport(ShareExportArgs),
+    /// Distributed quorum, on the ceremony machine: make or destroy the session key pair.
+    #[command(subcommand)]
+    Session(SessionCommand),
 }
 
 /// Arguments of `sd inspect`.
@@ -48,24 +65,28 @@ pub struct InspectArgs {
 
 /// Arguments of `sd verify`.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("quorum").required(true).args(["sd_wrapping_keys", "shares"])))]
 pub struct VerifyArgs {
     /// The security-domain file.
     #[arg(long, value_name = "SD")]
     sd_file: PathBuf,
     /// Custodians' private keys, at least the quorum (any supported format).
-    #[arg(long, value_name = "KEY", num_args = 1.., required = true)]
+    #[arg(long, value_name = "KEY", num_args = 1..)]
     sd_wrapping_keys: Vec<PathBuf>,
+    #[command(flatten)]
+    exports: ExportQuorum,
     /// File with one passphrase per key, in the order of the keys.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "shares")]
     passphrase_file: Option<PathBuf>,
     /// Also prove every key's share on its own, and every quorum-sized window of a
     /// rotation over the keys, so a broken custodian key is found now.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shares")]
     each_custodian: bool,
 }
 
 /// Arguments of `sd restore-blob`.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("quorum").required(true).args(["sd_wrapping_keys", "shares"])))]
 pub struct RestoreBlobArgs {
     /// The security-domain file.
     #[arg(long, value_name = "SD")]
@@ -75,13 +96,15 @@ pub struct RestoreBlobArgs {
     #[arg(long, value_name = "EXCH")]
     sd_exchange_key: PathBuf,
     /// A quorum of custodians' private keys.
-    #[arg(long, value_name = "KEY", num_args = 1.., required = true)]
+    #[arg(long, value_name = "KEY", num_args = 1..)]
     sd_wrapping_keys: Vec<PathBuf>,
+    #[command(flatten)]
+    exports: ExportQuorum,
     /// Where to write the restore blob.
     #[arg(long, value_name = "OUT")]
     sd_file_restore_blob: PathBuf,
     /// File with one passphrase per key, in the order of the keys.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "shares")]
     passphrase_file: Option<PathBuf>,
     /// Overwrite OUT if it exists.
     #[arg(long)]
@@ -121,13 +144,24 @@ pub fn run(cmd: SdCommand, format: OutputFormat) -> i32 {
         SdCommand::Verify(_) => "sd verify",
         SdCommand::RestoreBlob(_) => "sd restore-blob",
         SdCommand::Rewrap(_) => "sd rewrap",
+        SdCommand::ShareExport(_) => "sd share-export",
+        SdCommand::Session(SessionCommand::New(_)) => "sd session new",
+        SdCommand::Session(SessionCommand::Destroy(_)) => "sd session destroy",
     };
     let mut rep = Reporter::new(format, name);
     let outcome = match cmd {
         SdCommand::Inspect(args) => run_inspect(&mut rep, args),
-        SdCommand::Verify(args) => run_verify(&mut rep, args),
-        SdCommand::RestoreBlob(args) => run_restore_blob(&mut rep, args),
+        SdCommand::Verify(args) => {
+            let session_key = args.exports.session_key.clone();
+            note_kept(run_verify(&mut rep, args), session_key.as_deref())
+        }
+        SdCommand::RestoreBlob(args) => {
+            let session_key = args.exports.session_key.clone();
+            note_kept(run_restore_blob(&mut rep, args), session_key.as_deref())
+        }
         SdCommand::Rewrap(args) => run_rewrap(&mut rep, args),
+        SdCommand::ShareExport(args) => run_share_export(&mut rep, args),
+        SdCommand::Session(cmd) => run_session(&mut rep, cmd),
     };
     match outcome {
         Ok(code) => code,
@@ -182,22 +216,50 @@ fn print_inspection(r: &SdInspection) {
 
 fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
     let file = SdFile::read(&args.sd_file)?;
-    let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
-    let report = verify(&file, &keys, args.each_custodian)?;
-    Ok(rep.finish(&report, report.verified, || print_verify(&report)))
+    let report = match &args.exports.session_key {
+        Some(session_key) => verify_with_exports(rep, &file, &args.exports, session_key)?,
+        None => {
+            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+            verify(&file, &keys, args.each_custodian)?
+        }
+    };
+    let (session, session_ok) = end_session(rep, &args.exports);
+    let out = WithSession {
+        result: &report,
+        session,
+    };
+    Ok(rep.finish(&out, report.verified && session_ok, || {
+        print_verify(&report);
+        if let Some(s) = &out.session {
+            print_session_state(s);
+        }
+    }))
 }
 
 fn describe_match(m: &unlock::KeyMatch) -> String {
     let how = match m.matched_by {
         MatchedBy::Thumbprint => "by certificate thumbprint",
         MatchedBy::TrialDecryption => "by trial decryption",
+        MatchedBy::SessionExport => "share export opened with the session key",
     };
     format!("{} -> {} ({how})", m.key.display(), m.location)
 }
 
 fn print_verify(r: &VerifyReport) {
+    let from = if r
+        .custodians_used
+        .iter()
+        .any(|m| m.matched_by == MatchedBy::SessionExport)
+    {
+        "share exports"
+    } else {
+        "keys"
+    };
     if r.verified {
-        println!("VERIFIED: {} can be recovered with these keys.", r.sd_file);
+        println!(
+            "VERIFIED: {} can be recovered with these {from}.",
+            r.sd_file
+        );
     } else {
         println!(
             "FAILED: {} verified with a quorum, but not every custodian's share did.",
@@ -250,8 +312,15 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
     ensure_writable(&args.sd_file_restore_blob, args.force)?;
     let file = SdFile::read(&args.sd_file)?;
     let exchange = read_exchange_key(&args.sd_exchange_key)?;
-    let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
-    let (blob, unlocked) = restore_blob::build_with_keys(&file, &keys, &exchange)?;
+    let (blob, unlocked) = match &args.exports.session_key {
+        Some(session_key) => {
+            restore_blob_with_exports(rep, &file, &args.exports, session_key, &exchange)?
+        }
+        None => {
+            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+            restore_blob::build_with_keys(&file, &keys, &exchange)?
+        }
+    };
     let json = blob.to_json()?;
     write_atomic(
         &args.sd_file_restore_blob,
@@ -278,7 +347,12 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
         custodians_used: unlocked.used.clone(),
         data: blob.enc_data.data.len(),
     };
-    Ok(rep.finish(&written, true, || {
+    let (session, session_ok) = end_session(rep, &args.exports);
+    let out = WithSession {
+        result: &written,
+        session,
+    };
+    Ok(rep.finish(&out, session_ok, || {
         println!("Restore blob written to {}.", written.restore_blob);
         println!(
             "  from:         {} (SHA-256 {})",
@@ -295,6 +369,9 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
             "  exchange key: {} (x5t_256 {})",
             written.exchange_key_form, written.exchange_x5t_256
         );
+        if let Some(s) = &out.session {
+            print_session_state(s);
+        }
     }))
 }
 

@@ -1,6 +1,7 @@
 //! Security domains: read SD files (v1, v2), open them with custodian keys (the recovery
-//! drill), build restore blobs for a new HSM, rotate custodians offline, and the HSM's own
-//! side of each (make an SD, open a restore blob) for the emulator and for tests.
+//! drill), build restore blobs for a new HSM, rotate custodians offline, recover with a
+//! distributed quorum (custodians export their own share to a ceremony session), and the
+//! HSM's own side of each (make an SD, open a restore blob) for the emulator and for tests.
 
 pub mod activation;
 pub mod data;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod pyjson;
 pub mod restore_blob;
 pub mod rewrap;
+pub mod session;
 pub mod unlock;
 pub mod verify;
 
@@ -107,6 +109,87 @@ pub enum DomainError {
     /// OpenSSL or serialisation failed.
     #[error("cryptographic operation failed: {0}")]
     Crypto(String),
+    /// A distributed quorum needs a version 2 (Shamir) security domain.
+    #[error("{}: a version 1 (xor_split) security domain cannot be recovered with share exports; distributed quorum needs version 2; bring the keys together with --sd-wrapping-keys", path.display())]
+    NeedsVersion2 {
+        /// The SD file.
+        path: PathBuf,
+    },
+    /// A ceremony session's key or certificate cannot be used.
+    #[error("{}: {detail}", path.display())]
+    Session {
+        /// The session key or certificate file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// A file given as a share export is not a usable sdctl share export.
+    #[error("{}: {detail}", path.display())]
+    ExportInvalid {
+        /// The export file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A share export was sealed to another session's certificate.
+    #[error("{}: sealed to another session certificate (x5t#S256 {found}), not to this session's {} (x5t#S256 {expected}); the custodian must export again with --to that certificate", path.display(), session.display())]
+    ExportWrongSession {
+        /// The export file.
+        path: PathBuf,
+        /// The session certificate beside the session key.
+        session: PathBuf,
+        /// The thumbprint the export names.
+        found: String,
+        /// This session's thumbprint.
+        expected: String,
+    },
+    /// A share export does not decrypt with the session key (altered, or a forged header).
+    #[error("{}: does not open with the session key {}: the export was altered (ciphertext or header) or not made for this session; ask the custodian to export again", path.display(), session_key.display())]
+    ExportUnopened {
+        /// The export file.
+        path: PathBuf,
+        /// The session key used.
+        session_key: PathBuf,
+    },
+    /// A share export belongs to another security domain than the one given.
+    #[error("{}: exported from a different security domain than {}: {detail}", path.display(), sd.display())]
+    ForeignExport {
+        /// The export file.
+        path: PathBuf,
+        /// The SD file given.
+        sd: PathBuf,
+        /// What does not match.
+        detail: String,
+    },
+    /// Two exports hold the same share.
+    #[error("{} and {} are exports of the same share ({location}); give each custodian's export once", first.display(), second.display())]
+    DuplicateExport {
+        /// The first export file.
+        first: PathBuf,
+        /// The second export file.
+        second: PathBuf,
+        /// The share both hold.
+        location: String,
+    },
+    /// Fewer share exports than the quorum.
+    #[error("{}: the exports given hold {given} share(s) but the quorum is {required}; collect {missing} more custodian export(s) with 'sdctl sd share-export'", path.display(), missing = required - given)]
+    TooFewExports {
+        /// The SD file.
+        path: PathBuf,
+        /// Distinct shares given.
+        given: usize,
+        /// The quorum.
+        required: usize,
+    },
+    /// A ceremony with a session failed; the session key was kept.
+    #[error("{error}; the session key {} was kept: fix the problem and run again, or destroy it with 'sdctl sd session destroy --session-key {}'", session_key.display(), session_key.display())]
+    SessionKeyKept {
+        /// The session key file, still in place.
+        session_key: PathBuf,
+        /// What failed.
+        #[source]
+        error: Box<crate::Error>,
+    },
 }
 
 impl DomainError {
@@ -120,11 +203,20 @@ impl DomainError {
             | DomainError::TooFewKeys { .. }
             | DomainError::NoCompletePair { .. }
             | DomainError::Exchange { .. }
-            | DomainError::Usage(_) => ExitCode::BadInput,
+            | DomainError::Usage(_)
+            | DomainError::NeedsVersion2 { .. }
+            | DomainError::Session { .. }
+            | DomainError::ExportInvalid { .. }
+            | DomainError::DuplicateExport { .. }
+            | DomainError::TooFewExports { .. } => ExitCode::BadInput,
             DomainError::NotInDomain { .. }
             | DomainError::Share { .. }
             | DomainError::Integrity { .. }
-            | DomainError::Crypto(_) => ExitCode::Crypto,
+            | DomainError::Crypto(_)
+            | DomainError::ExportWrongSession { .. }
+            | DomainError::ExportUnopened { .. }
+            | DomainError::ForeignExport { .. } => ExitCode::Crypto,
+            DomainError::SessionKeyKept { error, .. } => error.exit_code(),
         }
     }
 }

@@ -10,8 +10,10 @@ use serde_json::{Map, Value};
 use super::data;
 use super::exchange::ExchangeKey;
 use super::hsm::new_master_key;
-use super::model::{EncData, EncShare, KDF_SP108};
+use super::model::{EncData, EncShare, SdFile, KDF_SP108};
+use super::unlock::{self, Unlocked};
 use super::DomainError;
+use crate::keys::WrappingKey;
 use crate::primitives::jwe;
 
 /// A restore blob.
@@ -65,11 +67,22 @@ impl RestoreBlob {
 /// Opens `file` with a quorum of `keys` and builds its restore blob for `exchange`;
 /// returns the blob and which keys were used.
 pub fn build_with_keys(
-    file: &super::SdFile,
-    keys: &[crate::keys::WrappingKey],
+    file: &SdFile,
+    keys: &[WrappingKey],
     exchange: &ExchangeKey,
-) -> Result<(RestoreBlob, super::unlock::Unlocked), DomainError> {
-    let unlocked = super::unlock::unlock(&file.path, &file.domain, keys)?;
+) -> Result<(RestoreBlob, Unlocked), DomainError> {
+    let unlocked = unlock::unlock(&file.path, &file.domain, keys)?;
+    build_unlocked(file, unlocked, exchange)
+}
+
+/// Builds the restore blob of `file` for `exchange` once the master key is rebuilt,
+/// however its shares were opened (custodian keys, or share exports of a distributed
+/// quorum); returns the blob and `unlocked` (which shares were used).
+pub fn build_unlocked(
+    file: &SdFile,
+    unlocked: Unlocked,
+    exchange: &ExchangeKey,
+) -> Result<(RestoreBlob, Unlocked), DomainError> {
     let blob = build(
         &file.path,
         &file.domain.enc_data,

@@ -22,12 +22,15 @@ pub enum MatchedBy {
     Thumbprint,
     /// No certificate: the key decrypted the share (authenticated by the JWE's MAC).
     TrialDecryption,
+    /// The share came from a custodian's share export, opened with the ceremony session's
+    /// key (`KeyMatch::key` is the export file).
+    SessionExport,
 }
 
-/// A key matched to a share of the domain.
+/// A key (or a share export) matched to a share of the domain.
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyMatch {
-    /// The key file.
+    /// The key file (or the share export file, with [`MatchedBy::SessionExport`]).
     pub key: PathBuf,
     /// Index into [`SecurityDomain::shares`].
     pub share: usize,
@@ -55,6 +58,17 @@ pub struct Unlocked {
     pub used: Vec<KeyMatch>,
     /// Every key given, matched to its share.
     pub matches: Vec<KeyMatch>,
+}
+
+impl std::fmt::Debug for Unlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Unlocked({}-byte master key from {} share(s))",
+            self.master_key.len(),
+            self.used.len()
+        )
+    }
 }
 
 /// A key matched to its share, with the share's plaintext when matching already

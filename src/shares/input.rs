@@ -81,7 +81,7 @@ pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareE
     };
     let share = Share::decode(&record).map_err(|e| {
         malformed(format!(
-            "every line checks, but the share it spells {e}; compare the lines with the paper copy (one may be missing)"
+            "every line checks, but the share it spells {e}; compare the lines with the paper copy"
         ))
     })?;
     Ok(done(share, form, None))
