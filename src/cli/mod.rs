@@ -50,7 +50,8 @@ pub enum Command {
     /// Custodian wrapping keys: generate, inspect, check.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap.
+    /// Security-domain files: inspect, verify (recovery drill), restore-blob, rewrap, and
+    /// the distributed quorum (session, share-export).
     #[command(subcommand)]
     Sd(sd::SdCommand),
     /// Split any secret among custodians (k of n), and combine it back.
