@@ -1,76 +1,9 @@
-//! Unit tests of the text form and the compact payload.
+//! Unit tests of the text form: layout, round trips, what reading tolerates, and line
+//! order and structure errors.
 
+use super::test_support::{bytes, comments, data_lines, edit_line, replace_char, share};
 use super::*;
 use proptest::prelude::*;
-
-/// Deterministic pseudo-random bytes.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// A realistic share: the binary header's magic and version, then 135 random bytes.
-fn share() -> Vec<u8> {
-    let mut share = b"SDSS\x01".to_vec();
-    share.extend(bytes(135, 42));
-    share
-}
-
-fn comments() -> Vec<String> {
-    vec![
-        "sdctl share 2 of 3, set 1a2b3c4d, threshold 2".into(),
-        "Type every line; spaces and case do not matter.\nLines starting with # are ignored."
-            .into(),
-    ]
-}
-
-/// 1-based columns of the typed symbols (data and check) of a share line; none for others.
-fn symbol_columns(line: &str) -> Vec<usize> {
-    let Some(colon) = line.chars().position(|c| c == ':') else {
-        return Vec::new();
-    };
-    line.chars()
-        .enumerate()
-        .skip(colon + 1)
-        .filter(|&(_, c)| ALPHABET.contains(&(c as u8)) && c.is_ascii())
-        .map(|(i, _)| i + 1)
-        .collect()
-}
-
-/// `text` with line `line` (0-based) replaced by `f` of it.
-fn edit_line(text: &str, line: usize, f: impl Fn(&str) -> String) -> String {
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    lines[line] = f(&lines[line]);
-    lines.join("\n")
-}
-
-/// `line` with the character at 1-based `column` replaced by `with` (None: removed).
-fn replace_char(line: &str, column: usize, with: Option<char>) -> String {
-    let mut chars: Vec<char> = line.chars().collect();
-    match with {
-        Some(c) => chars[column - 1] = c,
-        None => {
-            chars.remove(column - 1);
-        }
-    }
-    chars.into_iter().collect()
-}
-
-/// 0-based indices of the share lines in `text`.
-fn data_lines(text: &str) -> Vec<usize> {
-    let lines = text.lines().enumerate();
-    lines
-        .filter(|(_, l)| !symbol_columns(l).is_empty())
-        .map(|(i, _)| i)
-        .collect()
-}
 
 #[test]
 fn round_trip_lengths_0_to_300_and_large() {
@@ -204,54 +137,6 @@ fn group_spacing_is_tolerated() {
     assert_eq!(*from_text(&format!("\u{feff}{}", *text)).unwrap(), share());
 }
 
-/// THE typo test: every typed symbol of every line of a realistic share, replaced by each
-/// of the 31 other symbols and by every printable ASCII character that is not a symbol,
-/// is reported at its line and column (and a replaced symbol's true value is suggested).
-#[test]
-fn every_single_typo_is_located() {
-    let share = share();
-    let text = to_text(&share, &comments()).unwrap();
-    assert_eq!(*from_text(&text).unwrap(), share);
-    let not_symbols: Vec<char> = (0x21u8..0x7f)
-        .map(char::from)
-        .filter(|&c| symbol_value(c).is_none())
-        .collect();
-    assert!(not_symbols.contains(&'U') && not_symbols.contains(&'u') && not_symbols.len() == 34);
-    let (mut substitutions, mut others) = (0, 0);
-    for (index, line) in text.lines().enumerate() {
-        for column in symbol_columns(line) {
-            let original = line.chars().nth(column - 1).unwrap();
-            for replacement in ALPHABET
-                .iter()
-                .map(|&a| char::from(a))
-                .chain(not_symbols.clone())
-            {
-                if replacement == original {
-                    continue;
-                }
-                let typed = edit_line(&text, index, |l| replace_char(l, column, Some(replacement)));
-                let err = from_text(&typed).unwrap_err();
-                assert_eq!(
-                    (err.line, err.column),
-                    (index + 1, Some(column)),
-                    "'{original}' -> '{replacement}': {err}"
-                );
-                if symbol_value(replacement).is_some() {
-                    let want =
-                        format!("'{replacement}' does not check; it is probably '{original}'");
-                    assert_eq!(err.detail, want);
-                    substitutions += 1;
-                } else {
-                    assert!(err.detail.contains("not a share character"), "{err}");
-                    others += 1;
-                }
-            }
-        }
-    }
-    // 11 lines of 22 symbols and one of 6, each with 31 symbols and 34 non-symbols.
-    assert_eq!((substitutions, others), (248 * 31, 248 * 34));
-}
-
 #[test]
 fn error_display_names_line_and_column() {
     let text = to_text(&share(), &[]).unwrap();
@@ -283,19 +168,6 @@ fn swapped_lines_are_reported_as_out_of_order() {
 }
 
 #[test]
-fn a_line_copied_under_the_wrong_number_fails() {
-    let text = to_text(&share(), &[]).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let body = |l: &str| l.split_once(':').unwrap().1.to_string();
-    let mut typed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    typed[2] = format!("03:{}", body(lines[3]));
-    typed[3] = format!("04:{}", body(lines[2]));
-    let err = from_text(&typed.join("\n")).unwrap_err();
-    assert_eq!(err.line, 3, "{err}");
-    assert!(err.detail.contains("belong to another line"), "{err}");
-}
-
-#[test]
 fn a_missing_line_is_named() {
     let text = to_text(&share(), &comments()).unwrap();
     let rows = data_lines(&text);
@@ -320,77 +192,6 @@ fn a_missing_line_is_named() {
     lines.insert(rows[2], lines[rows[1]]);
     let err = from_text(&lines.join("\n")).unwrap_err();
     assert!(err.detail.contains("repeated"), "{err}");
-}
-
-#[test]
-fn missing_final_lines_and_extra_lines_are_caught() {
-    let text = to_text(&share(), &[]).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    for keep in 1..lines.len() {
-        let err = from_text(&lines[..keep].join("\n")).unwrap_err();
-        assert_eq!(err.line, keep, "{err}");
-        assert!(err.detail.contains("lines after it are missing"), "{err}");
-    }
-    // A line 13 after the real last line.
-    let extra = [0u8, 0, 0, 0];
-    let checks = line_checks(13, true, &extra);
-    let line13 = format!(
-        "13: 0000 / {}{}",
-        symbol_char(checks[0]),
-        symbol_char(checks[1])
-    );
-    let err = from_text(&format!("{}{line13}\n", *text)).unwrap_err();
-    assert_eq!(err.line, 12, "{err}");
-    assert!(err.detail.contains("more lines follow"), "{err}");
-}
-
-#[test]
-fn a_dropped_character_names_its_line() {
-    let text = to_text(&share(), &comments()).unwrap();
-    let rows = data_lines(&text);
-    let (mut cases, mut located) = (0, 0);
-    for &index in &rows {
-        let line = text.lines().nth(index).unwrap();
-        for column in symbol_columns(line) {
-            let typed = edit_line(&text, index, |l| replace_char(l, column, None));
-            let err = from_text(&typed).unwrap_err();
-            assert_eq!(err.line, index + 1, "{err}");
-            cases += 1;
-            if err.detail.contains("missing before") {
-                located += 1;
-            }
-        }
-    }
-    assert_eq!(cases, 248);
-    // A unique explanation is found for about half; the rest say a character is missing.
-    assert!(located > 60, "{located}");
-}
-
-#[test]
-fn an_inserted_character_names_its_line_and_usually_its_column() {
-    let text = to_text(&share(), &comments()).unwrap();
-    let rows = data_lines(&text);
-    let (mut cases, mut located) = (0, 0);
-    for &index in &rows {
-        let line = text.lines().nth(index).unwrap();
-        for column in symbol_columns(line) {
-            for extra in ['0', 'K', 'Z'] {
-                let typed = edit_line(&text, index, |l| {
-                    let mut chars: Vec<char> = l.chars().collect();
-                    chars.insert(column - 1, extra);
-                    chars.into_iter().collect()
-                });
-                let err = from_text(&typed).unwrap_err();
-                assert_eq!(err.line, index + 1, "{err}");
-                cases += 1;
-                if err.detail.contains("seems extra") {
-                    assert!(err.column.is_some());
-                    located += 1;
-                }
-            }
-        }
-    }
-    assert!(located * 10 > cases * 9, "{located} of {cases}");
 }
 
 #[test]
@@ -452,66 +253,6 @@ fn garbage_does_not_panic() {
         assert!(from_text(input).is_err(), "{input:.40}");
         let _ = from_compact(input);
     }
-}
-
-#[test]
-fn compact_payload() {
-    let data = share();
-    let compact = to_compact(&data);
-    assert!(compact.starts_with(COMPACT_PREFIX));
-    assert_eq!(compact.len(), COMPACT_PREFIX.len() + 224);
-    let qr_alphanumeric = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-    assert!(compact.chars().all(|c| qr_alphanumeric.contains(c)));
-    assert_eq!(*to_compact(&[]), COMPACT_PREFIX);
-    assert!(from_compact(COMPACT_PREFIX).unwrap().is_empty());
-
-    assert!(looks_compact(&compact));
-    assert!(looks_compact("  \n sdctl-share:00"));
-    assert!(!looks_compact("01: ABCDE"));
-    assert!(!looks_compact("SDCTL-SHAR"));
-    assert!(!looks_compact("SDCTL-SHAR\u{e9}"));
-
-    // Whitespace, case and aliases.
-    let (prefix, body) = compact.split_at(COMPACT_PREFIX.len());
-    let mut loose = format!(" {}\n", prefix.to_lowercase());
-    for (i, c) in body.chars().enumerate() {
-        loose.push(if i % 2 == 0 {
-            c.to_ascii_lowercase()
-        } else {
-            c
-        });
-        if i % 7 == 0 {
-            loose.push_str(" \n\t");
-        }
-    }
-    assert_eq!(*from_compact(&loose.replace('0', "o")).unwrap(), data);
-
-    // A bad character is named by position; wrong prefix; wrong length; wrong padding.
-    let bad = format!("{prefix}AB!{}", &body[3..]);
-    let err = from_compact(&bad).unwrap_err();
-    assert!(err.contains("character 15: '!'"), "{err}");
-    assert!(from_compact("SDCTL-SHAPE:00")
-        .unwrap_err()
-        .contains("does not start"));
-    assert!(from_compact("SDCTL")
-        .unwrap_err()
-        .contains("does not start"));
-    assert!(from_compact(&compact[..compact.len() - 2])
-        .unwrap_err()
-        .contains("missing or extra"));
-    let padding = from_compact(&format!("{COMPACT_PREFIX}01")).unwrap_err();
-    assert!(padding.contains("character 14"), "{padding}");
-    assert_eq!(*from_compact(&format!("{COMPACT_PREFIX}04")).unwrap(), [1]);
-}
-
-#[test]
-fn symbol_counts() {
-    for len in 0..100 {
-        assert_eq!(symbol_count(len), (len * 8).div_ceil(5));
-        assert!(valid_count(symbol_count(len)));
-    }
-    let valid: Vec<usize> = (0..16).filter(|&c| valid_count(c)).collect();
-    assert_eq!(valid, [0, 2, 4, 5, 7, 8, 10, 12, 13, 15]);
 }
 
 proptest! {
