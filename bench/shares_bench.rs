@@ -23,7 +23,12 @@ fn sdctl_round(secret: &[u8]) -> Duration {
     let records: Vec<_> = shares.iter().map(Share::encode).collect();
     let chosen: Vec<(PathBuf, Share)> = [9usize, 2, 7, 0, 4]
         .iter()
-        .map(|&i| (PathBuf::from("bench"), Share::decode(&records[i]).expect("decode")))
+        .map(|&i| {
+            (
+                PathBuf::from("bench"),
+                Share::decode(&records[i]).expect("decode"),
+            )
+        })
         .collect();
     let combined = combine(&chosen).expect("combine");
     let elapsed = start.elapsed();

@@ -169,9 +169,11 @@ fn run_split(rep: &mut Reporter, args: SplitArgs) -> Result<i32, Error> {
 
 fn prompt_secret() -> Result<Zeroizing<Vec<u8>>, Error> {
     let ask = |prompt: &str| {
-        rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|e| {
-            ShareError::Usage(format!("cannot read the secret from the terminal: {e}"))
-        })
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                ShareError::Usage(format!("cannot read the secret from the terminal: {e}"))
+            })
     };
     let first = ask("Secret to split (hidden, one line): ")?;
     let again = ask("The same secret again: ")?;
@@ -261,7 +263,8 @@ fn run_combine(rep: &mut Reporter, args: CombineArgs) -> Result<i32, Error> {
         }
         if !rep.human() {
             return Err(ShareError::Usage(
-                "--out - and --output json both need standard output; write the secret to a file".into(),
+                "--out - and --output json both need standard output; write the secret to a file"
+                    .into(),
             )
             .into());
         }

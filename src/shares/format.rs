@@ -161,7 +161,9 @@ impl Share {
             return Err(format!("has index {index}, outside 1..={count}"));
         }
         if declared < NONCE_LEN {
-            return Err(format!("has a {declared}-byte payload, shorter than its nonce"));
+            return Err(format!(
+                "has a {declared}-byte payload, shorter than its nonce"
+            ));
         }
         let mut commitment = [0u8; 32];
         commitment.copy_from_slice(&bytes[24..56]);

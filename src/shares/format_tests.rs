@@ -86,8 +86,12 @@ fn impossible_parameters_are_refused_even_with_a_good_checksum() {
 fn parameters_are_checked() {
     assert!(check_parameters(2, 2).is_ok());
     assert!(check_parameters(255, 255).is_ok());
-    assert!(check_parameters(1, 3).expect_err("1").contains("at least 2"));
-    assert!(check_parameters(4, 3).expect_err("4>3").contains("cannot exceed"));
+    assert!(check_parameters(1, 3)
+        .expect_err("1")
+        .contains("at least 2"));
+    assert!(check_parameters(4, 3)
+        .expect_err("4>3")
+        .contains("cannot exceed"));
 }
 
 #[test]

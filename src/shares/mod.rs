@@ -23,7 +23,7 @@ pub mod text;
 
 use std::path::PathBuf;
 
-pub use format::{Share, SetId};
+pub use format::{SetId, Share};
 pub use scheme::{combine, split, Combined};
 
 use crate::error::ExitCode;

@@ -107,7 +107,8 @@ impl SplitOutput {
             }
             if self.form != OutputForm::File {
                 return Err(ShareError::Usage(
-                    "sealed shares are files (compact JWE); --to-certs goes with --format file".into(),
+                    "sealed shares are files (compact JWE); --to-certs goes with --format file"
+                        .into(),
                 ));
             }
             check_recipients(&self.recipients)?;
@@ -148,7 +149,11 @@ impl SplitOutput {
     }
 
     /// Writes `shares` (from one split of a `secret_bytes`-long secret).
-    pub fn write(&self, shares: &[Share], secret_bytes: usize) -> Result<SplitManifest, ShareError> {
+    pub fn write(
+        &self,
+        shares: &[Share],
+        secret_bytes: usize,
+    ) -> Result<SplitManifest, ShareError> {
         let Some(first) = shares.first() else {
             return Err(ShareError::Usage("no shares to write".into()));
         };
@@ -161,7 +166,11 @@ impl SplitOutput {
             let paths = self.paths(name);
             let recipient = self.recipients.get(i);
             match recipient {
-                Some((_, cert)) => batch.stage(&paths[0], sealed::seal(share, cert)?.as_bytes(), MODE_SECRET)?,
+                Some((_, cert)) => batch.stage(
+                    &paths[0],
+                    sealed::seal(share, cert)?.as_bytes(),
+                    MODE_SECRET,
+                )?,
                 None => self.stage_plain(&mut batch, share, name, &paths)?,
             }
             written.push(WrittenShare {
@@ -205,15 +214,27 @@ impl SplitOutput {
                 "sdctl share {} of {} for {name}: any {} of the {} shares rebuild the secret",
                 share.index, share.count, share.threshold, share.count
             ),
-            format!("set {}; keep this page as safe as the secret itself", share.set_id),
-            "each line ends with two check characters after '/'; a typo is found and located".into(),
+            format!(
+                "set {}; keep this page as safe as the secret itself",
+                share.set_id
+            ),
+            "each line ends with two check characters after '/'; a typo is found and located"
+                .into(),
         ];
         let paper = text::to_text(&record, &comments).map_err(ShareError::Usage)?;
         batch.stage(&paths[0], paper.as_bytes(), MODE_SECRET)?;
         if self.form == OutputForm::Qr {
             let payload = text::to_compact(&record);
-            batch.stage(&paths[1], qr::svg(&payload).map_err(ShareError::Usage)?.as_bytes(), MODE_SECRET)?;
-            batch.stage(&paths[2], &qr::png(&payload).map_err(ShareError::Usage)?, MODE_SECRET)?;
+            batch.stage(
+                &paths[1],
+                qr::svg(&payload).map_err(ShareError::Usage)?.as_bytes(),
+                MODE_SECRET,
+            )?;
+            batch.stage(
+                &paths[2],
+                &qr::png(&payload).map_err(ShareError::Usage)?,
+                MODE_SECRET,
+            )?;
         }
         Ok(())
     }
@@ -261,5 +282,9 @@ pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ShareErro
         }
         return Ok(out);
     }
-    Ok(zeroize::Zeroizing::new(files::read_bounded(path, limit, "a secret to split")?))
+    Ok(zeroize::Zeroizing::new(files::read_bounded(
+        path,
+        limit,
+        "a secret to split",
+    )?))
 }

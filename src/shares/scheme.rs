@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use blahaj::Sharks;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::format::{self, Share, SetId, MAX_SECRET_LEN, NONCE_LEN};
+use super::format::{self, SetId, Share, MAX_SECRET_LEN, NONCE_LEN};
 use super::ShareError;
 
 /// Bytes handed to blahaj per call.

@@ -108,7 +108,10 @@ fn shares_of_two_splits_are_refused_as_mixed() {
 fn the_same_share_twice_is_refused_as_a_duplicate() {
     let shares = split(b"secret", 2, 3).expect("split");
     let err = combine(&named(&shares, &[1, 1])).expect_err("dup");
-    assert!(matches!(err, ShareError::Duplicate { index: 2, .. }), "{err}");
+    assert!(
+        matches!(err, ShareError::Duplicate { index: 2, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("give each share once"), "{err}");
 }
 
@@ -118,7 +121,10 @@ fn a_share_whose_header_disagrees_is_named() {
     let mut given = named(&shares, &[0, 1]);
     given[1].1.threshold = 3;
     let err = combine(&given).expect_err("disagree");
-    assert!(err.to_string().contains("disagree on the threshold"), "{err}");
+    assert!(
+        err.to_string().contains("disagree on the threshold"),
+        "{err}"
+    );
     let mut given = named(&shares, &[0, 1]);
     given[1].1.commitment[0] ^= 1;
     assert!(combine(&given)

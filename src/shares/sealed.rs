@@ -18,9 +18,10 @@ pub const CONTENT_TYPE: &str = "sdctl-share";
 
 /// Seals `share` to `cert`'s RSA public key.
 pub fn seal(share: &Share, cert: &Certificate) -> Result<String, ShareError> {
-    let public = cert.public_key().to_openssl().map_err(|e| {
-        ShareError::Usage(format!("certificate {}: {e}", cert.subject()))
-    })?;
+    let public = cert
+        .public_key()
+        .to_openssl()
+        .map_err(|e| ShareError::Usage(format!("certificate {}: {e}", cert.subject())))?;
     let mut header = Map::new();
     header.insert("cty".into(), Value::from(CONTENT_TYPE));
     header.insert("x5t#S256".into(), Value::from(cert.x5t_256()));
@@ -48,7 +49,9 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
     if jwe.header().get("cty").and_then(Value::as_str) != Some(CONTENT_TYPE) {
         return Err(ShareError::Malformed {
             path: path.to_owned(),
-            detail: format!("is a JWE but not a sealed sdctl share (no \"cty\": \"{CONTENT_TYPE}\")"),
+            detail: format!(
+                "is a JWE but not a sealed sdctl share (no \"cty\": \"{CONTENT_TYPE}\")"
+            ),
         });
     }
     if keys.is_empty() {
