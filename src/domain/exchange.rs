@@ -21,7 +21,7 @@ pub struct ExchangeKey {
     pub public: PKey<Public>,
     /// The same key in sdctl's form.
     pub key: PublicKey,
-    /// The certificate (x5c[0] of the JWK, or the PEM certificate), when given.
+    /// The certificate (`x5c[0]` of the JWK, or the PEM certificate), when given.
     pub certificate: Option<Certificate>,
     /// `x5t_256` for the restore blob: SHA-256 of the certificate DER, or the JWK's
     /// `x5t#S256` when there is no certificate.

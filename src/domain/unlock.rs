@@ -34,7 +34,7 @@ pub struct KeyMatch {
     pub key: PathBuf,
     /// Index into [`SecurityDomain::shares`].
     pub share: usize,
-    /// The share's location in the file ("SharedKeys.enc_shares[2]").
+    /// The share's location in the file (`SharedKeys.enc_shares[2]`).
     pub location: String,
     /// The share's `x5t_256`.
     pub x5t_256: String,

@@ -150,7 +150,7 @@ pub fn verify(
     Ok(claims)
 }
 
-/// The audience a `scope` asks for ("https://managedhsm.azure.net/.default" → the HSM).
+/// The audience a `scope` asks for (`https://managedhsm.azure.net/.default` → the HSM).
 pub fn audience_of_scope(scope: &str) -> Option<&'static str> {
     scope.split_whitespace().find_map(|s| {
         let resource = s.trim_end_matches("/.default").trim_end_matches('/');

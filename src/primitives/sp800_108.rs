@@ -1,6 +1,6 @@
 //! NIST SP 800-108 key derivation in counter mode with HMAC-SHA-512, as the security
 //! domain derives each datum's key from the master key:
-//! block i = HMAC-SHA-512(key, [i]32 BE || label || 0x00 || context || [L]32 BE), i = 1..,
+//! block i = `HMAC-SHA-512(key, [i]32 BE || label || 0x00 || context || [L]32 BE)`, i = 1..,
 //! output = the first L bits.
 
 use openssl::hash::MessageDigest;

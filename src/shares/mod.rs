@@ -1,7 +1,7 @@
 //! General k-of-n secret sharing for custodians: split any secret (a passphrase, a
 //! break-glass credential, a PKCS#12) into `N` shares of which any `K` rebuild it.
 //!
-//! - [`format`]: the share itself, a self-describing binary record (set id, index, `K`,
+//! - [`format`](mod@format): the share itself, a self-describing binary record (set id, index, `K`,
 //!   `N`, a commitment to the secret, a checksum);
 //! - [`scheme`]: [`split`] and [`combine`] over GF(256) with `blahaj`; a wrong
 //!   reconstruction is caught by the commitment;
