@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{mode_of, Fixture};
+use common::{mode_of, Fixture, Run};
 use sdctl::shares::Share;
 
 /// A realistic secret: a PKCS#12 made by openssl, as a break-glass credential would be.
@@ -25,29 +25,21 @@ fn pkcs12_secret(fx: &Fixture) -> Vec<u8> {
     fs::read(fx.path("secret.p12")).unwrap()
 }
 
-fn split(fx: &Fixture, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "shares",
-        "split",
-        "--threshold",
-        "3",
-        "--shares",
-        "5",
-        "--in",
-        "secret.p12",
-        "--out-dir",
-        "out",
-    ];
-    args.extend_from_slice(extra);
-    fx.sdctl(&args)
+/// `shares split --threshold K --shares N --in IN --out-dir OUT EXTRA`.
+fn split(fx: &Fixture, k: u8, n: u8, input: &str, out: &str, extra: &str) -> Run {
+    fx.run(&format!(
+        "shares split --threshold {k} --shares {n} --in {input} --out-dir {out} {extra}"
+    ))
 }
 
-fn combine_ok(fx: &Fixture, shares: &[&str], out: &str, extra: &[&str]) -> Vec<u8> {
-    let mut args = vec!["shares", "combine"];
-    args.extend_from_slice(shares);
-    args.extend_from_slice(&["--out", out]);
-    args.extend_from_slice(extra);
-    let run = fx.sdctl(&args);
+/// `shares combine SHARES --out OUT EXTRA`.
+fn combine(fx: &Fixture, shares: &str, out: &str, extra: &str) -> Run {
+    fx.run(&format!("shares combine {shares} --out {out} {extra}"))
+}
+
+/// Combines and returns the secret written (mode 0600).
+fn combine_ok(fx: &Fixture, shares: &str, out: &str, extra: &str) -> Vec<u8> {
+    let run = combine(fx, shares, out, extra);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(mode_of(&fx.path(out)), 0o600);
     fs::read(fx.path(out)).unwrap()
@@ -57,7 +49,7 @@ fn combine_ok(fx: &Fixture, shares: &[&str], out: &str, extra: &[&str]) -> Vec<u
 fn binary_shares_any_three_of_five_rebuild_a_pkcs12() {
     let fx = Fixture::new();
     let secret = pkcs12_secret(&fx);
-    let run = split(&fx, &["--names", "ana,bo,cy,dee,eve"]);
+    let run = split(&fx, 3, 5, "secret.p12", "out", "--names ana,bo,cy,dee,eve");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("any 3 rebuild it"), "{}", run.stdout);
     assert_eq!(
@@ -77,14 +69,14 @@ fn binary_shares_any_three_of_five_rebuild_a_pkcs12() {
     let manifest = fx.read_json("out/shares.json");
     assert_eq!(manifest["threshold"], 3);
     assert_eq!(manifest["shares"][4]["name"], "eve");
-    let orders: [[&str; 3]; 3] = [
-        ["out/ana.share", "out/bo.share", "out/cy.share"],
-        ["out/eve.share", "out/ana.share", "out/dee.share"],
-        ["out/cy.share", "out/eve.share", "out/bo.share"],
+    let orders = [
+        "out/ana.share out/bo.share out/cy.share",
+        "out/eve.share out/ana.share out/dee.share",
+        "out/cy.share out/eve.share out/bo.share",
+        "out/ana.share out/bo.share out/cy.share out/dee.share out/eve.share",
     ];
     for (i, order) in orders.iter().enumerate() {
-        let got = combine_ok(&fx, order, &format!("back{i}.p12"), &[]);
-        assert_eq!(got, secret);
+        assert_eq!(combine_ok(&fx, order, &format!("back{i}.p12"), ""), secret);
     }
     // The rebuilt PKCS#12 opens with openssl.
     fx.openssl(&[
@@ -95,77 +87,40 @@ fn binary_shares_any_three_of_five_rebuild_a_pkcs12() {
         "file:p12pass",
         "-noout",
     ]);
-
-    let all = [
-        "out/ana.share",
-        "out/bo.share",
-        "out/cy.share",
-        "out/dee.share",
-        "out/eve.share",
-    ];
-    let got = combine_ok(&fx, &all, "all.p12", &[]);
-    assert_eq!(got, secret);
 }
 
 #[test]
 fn refusals_name_the_problem_with_the_right_exit_code() {
     let fx = Fixture::new();
     pkcs12_secret(&fx);
-    assert_eq!(split(&fx, &[]).code, 0);
-    fs::create_dir(fx.path("other")).unwrap();
-    let run = fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "3",
-        "--in",
-        "secret.p12",
-        "--out-dir",
-        "other",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let combine = |shares: &[&str]| {
-        let mut args = vec!["shares", "combine"];
-        args.extend_from_slice(shares);
-        args.extend_from_slice(&["--out", "secret.out"]);
-        fx.sdctl(&args)
-    };
+    assert_eq!(split(&fx, 3, 5, "secret.p12", "out", "").code, 0);
+    assert_eq!(split(&fx, 2, 3, "secret.p12", "other", "").code, 0);
+    let refused = |shares: &str| combine(&fx, shares, "secret.out", "");
 
-    combine(&["out/share-1.share", "out/share-2.share"]).assert_error(2, "bring 1 more");
-    combine(&[
-        "out/share-1.share",
-        "other/share-2.share",
-        "out/share-3.share",
-    ])
-    .assert_error(2, "different share sets");
+    refused("out/share-1.share out/share-2.share").assert_error(2, "bring 1 more");
+    refused("out/share-1.share other/share-2.share out/share-3.share")
+        .assert_error(2, "different share sets");
     fs::copy(fx.path("out/share-2.share"), fx.path("copy.share")).unwrap();
-    combine(&["out/share-1.share", "out/share-2.share", "copy.share"])
+    refused("out/share-1.share out/share-2.share copy.share")
         .assert_error(2, "give each share once");
 
     let mut damaged = fs::read(fx.path("out/share-3.share")).unwrap();
     let middle = damaged.len() / 2;
     damaged[middle] ^= 0x10;
     fs::write(fx.path("damaged.share"), &damaged).unwrap();
-    combine(&["out/share-1.share", "out/share-2.share", "damaged.share"])
+    refused("out/share-1.share out/share-2.share damaged.share")
         .assert_error(2, "damaged.share: checksum mismatch");
 
     // A forged share (its checksum recomputed) passes parsing; the commitment catches it.
     let mut forged = Share::decode(&fs::read(fx.path("out/share-3.share")).unwrap()).unwrap();
     forged.payload[40] ^= 0x01;
     fs::write(fx.path("forged.share"), forged.encode().as_slice()).unwrap();
-    combine(&["out/share-1.share", "out/share-2.share", "forged.share"])
+    refused("out/share-1.share out/share-2.share forged.share")
         .assert_error(3, "does not match the set's commitment");
     assert!(!fx.path("secret.out").exists(), "no output after a failure");
 
     // With one share more than needed, the forged one is found, left out and named.
-    let run = combine(&[
-        "out/share-1.share",
-        "forged.share",
-        "out/share-2.share",
-        "out/share-4.share",
-    ]);
+    let run = refused("out/share-1.share forged.share out/share-2.share out/share-4.share");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
@@ -179,82 +134,30 @@ fn refusals_name_the_problem_with_the_right_exit_code() {
     );
 
     // Existing outputs are never overwritten without --force, and nothing is half-written.
-    combine(&[
-        "out/share-1.share",
-        "out/share-2.share",
-        "out/share-4.share",
-    ])
-    .assert_error(2, "already exists");
+    refused("out/share-1.share out/share-2.share out/share-4.share")
+        .assert_error(2, "already exists");
     let before = fx.listing("out");
-    split(&fx, &[]).assert_error(2, "already exists");
+    split(&fx, 3, 5, "secret.p12", "out", "").assert_error(2, "already exists");
     assert_eq!(fx.listing("out"), before);
-    assert_eq!(split(&fx, &["--force"]).code, 0);
+    assert_eq!(split(&fx, 3, 5, "secret.p12", "out", "--force").code, 0);
 
-    fx.sdctl(&[
-        "shares",
-        "combine",
-        "secret.p12",
-        "out/share-1.share",
-        "--out",
-        "y",
-    ])
-    .assert_error(2, "secret.p12: is neither a binary share nor text");
-    fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "1",
-        "--shares",
-        "3",
-        "--in",
-        "secret.p12",
-        "--out-dir",
-        "x",
-    ])
-    .assert_error(2, "at least 2");
-    fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "4",
-        "--shares",
-        "3",
-        "--in",
-        "secret.p12",
-        "--out-dir",
-        "x",
-    ])
-    .assert_error(2, "cannot exceed");
-    split(&fx, &["--names", "a,b"]).assert_error(2, "--names has 2 name(s) but --shares is 5");
+    combine(&fx, "secret.p12 out/share-1.share", "y", "")
+        .assert_error(2, "secret.p12: is neither a binary share nor text");
+    split(&fx, 1, 3, "secret.p12", "x", "").assert_error(2, "at least 2");
+    split(&fx, 4, 3, "secret.p12", "x", "").assert_error(2, "cannot exceed");
+    split(&fx, 3, 5, "secret.p12", "x", "--names a,b")
+        .assert_error(2, "--names has 2 name(s) but --shares is 5");
     assert!(!fx.path("x").exists());
-    fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "3",
-        "--in",
-        "missing",
-        "--out-dir",
-        "y",
-    ])
-    .assert_error(2, "missing: cannot read");
+    split(&fx, 2, 3, "missing", "y", "").assert_error(2, "missing: cannot read");
 }
 
 fn typo(line: &str, column: usize) -> String {
     line.chars()
         .enumerate()
-        .map(|(i, c)| {
-            if i == column {
-                if c == 'Z' {
-                    'Y'
-                } else {
-                    'Z'
-                }
-            } else {
-                c
-            }
+        .map(|(i, c)| match (i == column, c) {
+            (true, 'Z') => 'Y',
+            (true, _) => 'Z',
+            (false, c) => c,
         })
         .collect()
 }
@@ -263,20 +166,7 @@ fn typo(line: &str, column: usize) -> String {
 fn paper_text_form_round_trips_and_locates_a_typo() {
     let fx = Fixture::new();
     fs::write(fx.path("passphrase"), "tr0ub4dor&3 break-glass admin\n").unwrap();
-    let run = fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "3",
-        "--in",
-        "passphrase",
-        "--out-dir",
-        "paper",
-        "--format",
-        "text",
-    ]);
+    let run = split(&fx, 2, 3, "passphrase", "paper", "--format text");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         fx.listing("paper"),
@@ -292,7 +182,7 @@ fn paper_text_form_round_trips_and_locates_a_typo() {
 
     // Typed back in lower case, from two of the pages.
     fs::write(fx.path("typed.txt"), text.to_lowercase()).unwrap();
-    let got = combine_ok(&fx, &["paper/share-1.share.txt", "typed.txt"], "back", &[]);
+    let got = combine_ok(&fx, "paper/share-1.share.txt typed.txt", "back", "");
     assert_eq!(got, fs::read(fx.path("passphrase")).unwrap());
 
     // One typo on the third data line: the error names the file and the line.
@@ -304,26 +194,12 @@ fn paper_text_form_round_trips_and_locates_a_typo() {
     let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     edited[target] = typo(lines[target], 6);
     fs::write(fx.path("typo.txt"), edited.join("\n")).unwrap();
-    let run = fx.sdctl(&[
-        "shares",
-        "combine",
-        "paper/share-1.share.txt",
-        "typo.txt",
-        "--out",
-        "x",
-    ]);
-    run.assert_error(2, &format!("typo.txt: line {}", target + 1));
-    let run = fx.sdctl(&["shares", "inspect", "typo.txt"]);
-    run.assert_error(2, &format!("line {}", target + 1));
+    combine(&fx, "paper/share-1.share.txt typo.txt", "x", "")
+        .assert_error(2, &format!("typo.txt: line {}, column 7", target + 1));
+    fx.run("shares inspect typo.txt")
+        .assert_error(2, &format!("line {}", target + 1));
 
-    let run = fx.sdctl(&[
-        "--output",
-        "json",
-        "shares",
-        "inspect",
-        "paper/share-3.share.txt",
-        "typed.txt",
-    ]);
+    let run = fx.run("--output json shares inspect paper/share-3.share.txt typed.txt");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
     assert_eq!(json["result"][0]["form"], "text");
@@ -355,89 +231,46 @@ fn qr_codes_scan_back_into_a_share_that_combines() {
         b"\x00\x01binary break-glass token\xff",
     )
     .unwrap();
-    let run = fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "2",
-        "--in",
+    let run = split(
+        &fx,
+        2,
+        2,
         "root-token",
-        "--out-dir",
         "qr",
-        "--format",
-        "qr",
-        "--names",
-        "left,right",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        fx.listing("qr"),
-        [
-            "left.share.png",
-            "left.share.svg",
-            "left.share.txt",
-            "right.share.png",
-            "right.share.svg",
-            "right.share.txt",
-            "shares.json"
-        ]
+        "--format qr --names left,right",
     );
-    assert!(fs::read_to_string(fx.path("qr/left.share.svg"))
-        .unwrap()
-        .contains("<svg"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut expected: Vec<String> = ["left", "right"]
+        .iter()
+        .flat_map(|n| ["png", "svg", "txt"].map(|e| format!("{n}.share.{e}")))
+        .collect();
+    expected.push("shares.json".into());
+    assert_eq!(fx.listing("qr"), expected);
+    let svg = fs::read_to_string(fx.path("qr/left.share.svg")).unwrap();
+    assert!(svg.contains("<svg"));
     let scanned = scan_png(&fx.path("qr/left.share.png"));
     assert!(scanned.starts_with("SDCTL-SHARE:"), "{scanned}");
     fs::write(fx.path("scanned.txt"), &scanned).unwrap();
-    let got = combine_ok(&fx, &["scanned.txt", "qr/right.share.txt"], "back", &[]);
+    let got = combine_ok(&fx, "scanned.txt qr/right.share.txt", "back", "");
     assert_eq!(got, fs::read(fx.path("root-token")).unwrap());
 
     // Too large for one QR code: said plainly, nothing written.
     fs::write(fx.path("big"), vec![7u8; 3000]).unwrap();
-    let run = fx.sdctl(&[
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "2",
-        "--in",
-        "big",
-        "--out-dir",
-        "qr2",
-        "--format",
-        "qr",
-    ]);
-    run.assert_error(2, "QR code");
+    split(&fx, 2, 2, "big", "qr2", "--format qr").assert_error(2, "QR code");
     assert!(fx.listing("qr2").is_empty(), "{:?}", fx.listing("qr2"));
 }
 
 #[test]
 fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
     let fx = Fixture::new();
-    pkcs12_secret(&fx);
+    let secret = pkcs12_secret(&fx);
     for name in ["alice", "bob", "carol"] {
         fx.openssl_custodian(name, 2048);
     }
-    let run = fx.sdctl(&[
-        "--output",
-        "json",
-        "shares",
-        "split",
-        "--threshold",
-        "2",
-        "--shares",
-        "3",
-        "--in",
-        "secret.p12",
-        "--out-dir",
-        "sealed",
-        "--to-certs",
-        "alice.cer",
-        "bob.cer",
-        "carol.cer",
-    ]);
+    let certs = "--to-certs alice.cer bob.cer carol.cer";
+    let run = fx.run(&format!(
+        "--output json shares split --threshold 2 --shares 3 --in secret.p12 --out-dir sealed {certs}"
+    ));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
     assert_eq!(json["result"]["sealed"], true);
@@ -452,71 +285,33 @@ fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
         ]
     );
 
-    let got = combine_ok(
-        &fx,
-        &["sealed/carol.share.jwe", "sealed/alice.share.jwe"],
-        "back.p12",
-        &["--keys", "alice.key", "carol.key"],
-    );
-    assert_eq!(got, fs::read(fx.path("secret.p12")).unwrap());
+    let shares = "sealed/carol.share.jwe sealed/alice.share.jwe";
+    let got = combine_ok(&fx, shares, "back.p12", "--keys alice.key carol.key");
+    assert_eq!(got, secret);
 
     // A key without its certificate beside it is found by trial decryption.
     fs::create_dir(fx.path("loose")).unwrap();
     fs::copy(fx.path("bob.key"), fx.path("loose/bob.key")).unwrap();
-    combine_ok(
-        &fx,
-        &["sealed/bob.share.jwe", "sealed/alice.share.jwe"],
-        "back2.p12",
-        &["--keys", "loose/bob.key", "alice.key"],
-    );
+    let shares = "sealed/bob.share.jwe sealed/alice.share.jwe";
+    let got = combine_ok(&fx, shares, "back2.p12", "--keys loose/bob.key alice.key");
+    assert_eq!(got, secret);
 
-    let combine = |args: &[&str]| {
-        let mut all = vec![
-            "shares",
-            "combine",
-            "sealed/alice.share.jwe",
-            "sealed/bob.share.jwe",
-            "--out",
-            "x",
-        ];
-        all.extend_from_slice(args);
-        fx.sdctl(&all)
-    };
-    combine(&[]).assert_error(3, "give that custodian's key with --keys");
-    combine(&["--keys", "alice.key", "carol.key"])
+    let shares = "sealed/alice.share.jwe sealed/bob.share.jwe";
+    combine(&fx, shares, "x", "").assert_error(3, "give that custodian's key with --keys");
+    combine(&fx, shares, "x", "--keys alice.key carol.key")
         .assert_error(3, "none of the keys given opens it");
     let jwe = fs::read_to_string(fx.path("sealed/bob.share.jwe")).unwrap();
     fs::write(fx.path("sealed/bob.share.jwe"), common::tamper_jwe(&jwe, 3)).unwrap();
-    combine(&["--keys", "alice.key", "bob.key"]).assert_error(3, "the sealed share was altered");
+    combine(&fx, shares, "x", "--keys alice.key bob.key")
+        .assert_error(3, "the sealed share was altered");
     assert!(!fx.path("x").exists());
 
-    let split_to = |certs: &[&str], extra: &[&str]| {
-        let mut args = vec![
-            "shares",
-            "split",
-            "--threshold",
-            "2",
-            "--shares",
-            "3",
-            "--in",
-            "secret.p12",
-            "--out-dir",
-            "s2",
-            "--to-certs",
-        ];
-        args.extend_from_slice(certs);
-        args.extend_from_slice(extra);
-        fx.sdctl(&args)
-    };
-    split_to(&["alice.cer", "bob.cer", "alice.cer"], &[])
+    let sealed_split = |certs: &str| split(&fx, 2, 3, "secret.p12", "s2", certs);
+    sealed_split("--to-certs alice.cer bob.cer alice.cer")
         .assert_error(2, "are the same certificate");
-    split_to(&["alice.cer", "bob.cer"], &[]).assert_error(2, "one certificate per share");
-    split_to(
-        &["alice.cer", "bob.cer", "carol.cer"],
-        &["--format", "text"],
-    )
-    .assert_error(2, "--format file");
-    split_to(&["alice.key", "bob.cer", "carol.cer"], &[]).assert_error(2, "alice.key");
+    sealed_split("--to-certs alice.cer bob.cer").assert_error(2, "one certificate per share");
+    sealed_split(&format!("{certs} --format text")).assert_error(2, "--format file");
+    sealed_split("--to-certs alice.key bob.cer carol.cer").assert_error(2, "alice.key");
     assert!(!fx.path("s2").exists());
 }
 
@@ -524,18 +319,7 @@ fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
 fn secrets_come_from_stdin_and_go_to_a_pipe_never_to_json() {
     let fx = Fixture::new();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
-        .args([
-            "shares",
-            "split",
-            "--threshold",
-            "2",
-            "--shares",
-            "2",
-            "--in",
-            "-",
-            "--out-dir",
-            "piped",
-        ])
+        .args("shares split --threshold 2 --shares 2 --in - --out-dir piped".split(' '))
         .current_dir(fx.dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -555,38 +339,14 @@ fn secrets_come_from_stdin_and_go_to_a_pipe_never_to_json() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let run = fx.sdctl(&[
-        "shares",
-        "combine",
-        "piped/share-1.share",
-        "piped/share-2.share",
-        "--out",
-        "-",
-    ]);
+    let both = "piped/share-1.share piped/share-2.share";
+    let run = combine(&fx, both, "-", "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "from a pipe");
-    fx.sdctl(&[
-        "--output",
-        "json",
-        "shares",
-        "combine",
-        "piped/share-1.share",
-        "piped/share-2.share",
-        "--out",
-        "-",
-    ])
-    .assert_error(2, "both need standard output");
+    fx.run(&format!("--output json shares combine {both} --out -"))
+        .assert_error(2, "both need standard output");
 
-    let run = fx.sdctl(&[
-        "--output",
-        "json",
-        "shares",
-        "combine",
-        "piped/share-1.share",
-        "piped/share-2.share",
-        "--out",
-        "s",
-    ]);
+    let run = fx.run(&format!("--output json shares combine {both} --out s"));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains("from a pipe"));
     assert_eq!(run.json()["result"]["secret_bytes"], 11);
