@@ -297,7 +297,7 @@ fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
     assert_eq!(got, secret);
 
     let shares = "sealed/alice.share.jwe sealed/bob.share.jwe";
-    combine(&fx, shares, "x", "").assert_error(3, "give that custodian's key with --keys");
+    combine(&fx, shares, "x", "").assert_error(2, "give that custodian's key with --keys");
     combine(&fx, shares, "x", "--keys alice.key carol.key")
         .assert_error(3, "none of the keys given opens it");
     let jwe = fs::read_to_string(fx.path("sealed/bob.share.jwe")).unwrap();
@@ -312,7 +312,36 @@ fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
     sealed_split("--to-certs alice.cer bob.cer").assert_error(2, "one certificate per share");
     sealed_split(&format!("{certs} --format text")).assert_error(2, "--format file");
     sealed_split("--to-certs alice.key bob.cer carol.cer").assert_error(2, "alice.key");
+    fx.openssl_custodian("small", 1024);
+    sealed_split("--to-certs alice.cer bob.cer small.cer")
+        .assert_error(2, "small.cer: RSA key of 1024 bits is too small");
+    fx.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ec.key",
+        "-out",
+        "ec.cer",
+        "-subj",
+        "/CN=ec",
+        "-days",
+        "30",
+    ]);
+    sealed_split("--to-certs ec.cer bob.cer carol.cer").assert_error(2, "ec.cer: EC P-256 key");
     assert!(!fx.path("s2").exists());
+
+    // inspect looks inside a sealed share with its custodian's key.
+    let run = fx.run("--output json shares inspect sealed/carol.share.jwe --keys carol.key");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let result = &run.json()["result"][0];
+    assert_eq!(result["form"], "sealed");
+    assert_eq!(result["index"], 3);
+    assert_eq!(result["opened_with"], "carol.key");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use sdctl::files::{ensure_writable, write_atomic, MODE_SECRET};
 use sdctl::keys::load_certificate;
 use sdctl::shares::input::{combine_files, read_share, Form, ReadShare};
 use sdctl::shares::output::{read_secret, OutputForm, SplitManifest, SplitOutput};
+use sdctl::shares::scheme::check_split;
 use sdctl::shares::{split, ShareError};
 use sdctl::Error;
 use serde::Serialize;
@@ -150,8 +151,7 @@ fn run_split(rep: &mut Reporter, args: SplitArgs) -> Result<i32, Error> {
         recipients,
         force: args.force,
     };
-    sdctl::shares::format::check_parameters(args.threshold, args.shares)
-        .map_err(|e| ShareError::Usage(format!("cannot split with {e}")))?;
+    check_split(args.threshold, args.shares)?;
     output.check(args.shares)?;
     harden(rep);
     let secret = if args.input == Path::new("-") && std::io::stdin().is_terminal() {

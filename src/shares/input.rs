@@ -103,3 +103,7 @@ pub fn combine_files(
     let combined = super::combine(&named)?;
     Ok((read, combined))
 }
+
+#[cfg(test)]
+#[path = "input_tests.rs"]
+mod tests;

@@ -19,10 +19,16 @@ const CHUNK: usize = 64 * 1024;
 /// among extra shares (a bound on the subset search).
 const SEARCH_BUDGET: usize = 256 * 1024 * 1024;
 
+/// Checks a split's threshold and share count (2 <= K <= N <= 255) before any secret is
+/// read; [`split`] checks them again.
+pub fn check_split(threshold: u8, count: u8) -> Result<(), ShareError> {
+    format::check_parameters(threshold, count)
+        .map_err(|e| ShareError::Usage(format!("cannot split with {e}")))
+}
+
 /// Splits `secret` into `count` shares of which any `threshold` rebuild it.
 pub fn split(secret: &[u8], threshold: u8, count: u8) -> Result<Vec<Share>, ShareError> {
-    format::check_parameters(threshold, count)
-        .map_err(|e| ShareError::Usage(format!("cannot split with {e}")))?;
+    check_split(threshold, count)?;
     if secret.len() > MAX_SECRET_LEN {
         return Err(ShareError::Usage(format!(
             "the secret is {} bytes; shares carry at most {MAX_SECRET_LEN} bytes (split a key to it instead)",

@@ -55,9 +55,10 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
         });
     }
     if keys.is_empty() {
-        return Err(sealed(
-            "is sealed to a custodian's certificate; give that custodian's key with --keys".into(),
-        ));
+        return Err(ShareError::Usage(format!(
+            "{}: is sealed to a custodian's certificate; give that custodian's key with --keys",
+            path.display()
+        )));
     }
     let thumbprint = jwe.header().get("x5t#S256").and_then(Value::as_str);
     let named = keys.iter().find(|k| {
