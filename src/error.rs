@@ -51,6 +51,9 @@ pub enum Error {
     /// Splitting or combining a shared secret failed.
     #[error(transparent)]
     Shares(#[from] ShareError),
+    /// A guided ceremony could not go on.
+    #[error(transparent)]
+    Ceremony(#[from] crate::ceremony::CeremonyError),
     /// The emulator could not start or keep its state.
     #[cfg(feature = "online")]
     #[error(transparent)]
@@ -70,6 +73,7 @@ impl Error {
             Error::Passphrase(e) => e.exit_code(),
             Error::Domain(e) => e.exit_code(),
             Error::Shares(e) => e.exit_code(),
+            Error::Ceremony(e) => e.exit_code(),
             #[cfg(feature = "online")]
             Error::Emulator(e) => e.exit_code(),
             #[cfg(feature = "online")]

@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ceremony;
 pub mod domain;
 #[cfg(feature = "online")]
 pub mod emulator;

@@ -1,5 +1,7 @@
 //! Command-line parsing and dispatch. Handlers parse, call the library, and print.
 
+mod ceremony;
+mod ceremony_log;
 #[cfg(feature = "online")]
 mod emulator;
 #[cfg(feature = "online")]
@@ -62,6 +64,10 @@ pub enum Command {
     #[cfg(feature = "online")]
     #[command(subcommand)]
     Hsm(hsm::HsmCommand),
+    /// Guided ceremonies from a plan file: activate, recover, rotate, drill, rehearse; and
+    /// their tamper-evident transcripts.
+    #[command(subcommand)]
+    Ceremony(ceremony::CeremonyCommand),
     /// The local Managed HSM emulator, for rehearsals and tests.
     #[cfg(feature = "online")]
     #[command(subcommand)]
@@ -75,6 +81,7 @@ pub fn run() -> i32 {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
         Command::Sd(cmd) => sd::run(cmd, cli.output),
         Command::Shares(cmd) => shares::run(cmd, cli.output),
+        Command::Ceremony(cmd) => ceremony::run(cmd, cli.output),
         #[cfg(feature = "online")]
         Command::Hsm(cmd) => hsm::run(cmd, cli.output),
         #[cfg(feature = "online")]

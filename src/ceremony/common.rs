@@ -1,0 +1,161 @@
+//! Steps every ceremony has: opening (the plan read out and recorded) and closing.
+
+use serde_json::{json, Value};
+
+use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::plan::{HsmSection, Plan};
+use super::safety::network_interfaces_up;
+use super::transcript::FileDigest;
+use super::CeremonyError;
+
+/// How an HSM is named for people.
+pub fn hsm_label(h: &HsmSection) -> String {
+    match (&h.name, &h.url) {
+        (_, Some(url)) => url.clone(),
+        (Some(name), None) => format!("{name} ({})", h.cloud.as_deref().unwrap_or("AzureCloud")),
+        (None, None) => "-".into(),
+    }
+}
+
+/// The opening step on `side`: the plan is read out, everyone checks it, the record starts.
+pub fn open_step(side: Side, hsm: HsmSection, what: &'static str) -> Step {
+    Step {
+        id: "open".into(),
+        side,
+        actor: "operator".into(),
+        title: "Open the ceremony".into(),
+        explain: format!("The plan is read out: {what}. Everyone present checks the HSM, the custodians, the quorum and the witnesses before anything is made or sent."),
+        imports: None,
+        action: Box::new(move |ctx| open(ctx, &hsm)),
+    }
+}
+
+fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
+    let plan = ctx.plan;
+    let say = |ctx: &mut Ctx<'_>, text: String| ctx.ui.say(&format!("   {text}"));
+    say(ctx, format!("Ceremony: {}", plan.ceremony.name));
+    say(ctx, format!("HSM:      {}", hsm_label(hsm)));
+    say(
+        ctx,
+        format!(
+            "Quorum:   {} of {} ({})",
+            plan.domain.quorum,
+            plan.custodians.len(),
+            mode_name(plan)
+        ),
+    );
+    for c in &plan.custodians {
+        say(
+            ctx,
+            format!(
+                "Custodian {:<16} {}",
+                c.name,
+                c.contact.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    for w in &plan.witnesses {
+        say(
+            ctx,
+            format!(
+                "Witness   {:<16} {}",
+                w.name,
+                w.role.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    let mut done = Done::new(format!(
+        "{} ceremony opened for {} with {} custodians, quorum {}",
+        ctx.kind.name(),
+        hsm_label(hsm),
+        plan.custodians.len(),
+        plan.domain.quorum
+    ))
+    .fact("hsm", hsm_label(hsm))
+    .fact("quorum", plan.domain.quorum)
+    .fact("quorum_mode", mode_name(plan))
+    .fact("custodians", participants(plan))
+    .fact(
+        "witnesses",
+        Value::from(
+            plan.witnesses
+                .iter()
+                .map(|w| json!({"name": w.name, "role": w.role}))
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .fact("plan_sha256", plan.sha256.clone())
+    .fact(
+        "machines",
+        format!("{:?}", plan.ceremony.machines).to_ascii_lowercase(),
+    )
+    .fact("sdctl_version", env!("CARGO_PKG_VERSION"));
+    if let Some(op) = &plan.ceremony.operator {
+        done = done.fact("operator", op.clone());
+    }
+    let up = network_interfaces_up();
+    if side_is_offline(ctx) && !up.is_empty() {
+        done = done.fact("network_interfaces_up", json!(up));
+    }
+    done.event = Some("opened");
+    done.inputs
+        .push(FileDigest::of_file(&plan.path, "plan.toml")?);
+    Ok(Outcome::Done(done))
+}
+
+fn side_is_offline(ctx: &Ctx<'_>) -> bool {
+    ctx.machine != super::engine::Machine::Online
+}
+
+fn mode_name(plan: &Plan) -> &'static str {
+    match plan.domain.quorum_mode {
+        super::plan::QuorumMode::Together => "together",
+        super::plan::QuorumMode::Distributed => "distributed",
+    }
+}
+
+fn participants(plan: &Plan) -> Value {
+    Value::from(
+        plan.custodians
+            .iter()
+            .map(|c| json!({"name": c.name, "contact": c.contact}))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The closing step on `side`.
+pub fn close_step(side: Side) -> Step {
+    Step {
+        id: "close".into(),
+        side,
+        actor: "witnesses".into(),
+        title: "Close the ceremony".into(),
+        explain: "The transcript is closed and the printable record (record.md, record.html) written beside it. Witnesses write down the final digest shown below and sign the printed record.".into(),
+        imports: None,
+        action: Box::new(|ctx| {
+            let mut done = Done::new(format!("{} ceremony closed", ctx.kind.name()));
+            done.event = Some("closed");
+            Ok(Outcome::Done(done))
+        }),
+    }
+}
+
+/// The current security domain of this workspace, or a refusal saying what to do.
+pub fn current_sd(ctx: &Ctx<'_>) -> Result<super::state::SdRecord, crate::Error> {
+    ctx.state.current_sd.clone().ok_or_else(|| {
+        CeremonyError::Refused(format!(
+            "{}: no security domain here yet: run 'sdctl ceremony activate' first (its air-gapped part keeps the security domain)",
+            ctx.out.display()
+        ))
+        .into()
+    })
+}
+
+/// A step that needs the network, in a build without network code.
+#[cfg(not(feature = "online"))]
+pub fn no_network(_: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
+    Err(CeremonyError::Usage(
+        "this sdctl is the air-gapped build, without network code: run this step on the online machine".into(),
+    )
+    .into())
+}

@@ -1,0 +1,198 @@
+//! Custodian steps on the air-gapped machine: each custodian makes their key pair (typing
+//! their own passphrase), the witnesses check the certificates, and keys are opened for a
+//! quorum.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+
+use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::CeremonyError;
+use crate::files::{write_atomic, MODE_PUBLIC, MODE_SECRET};
+use crate::keys::check::{check_set, Severity};
+use crate::keys::generate::generate_custodian;
+use crate::keys::{load_certificate, load_wrapping_key, Certificate, WrappingKey};
+use crate::passphrase::{PassphraseSource, StrengthRule};
+
+/// `OUT/custodians/NAME.key`.
+pub fn key_path(out: &Path, name: &str) -> PathBuf {
+    out.join("custodians").join(format!("{name}.key"))
+}
+
+/// `OUT/custodians/NAME.cer`.
+pub fn cert_path(out: &Path, name: &str) -> PathBuf {
+    out.join("custodians").join(format!("{name}.cer"))
+}
+
+/// The public facts of a custodian's certificate, for the record.
+pub fn cert_facts(name: &str, cert: &Certificate) -> Vec<(&'static str, Value)> {
+    vec![
+        ("custodian", json!(name)),
+        ("x5t_256", json!(cert.x5t_256())),
+        ("sha256_fingerprint", json!(cert.sha256_fingerprint())),
+        ("not_after", json!(cert.not_after().to_string())),
+    ]
+}
+
+/// The step in which custodian `name` makes their key pair. A custodian who already has a
+/// key (an interrupted run made it) keeps it: a second key is never made.
+pub fn generate_step(name: &str) -> Step {
+    let who = name.to_owned();
+    Step {
+        id: format!("key:{name}"),
+        side: Side::Offline,
+        actor: format!("custodian {name}"),
+        title: format!("{name} makes their key pair"),
+        explain: format!("Custodian {name} types a new passphrase privately (hidden, twice; nobody else looks). sdctl makes an RSA key pair, keeps the private key encrypted under that passphrase in custodians/{name}.key (mode 0600) and writes the self-signed certificate custodians/{name}.cer."),
+        imports: None,
+        action: Box::new(move |ctx| generate(ctx, &who)),
+    }
+}
+
+fn generate(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
+    ctx.dir("custodians")?;
+    let (key, cert) = (key_path(&ctx.out, name), cert_path(&ctx.out, name));
+    if key.exists() {
+        if !cert.exists() {
+            return Err(CeremonyError::Refused(format!(
+                "{} exists without its certificate {}: restore the certificate; sdctl never makes a second key for a custodian",
+                key.display(),
+                cert.display()
+            ))
+            .into());
+        }
+        let certificate = load_certificate(&cert)?;
+        let mut done = Done::new(format!(
+            "{name} already has a key pair; it is kept (a custodian never gets a second key)"
+        ));
+        done.outputs = vec![ctx.digest(&cert)?, ctx.digest(&key)?];
+        for (k, v) in cert_facts(name, &certificate) {
+            done.facts.insert(k.into(), v);
+        }
+        return Ok(Outcome::Done(done.fact("kept_existing_key", true)));
+    }
+    let index = passphrase_index(ctx, name);
+    let passphrase = ctx
+        .ui
+        .passphrases()
+        .for_new(index, name, StrengthRule::DEFAULT)?;
+    let options = ctx.plan.generate_options()?;
+    let made = generate_custodian(name, &passphrase, &options)?;
+    // The certificate first: a kill between the two writes leaves a certificate without a
+    // key, which the next run replaces; never a key without its certificate.
+    write_atomic(
+        &cert,
+        made.certificate.to_pem().as_bytes(),
+        MODE_PUBLIC,
+        true,
+    )?;
+    write_atomic(&key, made.key_pem.as_bytes(), MODE_SECRET, false)?;
+    let mut done = Done::new(format!(
+        "{name}'s key pair made: RSA {} bits, certificate SHA-256 fingerprint {}",
+        options.bits,
+        made.certificate.sha256_fingerprint()
+    ));
+    done.outputs = vec![ctx.digest(&cert)?, ctx.digest(&key)?];
+    for (k, v) in cert_facts(name, &made.certificate) {
+        done.facts.insert(k.into(), v);
+    }
+    Ok(Outcome::Done(done))
+}
+
+/// The witnesses' check of every custodian's certificate (`keys check`), with the
+/// fingerprints to compare against `openssl x509 -fingerprint -sha256`.
+pub fn check_step(names: Vec<String>) -> Step {
+    Step {
+        id: "check-keys".into(),
+        side: Side::Offline,
+        actor: "witnesses".into(),
+        title: "Witnesses check the certificates".into(),
+        explain: "Every certificate is checked as a Managed HSM wrapping key (RSA size, key usage, validity, no duplicates). Witnesses compare each fingerprint below with `openssl x509 -noout -fingerprint -sha256 -in custodians/NAME.cer` and with what each custodian reads aloud.".into(),
+        imports: None,
+        action: Box::new(move |ctx| check(ctx, &names)),
+    }
+}
+
+fn check(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::Error> {
+    let certs: Vec<PathBuf> = names.iter().map(|n| cert_path(&ctx.out, n)).collect();
+    let report = check_set(
+        &certs,
+        &[],
+        &PassphraseSource::Unavailable,
+        SystemTime::now(),
+    )?;
+    let mut done = Done::new(format!("{} certificates checked", certs.len()));
+    let mut rows = Vec::new();
+    for (name, path) in names.iter().zip(&certs) {
+        let cert = load_certificate(path)?;
+        ctx.ui
+            .say(&format!("   {name:<16} {}", cert.sha256_fingerprint()));
+        rows.push(json!({"custodian": name, "sha256_fingerprint": cert.sha256_fingerprint(), "x5t_256": cert.x5t_256()}));
+        done.inputs.push(ctx.digest(path)?);
+    }
+    if !report.passed {
+        let problems: Vec<String> = report
+            .custodians
+            .iter()
+            .flat_map(|r| {
+                r.findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(move |f| format!("{}: {}", r.certificate, f.message))
+            })
+            .chain(report.set_findings.iter().map(|f| f.message.clone()))
+            .collect();
+        return Err(CeremonyError::Refused(format!(
+            "the certificate check failed: {}",
+            problems.join("; ")
+        ))
+        .into());
+    }
+    Ok(Outcome::Done(done.fact("certificates", Value::from(rows))))
+}
+
+/// The line of a `--passphrase-file` for custodian `name`: the plan's order, then the
+/// custodians of the current security domain who are no longer in the plan.
+pub fn passphrase_index(ctx: &Ctx<'_>, name: &str) -> usize {
+    let plan = ctx.plan.custodian_names();
+    if let Some(i) = plan.iter().position(|n| n == name) {
+        return i;
+    }
+    let retired: Vec<String> = ctx
+        .state
+        .current_sd
+        .iter()
+        .flat_map(|sd| sd.custodians.iter())
+        .filter(|n| !plan.contains(n))
+        .cloned()
+        .collect();
+    plan.len()
+        + retired
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or(retired.len())
+}
+
+/// Opens the private keys of `names` (each custodian's passphrase in turn).
+pub fn open_keys(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Vec<WrappingKey>, crate::Error> {
+    crate::process::disable_core_dumps().ok();
+    let mut keys = Vec::new();
+    for name in names {
+        let path = key_path(&ctx.out, name);
+        if !path.exists() {
+            return Err(CeremonyError::Refused(format!(
+                "{}: custodian {name}'s key is not here; bring it to the air-gapped machine's custodians/ folder",
+                path.display()
+            ))
+            .into());
+        }
+        let index = passphrase_index(ctx, name);
+        ctx.ui.say(&format!(
+            "   Custodian {name}: your passphrase opens {}.",
+            ctx.rel(&path)
+        ));
+        keys.push(load_wrapping_key(&path, index, ctx.ui.passphrases())?);
+    }
+    Ok(keys)
+}

@@ -1,0 +1,111 @@
+//! Guided ceremonies: plan files, resumable steps on two machines, bundles carried between
+//! them, and a tamper-evident transcript with a printable record.
+//!
+//! - [`plan`]: the plan file; [`state`]: the workspace's state file;
+//! - [`engine`] and [`runner`]: steps announced, confirmed, run, recorded, resumed;
+//! - [`bundle`]: what crosses the air gap; [`transcript`] and [`record`]: the evidence;
+//! - [`activate`], [`drill`], [`rotate`], [`recover`]: the ceremonies;
+//!   [`rehearse`] (feature `online`): all of them against the built-in emulator.
+
+pub mod activate;
+pub mod bundle;
+pub mod common;
+pub mod custodians;
+pub mod drill;
+pub mod engine;
+pub mod hsm_steps;
+#[cfg(feature = "online")]
+pub mod online;
+pub mod plan;
+pub mod quorum;
+pub mod record;
+pub mod recover;
+#[cfg(feature = "online")]
+pub mod rehearse;
+pub mod rotate;
+pub mod runner;
+pub mod safety;
+pub mod state;
+pub mod status;
+pub mod transcript;
+pub mod ui;
+pub mod verify_sd;
+
+use std::path::PathBuf;
+
+use crate::error::ExitCode;
+
+pub use engine::{Machine, Options, Report};
+pub use plan::{Plan, PlanError};
+pub use state::Kind;
+
+/// A ceremony could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum CeremonyError {
+    /// The plan is unusable.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The transcript is broken or diverged.
+    #[error(transparent)]
+    Transcript(#[from] transcript::TranscriptError),
+    /// An unsafe state: the ceremony refuses to go on (the reason says what to do).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Bad usage.
+    #[error("{0}")]
+    Usage(String),
+    /// The state file is unusable.
+    #[error("{0}")]
+    State(String),
+    /// A bundle is unusable.
+    #[error("{}: {detail}", path.display())]
+    Bundle {
+        /// The bundle.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl CeremonyError {
+    /// The documented exit code: refusals and broken records are failed checks (1), bad
+    /// plans, bundles and usage are bad input (2).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CeremonyError::Transcript(e) => e.exit_code(),
+            CeremonyError::Refused(_) => ExitCode::CheckFailed,
+            CeremonyError::Plan(_)
+            | CeremonyError::Usage(_)
+            | CeremonyError::State(_)
+            | CeremonyError::Bundle { .. } => ExitCode::BadInput,
+        }
+    }
+}
+
+impl From<PlanError> for crate::Error {
+    fn from(e: PlanError) -> Self {
+        crate::Error::Ceremony(CeremonyError::Plan(e))
+    }
+}
+
+impl From<transcript::TranscriptError> for crate::Error {
+    fn from(e: transcript::TranscriptError) -> Self {
+        crate::Error::Ceremony(CeremonyError::Transcript(e))
+    }
+}
+
+/// Runs ceremony `kind` of `plan` on this machine (see [`engine::run`]).
+pub fn run(
+    plan: &Plan,
+    kind: Kind,
+    options: &Options,
+    ui: &mut dyn ui::Ui,
+) -> Result<Report, crate::Error> {
+    let steps = match kind {
+        Kind::Activate => activate::steps(plan),
+        Kind::Drill => drill::steps(plan),
+        Kind::Rotate => rotate::steps(plan),
+        Kind::Recover => recover::steps(plan),
+    };
+    engine::run(plan, kind, steps, options, ui)
+}

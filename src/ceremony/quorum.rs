@@ -1,0 +1,185 @@
+//! A quorum of custodians opens the security domain: together (keys on the air-gapped
+//! machine, passphrases typed in turn) or distributed (each custodian exports their own
+//! share to a ceremony session from their own device; no private key travels).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::custodians::{key_path, open_keys};
+use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::plan::QuorumMode;
+use super::CeremonyError;
+use crate::domain::session::{create_session, finish_session, session_paths, ExportFile};
+use crate::domain::SdFile;
+use crate::keys::{load_wrapping_key, WrappingKey};
+use crate::passphrase::PassphraseSource;
+
+/// The shares of a quorum, ready to combine.
+pub enum Shares {
+    /// Custodians' own keys.
+    Keys(Vec<WrappingKey>),
+    /// Share exports opened with the session key.
+    Exports {
+        /// The session key file (destroyed after use).
+        session_key: PathBuf,
+        /// The session key.
+        session: WrappingKey,
+        /// The exports.
+        exports: Vec<ExportFile>,
+    },
+}
+
+impl Shares {
+    /// Destroys the session key, if there is one; returns a note for the record.
+    pub fn finish(&self) -> Option<String> {
+        match self {
+            Shares::Keys(_) => None,
+            Shares::Exports { session_key, .. } => {
+                let state = finish_session(session_key, false);
+                Some(match state.kept_because {
+                    None => "session key destroyed".into(),
+                    Some(why) => format!("session key {why}"),
+                })
+            }
+        }
+    }
+}
+
+/// The ceremony session's directory (`OUT/runs/RUN/session`) and the exports' folder.
+pub fn session_dirs(ctx: &Ctx<'_>) -> Result<(PathBuf, PathBuf), crate::Error> {
+    let run = ctx.run_dir()?;
+    Ok((run.join("session"), run.join("exports")))
+}
+
+/// In distributed mode, the step that makes the ceremony session key pair.
+pub fn session_step() -> Step {
+    Step {
+        id: "session".into(),
+        side: Side::Offline,
+        actor: "operator".into(),
+        title: "Open a ceremony session for the custodians' share exports".into(),
+        explain: "A one-time RSA key pair is made for this run only. Each custodian, on their own device, exports their share of the security domain to its certificate; the key is destroyed once the shares are combined.".into(),
+        imports: None,
+        action: Box::new(|ctx| {
+            let (dir, exports) = session_dirs(ctx)?;
+            let (key, cert) = session_paths(&dir);
+            if key.exists() && cert.exists() {
+                return Ok(Outcome::Done(Done::new("ceremony session key pair already made (kept)")));
+            }
+            let report = create_session(&dir, ctx.plan.keys.bits.max(3072), true)?;
+            crate::files::create_private_dir(&exports)?;
+            let mut done = Done::new(format!(
+                "ceremony session opened: certificate {} (SHA-256 fingerprint {})",
+                ctx.rel(&cert),
+                report.sha256_fingerprint
+            ))
+            .fact("session_x5t_256", report.x5t_256.clone())
+            .fact("session_sha256_fingerprint", report.sha256_fingerprint);
+            done.outputs.push(ctx.digest(&cert)?);
+            Ok(Outcome::Done(done))
+        }),
+    }
+}
+
+/// Brings the shares of `names` (at least `need` of them) for the SD at `sd`: their keys
+/// (together), or their exports (distributed; `Err(Waiting)` when too few have arrived).
+pub fn gather(
+    ctx: &mut Ctx<'_>,
+    sd: &Path,
+    names: &[String],
+    need: usize,
+) -> Result<Result<Shares, Outcome>, crate::Error> {
+    match ctx.plan.domain.quorum_mode {
+        QuorumMode::Together => Ok(Ok(Shares::Keys(open_keys(ctx, names)?))),
+        QuorumMode::Distributed => gather_exports(ctx, sd, names, need),
+    }
+}
+
+fn gather_exports(
+    ctx: &mut Ctx<'_>,
+    sd: &Path,
+    names: &[String],
+    need: usize,
+) -> Result<Result<Shares, Outcome>, crate::Error> {
+    let (dir, exports_dir) = session_dirs(ctx)?;
+    let (session_key, cert) = session_paths(&dir);
+    let mut present = Vec::new();
+    for name in names {
+        let path = exports_dir.join(format!("{name}.jwe"));
+        if path.exists() {
+            present.push(path);
+        }
+    }
+    if present.len() < need {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| !exports_dir.join(format!("{n}.jwe")).exists())
+            .map(|n| {
+                format!(
+                    "  {n}: sdctl sd share-export --sd-file {} --key {} --to {} --out {}",
+                    sd.display(),
+                    key_path(&ctx.out, n).display(),
+                    cert.display(),
+                    exports_dir.join(format!("{n}.jwe")).display()
+                )
+            })
+            .collect();
+        return Ok(Err(Outcome::Waiting(format!(
+            "{} of {need} share exports are in {}. Each custodian, on their own device with their own key, runs (paths as on that device; carry the SD file and the session certificate there and the export back):\n{}\nThen run this command again.",
+            present.len(),
+            exports_dir.display(),
+            missing.join("\n")
+        ))));
+    }
+    if !session_key.exists() {
+        return Err(CeremonyError::Refused(format!(
+            "{}: the session key is gone (destroyed after an earlier use?); the exports made for it cannot be opened: start a new run",
+            session_key.display()
+        ))
+        .into());
+    }
+    let session = load_wrapping_key(&session_key, 0, &PassphraseSource::Unavailable)?;
+    let exports = present
+        .iter()
+        .map(|p| ExportFile::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Ok(Shares::Exports {
+        session_key,
+        session,
+        exports,
+    }))
+}
+
+/// Records how the quorum came in.
+pub fn describe(ctx: &Ctx<'_>, shares: &Shares, done: Done) -> Result<Done, crate::Error> {
+    let mut done = done;
+    match shares {
+        Shares::Keys(keys) => {
+            let names: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    k.key_path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            done = done
+                .fact("quorum_mode", "together")
+                .fact("custodians", json!(names));
+        }
+        Shares::Exports { exports, .. } => {
+            for e in exports {
+                done.inputs.push(ctx.digest(&e.path)?);
+            }
+            done = done.fact("quorum_mode", "distributed");
+        }
+    }
+    Ok(done)
+}
+
+/// Opens `sd` (relative to the output directory) for a step.
+pub fn read_sd(ctx: &Ctx<'_>, rel: &str) -> Result<SdFile, crate::Error> {
+    Ok(SdFile::read(&ctx.out.join(rel))?)
+}

@@ -1,0 +1,194 @@
+//! `ceremony recover`: the new HSM's exchange key goes offline, a quorum builds the restore
+//! blob there, the blob goes online, is uploaded and followed to Success, the HSM is
+//! checked active, and the full backup is restored into it.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::bundle::{self, Outgoing};
+use super::common::{close_step, current_sd, open_step};
+use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::hsm_steps;
+use super::plan::{Plan, QuorumMode};
+use super::quorum::{describe, gather, session_step, Shares};
+use super::CeremonyError;
+use crate::domain::exchange::read_exchange_key;
+use crate::domain::model::hex;
+use crate::domain::restore_blob::{build_with_keys, RestoreBlob};
+use crate::domain::session::restore_blob_from_exports;
+use crate::domain::SdFile;
+use crate::files::{write_atomic, MODE_PUBLIC};
+
+/// The recovery's steps.
+pub fn steps(plan: &Plan) -> Vec<Step> {
+    let hsm = plan.recovery.hsm.clone().unwrap_or_default();
+    let mut steps = vec![
+        open_step(
+            Side::Online,
+            hsm.clone(),
+            "the new HSM to recover into, the custodians and the quorum",
+        ),
+        hsm_steps::roles_step(hsm, "recover"),
+        hsm_steps::exchange_key_step(),
+        export_exchange_step(),
+        import_exchange_step(),
+    ];
+    if plan.domain.quorum_mode == QuorumMode::Distributed {
+        steps.push(session_step());
+    }
+    steps.push(restore_blob_step(plan.quorum_custodians()));
+    steps.push(export_blob_step());
+    steps.push(import_blob_step());
+    steps.push(hsm_steps::upload_step());
+    steps.push(hsm_steps::status_step());
+    steps.push(hsm_steps::full_restore_step());
+    steps.push(close_step(Side::Online));
+    steps
+}
+
+fn export_exchange_step() -> Step {
+    Step {
+        id: "export-exchange".into(),
+        side: Side::Online,
+        actor: "operator".into(),
+        title: "Export the exchange-key bundle for the air-gapped machine".into(),
+        explain: "The new HSM's exchange key (public) and the transcript go into transfer/exchange-key-bundle.json; witnesses read its SHA-256 aloud.".into(),
+        imports: None,
+        action: Box::new(|ctx| {
+            let path = ctx.run_dir()?.join("exchange-key.pem");
+            let pem = String::from_utf8_lossy(&crate::files::read_bounded(&path, 1024 * 1024, "an exchange key")?).into_owned();
+            let out = Outgoing::new(ctx, "exchange-key", json!({"exchange_key_pem": pem}))?;
+            let summary = format!("exchange-key bundle exported to {}", ctx.rel(out.path()));
+            let mut done = bundle::export(ctx, out, summary);
+            done.inputs.push(ctx.digest(&path)?);
+            Ok(Outcome::Done(done))
+        }),
+    }
+}
+
+fn import_exchange_step() -> Step {
+    Step {
+        id: "import-exchange".into(),
+        side: Side::Offline,
+        actor: "operator and witnesses".into(),
+        title: "Import the exchange-key bundle on the air-gapped machine".into(),
+        explain: "The witnesses compare the bundle's SHA-256 with the one read on the online machine; the exchange key is saved in this run's folder.".into(),
+        imports: Some("exchange-key"),
+        action: Box::new(|ctx| {
+            let (incoming, mut done) = bundle::import(ctx, "exchange-key")?;
+            let pem = incoming.payload["exchange_key_pem"].as_str().unwrap_or_default().to_owned();
+            let path = ctx.run_dir()?.join("exchange-key.pem");
+            write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
+            let key = read_exchange_key(&path)?;
+            let recorded = recorded_exchange_x5t(ctx);
+            if key.x5t_256.is_none() || key.x5t_256 != recorded {
+                return Err(CeremonyError::Refused(format!(
+                    "{}: the exchange key is not the one the online machine recorded fetching from the new HSM",
+                    incoming.path.display()
+                ))
+                .into());
+            }
+            done.outputs.push(ctx.digest(&path)?);
+            Ok(Outcome::Done(done))
+        }),
+    }
+}
+
+fn recorded_exchange_x5t(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.transcript
+        .entries()
+        .iter()
+        .rev()
+        .find(|e| e.run == ctx.run_id && e.step == "exchange-key")
+        .and_then(|e| e.facts.get("exchange_x5t_256")?.as_str().map(str::to_owned))
+}
+
+fn restore_blob_step(names: Vec<String>) -> Step {
+    Step {
+        id: "restore-blob".into(),
+        side: Side::Offline,
+        actor: format!("custodians {}", names.join(", ")),
+        title: "A quorum builds the restore blob".into(),
+        explain: "A quorum opens the security domain (keys together, or their share exports); sdctl authenticates every datum, re-encrypts the data under a fresh key and wraps that key to the new HSM's exchange key. Only the restore blob leaves this machine.".into(),
+        imports: None,
+        action: Box::new(move |ctx| restore_blob(ctx, &names)),
+    }
+}
+
+fn restore_blob(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::Error> {
+    let record = current_sd(ctx)?;
+    let sd_path = ctx.out.join(&record.path);
+    let file = SdFile::read(&sd_path)?;
+    let exchange_path = ctx.run_dir()?.join("exchange-key.pem");
+    let exchange = read_exchange_key(&exchange_path)?;
+    let shares = match gather(ctx, &sd_path, names, file.domain.required())? {
+        Ok(s) => s,
+        Err(waiting) => return Ok(waiting),
+    };
+    let (blob, unlocked) = match &shares {
+        Shares::Keys(keys) => build_with_keys(&file, keys, &exchange)?,
+        Shares::Exports {
+            session, exports, ..
+        } => restore_blob_from_exports(&file, session, exports, &exchange)?,
+    };
+    let note = shares.finish();
+    let path = ctx.run_dir()?.join("restore-blob.json");
+    write_atomic(&path, blob.to_json()?.as_bytes(), MODE_PUBLIC, true)?;
+    let mut done = Done::new(format!(
+        "restore blob built from {} share(s) for exchange key {}",
+        unlocked.used.len(),
+        blob.wrapped_key.x5t_256
+    ))
+    .fact("sd_sha256", file.sha256.clone());
+    if let Some(n) = note {
+        done = done.fact("session", n);
+    }
+    done.inputs
+        .extend([ctx.digest(&sd_path)?, ctx.digest(&exchange_path)?]);
+    done.outputs.push(ctx.digest(&path)?);
+    Ok(Outcome::Done(describe(ctx, &shares, done)?))
+}
+
+fn export_blob_step() -> Step {
+    Step {
+        id: "export-blob".into(),
+        side: Side::Offline,
+        actor: "operator".into(),
+        title: "Export the restore-blob bundle for the online machine".into(),
+        explain: "The restore blob (readable only by the new HSM) and the transcript go into transfer/restore-blob-bundle.json; witnesses read its SHA-256 aloud.".into(),
+        imports: None,
+        action: Box::new(|ctx| {
+            let path = ctx.run_dir()?.join("restore-blob.json");
+            let text = String::from_utf8_lossy(&crate::files::read_bounded(&path, 64 * 1024 * 1024, "a restore blob")?).into_owned();
+            let payload = json!({"restore_blob": text, "sha256": hex(&Sha256::digest(text.as_bytes()))});
+            let out = Outgoing::new(ctx, "restore-blob", payload)?;
+            let summary = format!("restore-blob bundle exported to {}", ctx.rel(out.path()));
+            let mut done = bundle::export(ctx, out, summary);
+            done.inputs.push(ctx.digest(&path)?);
+            Ok(Outcome::Done(done))
+        }),
+    }
+}
+
+fn import_blob_step() -> Step {
+    Step {
+        id: "import-blob".into(),
+        side: Side::Online,
+        actor: "operator and witnesses".into(),
+        title: "Import the restore-blob bundle on the online machine".into(),
+        explain: "The witnesses compare the bundle's SHA-256 with the one read on the air-gapped machine; the restore blob is saved in this run's folder.".into(),
+        imports: Some("restore-blob"),
+        action: Box::new(|ctx| {
+            let (incoming, mut done) = bundle::import(ctx, "restore-blob")?;
+            let text = incoming.payload["restore_blob"].as_str().unwrap_or_default().to_owned();
+            if incoming.payload["sha256"].as_str() != Some(hex(&Sha256::digest(text.as_bytes())).as_str()) {
+                return Err(CeremonyError::Bundle { path: incoming.path.clone(), detail: "the restore blob inside does not match its SHA-256".into() }.into());
+            }
+            let path = ctx.run_dir()?.join("restore-blob.json");
+            RestoreBlob::from_json(text.as_bytes()).map_err(|e| CeremonyError::Bundle { path: incoming.path.clone(), detail: format!("not a restore blob: {e}") })?;
+            write_atomic(&path, text.as_bytes(), MODE_PUBLIC, true)?;
+            done.outputs.push(ctx.digest(&path)?);
+            Ok(Outcome::Done(done))
+        }),
+    }
+}

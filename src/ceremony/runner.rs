@@ -1,0 +1,203 @@
+//! The loop over a run's steps (see [`super::engine`]).
+
+use std::collections::BTreeSet;
+
+use super::engine::{
+    announcement, continue_command, write_record, Ctx, Done, Outcome, Report, Step,
+    FINISHING_EVENTS,
+};
+use super::transcript::NewEntry;
+use super::ui::spoken;
+use super::CeremonyError;
+
+/// Step ids of the run finished according to the transcript.
+pub fn finished_steps(ctx: &Ctx<'_>) -> BTreeSet<String> {
+    ctx.transcript
+        .entries()
+        .iter()
+        .filter(|e| e.run == ctx.run_id && FINISHING_EVENTS.contains(&e.event.as_str()))
+        .map(|e| e.step.clone())
+        .collect()
+}
+
+/// Copies the transcript's finished steps (the authority) into the state file.
+fn sync_state(ctx: &mut Ctx<'_>, steps: &[Step], closed: bool) -> Result<(), crate::Error> {
+    let finished = finished_steps(ctx);
+    let ordered: Vec<String> = steps
+        .iter()
+        .filter(|s| finished.contains(&s.id))
+        .map(|s| s.id.clone())
+        .collect();
+    let id = ctx.run_id.clone();
+    if let Some(run) = ctx.state.run_mut(&id) {
+        run.steps_done = ordered;
+        run.closed = closed;
+    }
+    ctx.save_state()
+}
+
+/// Runs the steps of `ctx`'s run that are not finished and belong to this machine.
+pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> {
+    sync_state(ctx, steps, false)?;
+    let already = finished_steps(ctx);
+    let finished_before = steps.iter().filter(|s| already.contains(&s.id)).count();
+    if finished_before > 0 {
+        ctx.ui.say(&format!(
+            "Resuming {} run {}: {finished_before} of {} steps are finished.",
+            ctx.kind.name(),
+            ctx.run_id,
+            steps.len()
+        ));
+    } else {
+        ctx.ui.say(&format!(
+            "Ceremony '{}': {} (run {}), {} steps, on the {} machine.",
+            ctx.plan.ceremony.name,
+            ctx.kind.name(),
+            ctx.run_id,
+            steps.len(),
+            ctx.machine.name()
+        ));
+    }
+    let mut done_now = Vec::new();
+    let mut outcome = "complete";
+    let mut next = None;
+    for (i, step) in steps.iter().enumerate() {
+        if finished_steps(ctx).contains(&step.id) {
+            continue;
+        }
+        if !ctx.machine.runs(step.side) {
+            outcome = "handoff";
+            next = Some(handoff_message(ctx, step));
+            break;
+        }
+        ctx.ui.announce(&announcement(steps, i));
+        if !ctx.ui.confirm(&format!("Proceed with step {}?", i + 1)) {
+            outcome = "stopped";
+            next = Some(format!(
+                "Stopped before step {} ({}); nothing of it was done. Run the same command again to continue.",
+                i + 1,
+                step.title
+            ));
+            break;
+        }
+        match (step.action)(ctx) {
+            Ok(Outcome::Done(done)) => {
+                finish(ctx, step, done)?;
+                done_now.push(step.id.clone());
+            }
+            Ok(Outcome::Waiting(message)) => {
+                outcome = "waiting";
+                next = Some(message);
+                break;
+            }
+            Err(e) => {
+                if let crate::Error::Ceremony(CeremonyError::Refused(reason)) = &e {
+                    record_refusal(ctx, step, reason);
+                }
+                let _ = write_record(ctx);
+                return Err(e);
+            }
+        }
+    }
+    let closed = outcome == "complete";
+    sync_state(ctx, steps, closed)?;
+    let record = write_record(ctx)?;
+    let finished = finished_steps(ctx);
+    let digest = ctx.transcript.final_digest();
+    if let Some(d) = &digest {
+        ctx.ui.say("");
+        ctx.ui.say(&format!(
+            "Transcript {} — final digest:\n   {}",
+            ctx.transcript.path().display(),
+            spoken(d)
+        ));
+        if closed {
+            ctx.ui
+                .say("Witnesses: write this digest down and sign the printed record.");
+        }
+    }
+    Ok(Report {
+        ceremony: ctx.plan.ceremony.name.clone(),
+        kind: ctx.kind.name(),
+        run: ctx.run_id.clone(),
+        machine: ctx.machine.name(),
+        outcome,
+        steps_done: done_now,
+        steps_finished: steps.iter().filter(|s| finished.contains(&s.id)).count(),
+        steps_total: steps.len(),
+        next,
+        transcript: ctx.transcript.path().display().to_string(),
+        final_digest: digest,
+        record,
+    })
+}
+
+fn finish(ctx: &mut Ctx<'_>, step: &Step, mut done: Done) -> Result<(), crate::Error> {
+    let entry = ctx.entry(step, &done);
+    match done.bundle.take() {
+        Some(bundle) => {
+            let mut sha = String::new();
+            ctx.transcript.append_with(entry, |text| {
+                sha = bundle.write(text)?;
+                Ok(())
+            })?;
+            ctx.ui.say(&format!(
+                "   Bundle written: {}\n   SHA-256 {}\n   Witnesses: read this digest aloud now and again on the other machine.",
+                bundle.path().display(),
+                spoken(&sha)
+            ));
+        }
+        None => {
+            ctx.transcript.append(entry)?;
+        }
+    }
+    ctx.ui.say(&format!("   Done: {}", done.summary));
+    let id = ctx.run_id.clone();
+    let finished = finished_steps(ctx);
+    if let Some(run) = ctx.state.run_mut(&id) {
+        run.steps_done = finished.into_iter().collect();
+    }
+    ctx.save_state()
+}
+
+fn record_refusal(ctx: &mut Ctx<'_>, step: &Step, reason: &str) {
+    let entry = NewEntry {
+        ceremony: ctx.plan.ceremony.name.clone(),
+        run: ctx.run_id.clone(),
+        kind: ctx.kind.name().into(),
+        machine: ctx.machine.name().into(),
+        actor: step.actor.clone(),
+        step: step.id.clone(),
+        event: "refused".into(),
+        summary: reason.to_owned(),
+        ..NewEntry::default()
+    };
+    let _ = ctx.transcript.append(entry);
+}
+
+fn handoff_message(ctx: &Ctx<'_>, step: &Step) -> String {
+    let carried = ctx
+        .transcript
+        .entries()
+        .iter()
+        .rev()
+        .find(|e| e.run == ctx.run_id && e.event == "handoff")
+        .and_then(|e| {
+            e.facts
+                .get("bundle")
+                .and_then(|b| b.as_str())
+                .map(str::to_owned)
+        });
+    let what = match carried {
+        Some(b) => format!(
+            "Carry {} (compare its SHA-256 aloud) to the {} machine",
+            ctx.out.join(b).display(),
+            step.side.label()
+        ),
+        None => format!("Continue on the {} machine", step.side.label()),
+    };
+    format!(
+        "{what}, put it in the output directory's transfer/ folder (or pass --bundle), and run there: {}",
+        continue_command(ctx, step.side)
+    )
+}

@@ -1,0 +1,118 @@
+//! Proofs on the air-gapped machine that the security domain is recoverable: one custodian
+//! at a time opening their own share, and a quorum rebuilding the master key and
+//! authenticating every datum (the recovery drill).
+
+use serde_json::json;
+
+use super::common::current_sd;
+use super::custodians::open_keys;
+use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::quorum::{describe, gather, Shares};
+use super::CeremonyError;
+use crate::domain::session::verify_exports;
+use crate::domain::unlock::{match_keys, open_share};
+use crate::domain::verify::verify;
+use crate::domain::SdFile;
+
+/// The recovery drill by the quorum `names` (at least the quorum; in distributed mode their
+/// share exports, from every one of `names` when `everyone`).
+pub fn drill_step(names: Vec<String>, everyone: bool) -> Step {
+    Step {
+        id: "drill".into(),
+        side: Side::Offline,
+        actor: format!("custodians {}", names.join(", ")),
+        title: "Recovery drill: a quorum rebuilds the security domain".into(),
+        explain: "A quorum of custodians opens their shares; sdctl rebuilds the master key and decrypts and authenticates every datum of the security domain. This proves that the HSM can be recovered from this file, with no HSM involved.".into(),
+        imports: None,
+        action: Box::new(move |ctx| drill(ctx, &names, everyone)),
+    }
+}
+
+fn drill(ctx: &mut Ctx<'_>, names: &[String], everyone: bool) -> Result<Outcome, crate::Error> {
+    let record = current_sd(ctx)?;
+    let path = ctx.out.join(&record.path);
+    let file = SdFile::read(&path)?;
+    let need = if everyone {
+        names.len()
+    } else {
+        file.domain.required()
+    };
+    let shares = match gather(ctx, &path, names, need)? {
+        Ok(s) => s,
+        Err(waiting) => return Ok(waiting),
+    };
+    let report = match &shares {
+        Shares::Keys(keys) => verify(&file, keys, false)?,
+        Shares::Exports {
+            session, exports, ..
+        } => verify_exports(&file, session, exports)?,
+    };
+    let session = shares.finish();
+    if !report.verified {
+        return Err(CeremonyError::Refused(format!(
+            "{}: the recovery drill failed: the security domain could not be fully verified",
+            path.display()
+        ))
+        .into());
+    }
+    let mut done = Done::new(format!(
+        "recovery drill passed: quorum {} of {} rebuilt the master key, {} datum(s) authenticated",
+        report.required,
+        report.shares,
+        report.data.len()
+    ))
+    .fact("verified", true)
+    .fact("sd_sha256", file.sha256.clone())
+    .fact("data", report.data.len())
+    .fact(
+        "shares_used",
+        json!(report
+            .custodians_used
+            .iter()
+            .map(|m| m.location.clone())
+            .collect::<Vec<_>>()),
+    );
+    if let Some(note) = session {
+        done = done.fact("session", note);
+    }
+    done.inputs.push(ctx.digest(&path)?);
+    Ok(Outcome::Done(describe(ctx, &shares, done)?))
+}
+
+/// Custodian `name` alone proves that their key opens their own share.
+pub fn prove_step(name: &str) -> Step {
+    let who = name.to_owned();
+    Step {
+        id: format!("prove:{name}"),
+        side: Side::Offline,
+        actor: format!("custodian {name}"),
+        title: format!("{name} proves their key opens their share"),
+        explain: format!("Custodian {name}, alone, types their passphrase: sdctl finds their share of the security domain and decrypts it (its MAC authenticates it). Nobody else needs to be present."),
+        imports: None,
+        action: Box::new(move |ctx| prove(ctx, &who)),
+    }
+}
+
+fn prove(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
+    let record = current_sd(ctx)?;
+    let path = ctx.out.join(&record.path);
+    let file = SdFile::read(&path)?;
+    let keys = open_keys(ctx, &[name.to_owned()])?;
+    let found = match_keys(&path, &file.domain, &keys)?;
+    let Some(m) = found.into_iter().next() else {
+        return Err(CeremonyError::Refused(format!(
+            "{}: custodian {name}'s key opens no share of this security domain",
+            path.display()
+        ))
+        .into());
+    };
+    let location = m.matched.location.clone();
+    let x5t = m.matched.x5t_256.clone();
+    open_share(&file.domain, &keys[m.key_index], m.matched, m.opened)?;
+    let mut done = Done::new(format!("{name}'s key opened their share ({location})"))
+        .fact("custodian", name)
+        .fact("share", location)
+        .fact("share_x5t_256", x5t);
+    done.inputs.push(ctx.digest(&path)?);
+    Ok(Outcome::Done(done))
+}

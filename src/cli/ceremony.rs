@@ -1,0 +1,247 @@
+//! `sdctl ceremony activate | recover | rotate | drill | rehearse | status | log`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use sdctl::ceremony::ui::Console;
+use sdctl::ceremony::{self, Kind, Machine, Options, Plan, Report};
+use sdctl::Error;
+
+use super::ceremony_log::{self, LogCommand};
+use super::secrets::{harden, passphrase_source};
+use super::{OutputFormat, Reporter};
+
+/// Guided ceremonies.
+#[derive(Subcommand, Debug)]
+pub enum CeremonyCommand {
+    /// Activate a new HSM: custodians make their keys (air-gapped), the HSM is activated
+    /// (online), and a quorum proves the security domain recoverable (air-gapped).
+    Activate(RunArgs),
+    /// Recover into a new HSM: its exchange key (online), the restore blob from a quorum
+    /// (air-gapped), upload, status and the full-backup restore (online).
+    Recover(RunArgs),
+    /// Change custodians and/or the quorum (edit the plan first), offline: new keys, the
+    /// security domain re-split, proven by the new quorum; the old one retired.
+    Rotate(RunArgs),
+    /// The periodic drill: each custodian proves their own share, one at a time; then a
+    /// quorum rebuilds the master key; a dated record is the report.
+    Drill(RunArgs),
+    /// The whole life cycle on the built-in emulator with generated custodians and no
+    /// prompts: activate, drill, rotate, recover onto a second HSM, key backup restored.
+    #[cfg(feature = "online")]
+    Rehearse(RehearseArgs),
+    /// Where each ceremony of a plan stands on this machine, and what comes next.
+    Status(StatusArgs),
+    /// Transcripts: verify the hash chain, render the printable record.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `--machine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MachineArg {
+    /// The air-gapped machine: private keys, no network.
+    Offline,
+    /// The machine that talks to the HSM: no private keys.
+    Online,
+}
+
+/// Arguments of every ceremony.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The plan file (see docs/ceremonies/plan.example.toml).
+    #[arg(long, value_name = "PLAN")]
+    plan: PathBuf,
+    /// Which machine this is, for plans with machines = "two".
+    #[arg(long, value_enum)]
+    machine: Option<MachineArg>,
+    /// Answer every confirmation yes (rehearsals, CI). Digests are then not compared by
+    /// people: give --expect-sha256 for that.
+    #[arg(long)]
+    yes: bool,
+    /// File with one passphrase per custodian, in the plan's order (after a rotation's
+    /// new plan: the retired custodians follow). Default: each custodian types theirs at a
+    /// hidden prompt.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// The SHA-256 of the bundle to import, as read on the other machine: a different
+    /// bundle is refused.
+    #[arg(long, value_name = "HEX")]
+    expect_sha256: Option<String>,
+    /// The bundle to import (default: OUT/transfer/KIND-bundle.json).
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// Run the air-gapped part although a network interface is up (rehearsals only; the
+    /// transcript records it).
+    #[arg(long)]
+    allow_network: bool,
+}
+
+/// Arguments of `ceremony status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The plan file.
+    #[arg(long, value_name = "PLAN")]
+    plan: PathBuf,
+}
+
+/// Arguments of `ceremony rehearse`.
+#[cfg(feature = "online")]
+#[derive(Args, Debug)]
+pub struct RehearseArgs {
+    /// Keep the rehearsal's files here (default: a temporary directory, deleted at the end).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// RSA size of the generated custodians' keys.
+    #[arg(long, default_value_t = 2048)]
+    bits: u32,
+}
+
+/// Runs a `ceremony` subcommand and returns the exit status.
+pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
+    let (name, kind) = match &cmd {
+        CeremonyCommand::Activate(_) => ("ceremony activate", Some(Kind::Activate)),
+        CeremonyCommand::Recover(_) => ("ceremony recover", Some(Kind::Recover)),
+        CeremonyCommand::Rotate(_) => ("ceremony rotate", Some(Kind::Rotate)),
+        CeremonyCommand::Drill(_) => ("ceremony drill", Some(Kind::Drill)),
+        #[cfg(feature = "online")]
+        CeremonyCommand::Rehearse(_) => ("ceremony rehearse", None),
+        CeremonyCommand::Status(_) => ("ceremony status", None),
+        CeremonyCommand::Log(_) => ("ceremony log", None),
+    };
+    let mut rep = Reporter::new(format, name);
+    let outcome = match cmd {
+        CeremonyCommand::Activate(a)
+        | CeremonyCommand::Recover(a)
+        | CeremonyCommand::Rotate(a)
+        | CeremonyCommand::Drill(a) => match kind {
+            Some(k) => run_ceremony(&mut rep, k, a),
+            None => Ok(2),
+        },
+        #[cfg(feature = "online")]
+        CeremonyCommand::Rehearse(a) => rehearse(&mut rep, a),
+        CeremonyCommand::Status(a) => status(&mut rep, a),
+        CeremonyCommand::Log(cmd) => return ceremony_log::run(cmd, format),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => rep.fail(&e),
+    }
+}
+
+fn run_ceremony(rep: &mut Reporter, kind: Kind, args: RunArgs) -> Result<i32, Error> {
+    let plan = Plan::load(&args.plan)?;
+    harden(rep);
+    let passphrases = passphrase_source(args.passphrase_file.as_deref(), rep)?;
+    let options = Options {
+        machine: args.machine.map(|m| match m {
+            MachineArg::Offline => Machine::Offline,
+            MachineArg::Online => Machine::Online,
+        }),
+        expect_sha256: args.expect_sha256,
+        bundle: args.bundle,
+        allow_network: args.allow_network,
+    };
+    let mut ui = Console {
+        yes: args.yes,
+        narrate_on_stderr: !rep.human(),
+        passphrases,
+    };
+    let report = ceremony::run(&plan, kind, &options, &mut ui)?;
+    Ok(finish(rep, &report))
+}
+
+/// Prints how a ceremony invocation ended.
+pub fn finish(rep: &Reporter, report: &Report) -> i32 {
+    rep.finish(report, true, || {
+        println!();
+        match report.outcome {
+            "complete" => println!(
+                "Ceremony {} ({}) complete: {} of {} steps finished.",
+                report.kind, report.run, report.steps_finished, report.steps_total
+            ),
+            "handoff" => println!(
+                "This machine's part is done for now ({} of {} steps finished).",
+                report.steps_finished, report.steps_total
+            ),
+            "waiting" => println!(
+                "Waiting for people ({} of {} steps finished).",
+                report.steps_finished, report.steps_total
+            ),
+            _ => println!(
+                "Stopped ({} of {} steps finished).",
+                report.steps_finished, report.steps_total
+            ),
+        }
+        if let Some(next) = &report.next {
+            println!("Next: {next}");
+        }
+        for r in &report.record {
+            println!("Record: {r}");
+        }
+    })
+}
+
+fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {
+    let plan = Plan::load(&args.plan)?;
+    let status = ceremony::status::status(&plan)?;
+    Ok(rep.finish(&status, true, || {
+        println!(
+            "Ceremony '{}' in {} (plan SHA-256 {}): the plan checks out.",
+            status.ceremony, status.output_dir, status.plan_sha256
+        );
+        if status.runs.is_empty() {
+            println!("No ceremony has run here yet.");
+        }
+        for r in &status.runs {
+            let state = if r.closed { "closed" } else { "in progress" };
+            println!(
+                "  {:<12} {:<9} {state:<12} {} step(s) finished, transcript digest {}",
+                r.id,
+                r.kind,
+                r.steps_done.len(),
+                r.final_digest.as_deref().unwrap_or("-")
+            );
+            if let Some(p) = &r.transcript_problem {
+                println!("      TRANSCRIPT PROBLEM: {p}");
+            }
+        }
+        if let Some(sd) = &status.current_sd {
+            println!(
+                "Security domain in force: {} (SHA-256 {}), quorum {} of {}",
+                sd.path,
+                sd.sha256,
+                sd.quorum,
+                sd.custodians.join(", ")
+            );
+        }
+        for sd in &status.retired_sds {
+            println!(
+                "Retired: {} (SHA-256 {}), {}",
+                sd.path,
+                sd.sha256,
+                sd.retired.as_deref().unwrap_or("")
+            );
+        }
+    }))
+}
+
+#[cfg(feature = "online")]
+fn rehearse(rep: &mut Reporter, args: RehearseArgs) -> Result<i32, Error> {
+    harden(rep);
+    let report = ceremony::rehearse::rehearse(&ceremony::rehearse::RehearseOptions {
+        work_dir: args.work_dir,
+        bits: args.bits,
+        narrate_on_stderr: !rep.human(),
+    })?;
+    Ok(rep.finish(&report, true, || {
+        println!();
+        println!(
+            "Rehearsal complete: {} ceremonies, every transcript verified.",
+            report.ceremonies.len()
+        );
+        if let Some(dir) = &report.kept {
+            println!("Files kept in {dir}");
+        }
+    }))
+}
