@@ -188,6 +188,9 @@ impl WriteBatch {
 
     /// Renames every staged file into place and fsyncs the directories.
     pub fn commit(mut self) -> Result<(), FileError> {
+        for staged in &self.staged {
+            pause_for_kill_tests(&staged.dest);
+        }
         for i in 0..self.staged.len() {
             let (temp, dest) = (self.staged[i].temp.clone(), self.staged[i].dest.clone());
             let moved = if self.overwrite {
@@ -223,6 +226,26 @@ impl Drop for WriteBatch {
                 let _ = fs::remove_file(&staged.dest);
             }
         }
+    }
+}
+
+/// Environment variable of the kill tests' hook (see [`pause_for_kill_tests`]).
+pub const PAUSE_HOOK: &str = "SDCTL_TEST_PAUSE_BEFORE_RENAME";
+
+/// Test hook for the ceremony kill tests: when [`PAUSE_HOOK`] names `dest`'s file name, the
+/// write stops for up to 30 seconds with its temporary file complete and synced but not yet
+/// renamed, and says so on stderr, so a test can kill the process inside the write. Not a
+/// secret and not a behaviour: unset, nothing happens.
+fn pause_for_kill_tests(dest: &Path) {
+    let Some(name) = std::env::var_os(PAUSE_HOOK) else {
+        return;
+    };
+    if dest.file_name() == Some(name.as_os_str()) {
+        eprintln!(
+            "sdctl: test hook: paused before renaming into {}",
+            dest.display()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(30));
     }
 }
 

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "online")]
+pub mod ceremony;
+#[cfg(feature = "online")]
 pub mod emulator;
 pub mod interop;
 #[cfg(feature = "online")]

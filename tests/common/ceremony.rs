@@ -1,0 +1,155 @@
+//! Ceremonies run through the CLI against an in-process emulator with two HSMs: plan files
+//! for one or two machines, passphrase files, and the runs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::online::Online;
+use super::Run;
+
+/// The custodians of the default plans.
+pub const CUSTODIANS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// A test bed: an emulator (hsm-a, hsm-b) and a fixture directory.
+pub struct Bed {
+    pub online: Online,
+}
+
+/// What a plan says, beyond the defaults.
+pub struct PlanSpec<'a> {
+    /// `one` or `two`.
+    pub machines: &'a str,
+    /// Custodian names.
+    pub custodians: &'a [&'a str],
+    /// The quorum.
+    pub quorum: usize,
+    /// `together` or `distributed`.
+    pub mode: &'a str,
+    /// Extra TOML appended to `[recovery]` (backup keys).
+    pub recovery_extra: &'a str,
+}
+
+impl Default for PlanSpec<'_> {
+    fn default() -> Self {
+        PlanSpec {
+            machines: "one",
+            custodians: &CUSTODIANS,
+            quorum: 2,
+            mode: "together",
+            recovery_extra: "",
+        }
+    }
+}
+
+impl Bed {
+    /// A new bed.
+    pub fn start() -> Self {
+        Bed {
+            online: Online::start(&["hsm-a", "hsm-b"]),
+        }
+    }
+
+    /// A path in the fixture.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.online.fx.path(name)
+    }
+
+    /// The plan text for `spec` (absolute paths to the emulator's CA and token).
+    pub fn plan_text(&self, spec: &PlanSpec<'_>) -> String {
+        let ca = self.online.ca();
+        let token = self.path("admin.token").display().to_string();
+        let hsm = |name: &str| {
+            format!(
+                "url = \"{}\", ca_cert = \"{ca}\", access_token_file = \"{token}\"",
+                self.online.emu.hsm(name)
+            )
+        };
+        let mut text = format!(
+            "[ceremony]\nname = \"test-ceremony\"\noutput_dir = \"ceremony\"\nmachines = \"{}\"\noperator = \"Olivia Operator\"\n\n[hsm]\n{}\n\n[keys]\nbits = 2048\ndays = 30\nsubject = \"/O=Test\"\n\n[security_domain]\nquorum = {}\nquorum_mode = \"{}\"\n\n",
+            spec.machines,
+            hsm("hsm-a").replace(", ", "\n"),
+            spec.quorum,
+            spec.mode
+        );
+        for c in spec.custodians {
+            text.push_str(&format!(
+                "[[custodian]]\nname = \"{c}\"\ncontact = \"{c}@example.com\"\n\n"
+            ));
+        }
+        text.push_str("[[witness]]\nname = \"Walter Witness\"\nrole = \"Internal audit\"\n\n");
+        text.push_str(&format!(
+            "[recovery]\nhsm = {{ {} }}\n{}",
+            hsm("hsm-b"),
+            spec.recovery_extra
+        ));
+        text
+    }
+
+    /// Writes the plan for `spec` as `DIR/plan.toml` (DIR created) and returns its path.
+    pub fn plan(&self, dir: &str, spec: &PlanSpec<'_>) -> PathBuf {
+        let dir = self.path(dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("plan.toml");
+        fs::write(&path, self.plan_text(spec)).unwrap();
+        path
+    }
+
+    /// A passphrase file (0600) with one line per name, in order.
+    pub fn passphrases(&self, file: &str, names: &[&str]) -> PathBuf {
+        let lines: Vec<String> = names.iter().map(|n| passphrase(n)).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        self.online.fx.pass_file(file, &refs)
+    }
+
+    /// Runs `sdctl ceremony WORDS...` in the fixture.
+    pub fn ceremony(&self, words: &[&str]) -> Run {
+        let mut args = vec!["ceremony"];
+        args.extend_from_slice(words);
+        self.online.fx.sdctl(&args)
+    }
+
+    /// Runs `sdctl ceremony KIND --plan PLAN --yes --passphrase-file PASS EXTRA...`.
+    pub fn unattended(&self, kind: &str, plan: &Path, pass: &Path, extra: &[&str]) -> Run {
+        let (plan, pass) = (plan.display().to_string(), pass.display().to_string());
+        let mut words = vec![kind, "--plan", &plan, "--yes", "--passphrase-file", &pass];
+        words.extend_from_slice(extra);
+        self.ceremony(&words)
+    }
+}
+
+/// The passphrase test custodian `name` uses (strong enough for the default rule).
+pub fn passphrase(name: &str) -> String {
+    format!("correct horse {name} battery staple")
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The entries of a transcript, parsed.
+pub fn transcript(path: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The run's transcript in a workspace.
+pub fn transcript_path(workspace: &Path, run: &str) -> PathBuf {
+    workspace.join("runs").join(run).join("transcript.jsonl")
+}
