@@ -4,6 +4,7 @@
 //!
 //! Everything is async (tokio); the CLI runs it on a current-thread runtime.
 
+pub mod backup;
 pub mod client;
 pub mod credential;
 pub mod endpoint;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod interrupted;
 pub mod jwt;
+pub mod keys;
 pub mod operation;
 pub mod rbac;
 pub mod retry;

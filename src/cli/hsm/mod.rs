@@ -1,7 +1,9 @@
 //! `sdctl hsm ...`: the online steps. Parses flags, builds the library's client, runs the
 //! step on a current-thread runtime, and prints.
 
+mod backup;
 mod connect;
+mod key;
 mod progress;
 mod role;
 mod sd;
@@ -36,6 +38,17 @@ pub enum HsmCommand {
     /// and a check of what the signed-in principal may do.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Full backup of the HSM (every key, version and role assignment, sealed under its
+    /// security domain) into a blob container, given a SAS token in a file; follows the
+    /// job to Succeeded and prints the folder to restore.
+    Backup(backup::BackupArgs),
+    /// Full restore of a backup folder into an HSM that holds the same security domain
+    /// (the last step of a recovery); replaces its keys and role assignments. A backup
+    /// from another security domain fails with the service's message (exit 4).
+    Restore(backup::RestoreArgs),
+    /// Keys: create, show, list (enough to prove a recovery or a restore).
+    #[command(subcommand)]
+    Key(key::KeyCommand),
 }
 
 /// Runs an `hsm` subcommand and returns the exit status.
@@ -47,6 +60,9 @@ pub fn run(cmd: HsmCommand, format: OutputFormat) -> i32 {
         HsmCommand::Wait(_) => "hsm wait",
         HsmCommand::Status(_) => "hsm status",
         HsmCommand::Role(r) => role::command_name(r),
+        HsmCommand::Backup(_) => "hsm backup",
+        HsmCommand::Restore(_) => "hsm restore",
+        HsmCommand::Key(k) => key::command_name(k),
     };
     let mut rep = Reporter::new(format, name);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -67,6 +83,9 @@ pub fn run(cmd: HsmCommand, format: OutputFormat) -> i32 {
             HsmCommand::Wait(args) => sd::wait(&mut rep, args).await,
             HsmCommand::Status(args) => status::status(&mut rep, args).await,
             HsmCommand::Role(cmd) => role::run(&mut rep, cmd).await,
+            HsmCommand::Backup(args) => backup::backup(&mut rep, args).await,
+            HsmCommand::Restore(args) => backup::restore(&mut rep, args).await,
+            HsmCommand::Key(cmd) => key::run(&mut rep, cmd).await,
         }
     });
     match outcome {
