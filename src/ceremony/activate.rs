@@ -13,7 +13,6 @@ use super::custodians::{cert_path, check_step, generate_step};
 use super::engine::{Ctx, Outcome, Side, Step};
 use super::hsm_steps;
 use super::plan::{Plan, QuorumMode};
-use super::quorum::session_step;
 use super::state::SdRecord;
 use super::verify_sd::drill_step;
 use super::CeremonyError;
@@ -43,10 +42,12 @@ pub fn steps(plan: &Plan) -> Vec<Step> {
     steps.push(hsm_steps::download_step());
     steps.push(export_sd_step());
     steps.push(import_sd_step());
-    if plan.domain.quorum_mode == QuorumMode::Distributed {
-        steps.push(session_step());
-    }
-    steps.push(drill_step(plan.quorum_custodians(), false));
+    // The custodians made their keys on this machine moments ago: they drill together.
+    steps.push(drill_step(
+        plan.quorum_custodians(),
+        false,
+        QuorumMode::Together,
+    ));
     steps.push(close_step(Side::Offline));
     steps
 }

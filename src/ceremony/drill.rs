@@ -19,11 +19,19 @@ pub fn steps(plan: &Plan) -> Vec<Step> {
     match plan.domain.quorum_mode {
         QuorumMode::Together => {
             steps.extend(plan.custodians.iter().map(|c| prove_step(&c.name)));
-            steps.push(drill_step(plan.quorum_custodians(), false));
+            steps.push(drill_step(
+                plan.quorum_custodians(),
+                false,
+                QuorumMode::Together,
+            ));
         }
         QuorumMode::Distributed => {
             steps.push(session_step());
-            steps.push(drill_step(plan.custodian_names(), true));
+            steps.push(drill_step(
+                plan.custodian_names(),
+                true,
+                QuorumMode::Distributed,
+            ));
         }
     }
     steps.push(close_step(Side::Offline));

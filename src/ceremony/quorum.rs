@@ -89,8 +89,9 @@ pub fn gather(
     sd: &Path,
     names: &[String],
     need: usize,
+    mode: QuorumMode,
 ) -> Result<Result<Shares, Outcome>, crate::Error> {
-    match ctx.plan.domain.quorum_mode {
+    match mode {
         QuorumMode::Together => Ok(Ok(Shares::Keys(open_keys(ctx, names)?))),
         QuorumMode::Distributed => gather_exports(ctx, sd, names, need),
     }

@@ -121,7 +121,8 @@ fn restore_blob(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::E
     let file = SdFile::read(&sd_path)?;
     let exchange_path = ctx.run_dir()?.join("exchange-key.pem");
     let exchange = read_exchange_key(&exchange_path)?;
-    let shares = match gather(ctx, &sd_path, names, file.domain.required())? {
+    let mode = ctx.plan.domain.quorum_mode;
+    let shares = match gather(ctx, &sd_path, names, file.domain.required(), mode)? {
         Ok(s) => s,
         Err(waiting) => return Ok(waiting),
     };

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bundle::incoming_path;
 use super::engine::{
     announcement, continue_command, write_record, Ctx, Done, Outcome, Report, Step,
     FINISHING_EVENTS,
@@ -61,15 +62,38 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
     let mut done_now = Vec::new();
     let mut outcome = "complete";
     let mut next = None;
-    for (i, step) in steps.iter().enumerate() {
-        if finished_steps(ctx).contains(&step.id) {
+    let mut i = 0;
+    while i < steps.len() {
+        let finished = finished_steps(ctx);
+        if finished.contains(&steps[i].id) {
+            i += 1;
             continue;
         }
-        if !ctx.machine.runs(step.side) {
-            outcome = "handoff";
-            next = Some(handoff_message(ctx, step));
-            break;
+        if !ctx.machine.runs(steps[i].side) {
+            // The other machine's steps count as finished once its bundle is imported here.
+            let here = (i..steps.len())
+                .find(|&j| ctx.machine.runs(steps[j].side) && !finished.contains(&steps[j].id));
+            match here.and_then(|j| steps[j].imports.map(|kind| (j, kind))) {
+                Some((j, kind)) if incoming_path(ctx.options, &ctx.out, kind).exists() => {
+                    i = j;
+                }
+                Some((_, kind)) if !carried_out(ctx) => {
+                    outcome = "waiting";
+                    next = Some(format!(
+                        "Waiting for the {kind} bundle from the {} machine: carry it to {} (or pass --bundle), then run this command again.",
+                        steps[i].side.label(),
+                        incoming_path(ctx.options, &ctx.out, kind).display()
+                    ));
+                    break;
+                }
+                _ => {
+                    outcome = "handoff";
+                    next = Some(handoff_message(ctx, &steps[i]));
+                    break;
+                }
+            }
         }
+        let step = &steps[i];
         ctx.ui.announce(&announcement(steps, i));
         if !ctx.ui.confirm(&format!("Proceed with step {}?", i + 1)) {
             outcome = "stopped";
@@ -84,6 +108,8 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             Ok(Outcome::Done(done)) => {
                 finish(ctx, step, done)?;
                 done_now.push(step.id.clone());
+                // An import may have finished earlier steps too: look again from the start.
+                i = 0;
             }
             Ok(Outcome::Waiting(message)) => {
                 outcome = "waiting";
@@ -160,6 +186,20 @@ fn finish(ctx: &mut Ctx<'_>, step: &Step, mut done: Done) -> Result<(), crate::E
     ctx.save_state()
 }
 
+/// Whether this machine's last finished step of the run handed a bundle over (so what is
+/// awaited is the other machine's answer, not this machine's own work).
+fn carried_out(ctx: &Ctx<'_>) -> bool {
+    ctx.transcript
+        .entries()
+        .iter()
+        .rev()
+        .find(|e| e.run == ctx.run_id)
+        .is_some_and(|e| e.event == "handoff" && e.machine == ctx.machine.name())
+}
+
+/// Records a refusal: in the transcript, except for imports (the transcript must stay a
+/// prefix of the one the next bundle carries back), whose refusals go to the run's
+/// `refusals.jsonl` beside it.
 fn record_refusal(ctx: &mut Ctx<'_>, step: &Step, reason: &str) {
     let entry = NewEntry {
         ceremony: ctx.plan.ceremony.name.clone(),
@@ -172,7 +212,26 @@ fn record_refusal(ctx: &mut Ctx<'_>, step: &Step, reason: &str) {
         summary: reason.to_owned(),
         ..NewEntry::default()
     };
-    let _ = ctx.transcript.append(entry);
+    if step.imports.is_none() {
+        let _ = ctx.transcript.append(entry);
+        return;
+    }
+    let line = serde_json::json!({
+        "time": crate::keys::generate::now_rfc3339(),
+        "machine": entry.machine,
+        "step": entry.step,
+        "refused": entry.summary,
+    });
+    if let Ok(dir) = ctx.run_dir() {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("refusals.jsonl"));
+        if let Ok(mut f) = file {
+            let _ = writeln!(f, "{line}").and_then(|()| f.sync_all());
+        }
+    }
 }
 
 fn handoff_message(ctx: &Ctx<'_>, step: &Step) -> String {

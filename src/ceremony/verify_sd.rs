@@ -7,6 +7,7 @@ use serde_json::json;
 use super::common::current_sd;
 use super::custodians::open_keys;
 use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::plan::QuorumMode;
 use super::quorum::{describe, gather, Shares};
 use super::CeremonyError;
 use crate::domain::session::verify_exports;
@@ -16,7 +17,7 @@ use crate::domain::SdFile;
 
 /// The recovery drill by the quorum `names` (at least the quorum; in distributed mode their
 /// share exports, from every one of `names` when `everyone`).
-pub fn drill_step(names: Vec<String>, everyone: bool) -> Step {
+pub fn drill_step(names: Vec<String>, everyone: bool, mode: QuorumMode) -> Step {
     Step {
         id: "drill".into(),
         side: Side::Offline,
@@ -24,11 +25,16 @@ pub fn drill_step(names: Vec<String>, everyone: bool) -> Step {
         title: "Recovery drill: a quorum rebuilds the security domain".into(),
         explain: "A quorum of custodians opens their shares; sdctl rebuilds the master key and decrypts and authenticates every datum of the security domain. This proves that the HSM can be recovered from this file, with no HSM involved.".into(),
         imports: None,
-        action: Box::new(move |ctx| drill(ctx, &names, everyone)),
+        action: Box::new(move |ctx| drill(ctx, &names, everyone, mode)),
     }
 }
 
-fn drill(ctx: &mut Ctx<'_>, names: &[String], everyone: bool) -> Result<Outcome, crate::Error> {
+fn drill(
+    ctx: &mut Ctx<'_>,
+    names: &[String],
+    everyone: bool,
+    mode: QuorumMode,
+) -> Result<Outcome, crate::Error> {
     let record = current_sd(ctx)?;
     let path = ctx.out.join(&record.path);
     let file = SdFile::read(&path)?;
@@ -37,7 +43,7 @@ fn drill(ctx: &mut Ctx<'_>, names: &[String], everyone: bool) -> Result<Outcome,
     } else {
         file.domain.required()
     };
-    let shares = match gather(ctx, &path, names, need)? {
+    let shares = match gather(ctx, &path, names, need, mode)? {
         Ok(s) => s,
         Err(waiting) => return Ok(waiting),
     };

@@ -1,0 +1,544 @@
+//! Every ceremony end to end, unattended, against the emulator: on one machine, and on two
+//! (an "air-gapped" and an "online" workspace with bundles carried between them), with the
+//! distributed quorum; the refusals of unsafe states; and a scan of everything the
+//! ceremonies wrote or printed for passphrases and private-key bytes.
+
+#![cfg(feature = "online")]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::ceremony::{files_under, passphrase, transcript, transcript_path, Bed, PlanSpec};
+use common::Run;
+
+fn ok(run: &Run) -> serde_json::Value {
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+    run.stdout.clone().into()
+}
+
+fn json_run(bed: &Bed, kind: &str, plan: &Path, pass: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut words = vec!["--output", "json"];
+    words.extend_from_slice(extra);
+    let run = bed.unattended(kind, plan, pass, &words);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    let envelope: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    envelope["result"].clone()
+}
+
+fn verify_log(bed: &Bed, path: &Path) -> String {
+    let run = bed.ceremony(&["log", "verify", &path.display().to_string()]);
+    ok(&run);
+    run.stdout
+}
+
+fn copy(from: &Path, to: &Path) {
+    fs::create_dir_all(to.parent().unwrap()).unwrap();
+    fs::copy(from, to).unwrap();
+}
+
+/// The whole life cycle on one machine: activate, a key and a full backup on HSM A, drill,
+/// rotate (bob retired, dave added, quorum 3), recover into HSM B with the full restore.
+#[test]
+fn every_ceremony_runs_unattended_on_one_machine() {
+    let bed = Bed::start();
+    let plan = bed.plan("c", &PlanSpec::default());
+    let pass = bed.passphrases("pass-1", &["alice", "bob", "carol"]);
+    let out = bed.path("c/ceremony");
+
+    let result = json_run(&bed, "activate", &plan, &pass, &[]);
+    assert_eq!(result["outcome"], "complete");
+    assert_eq!(result["steps_finished"], result["steps_total"]);
+    assert!(out.join("sd/security-domain.json").exists());
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(
+            common::mode_of(&out.join(format!("custodians/{name}.key"))),
+            0o600
+        );
+    }
+    let again = json_run(&bed, "activate", &plan, &pass, &[]);
+    assert_eq!(again["outcome"], "complete");
+    assert!(again["next"].as_str().unwrap().contains("already complete"));
+
+    bed.online.emu.grant_crypto_user("hsm-a");
+    ok(&bed.online.hsm("hsm-a", &["key", "create", "payroll-key"]));
+    let backups = bed.path("backups");
+    fs::create_dir_all(&backups).unwrap();
+    let token = bed.online.fx.pass_file("sas.txt", &["sas-token-for-tests"]);
+    let uri = format!("file://{}", backups.display());
+    let backup = bed.online.hsm(
+        "hsm-a",
+        &[
+            "backup",
+            "--storage-uri",
+            &uri,
+            "--token-file",
+            &token.display().to_string(),
+        ],
+    );
+    ok(&backup);
+    let folder = backup
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Backup folder: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let drill = json_run(&bed, "drill", &plan, &pass, &[]);
+    assert_eq!(drill["run"], "drill-1");
+    let steps: Vec<String> = transcript(&transcript_path(&out, "drill-1"))
+        .iter()
+        .map(|e| e["step"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "open",
+            "prove:alice",
+            "prove:bob",
+            "prove:carol",
+            "drill",
+            "close"
+        ]
+    );
+
+    // Rotation: the plan is edited in place.
+    let spec = PlanSpec {
+        custodians: &["alice", "carol", "dave"],
+        quorum: 3,
+        recovery_extra: &format!("backup_storage_uri = \"{uri}\"\nbackup_folder = \"{folder}\"\nbackup_token_file = \"{}\"\n", token.display()),
+        ..PlanSpec::default()
+    };
+    let plan = bed.plan("c", &spec);
+    let pass = bed.passphrases("pass-2", &["alice", "carol", "dave", "bob"]);
+    let rotate = json_run(&bed, "rotate", &plan, &pass, &[]);
+    assert_eq!(rotate["outcome"], "complete");
+    let state: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["current_sd"]["path"],
+        "sd/security-domain-rotate-1.json"
+    );
+    assert_eq!(state["current_sd"]["quorum"], 3);
+    assert_eq!(state["retired_sds"][0]["path"], "sd/security-domain.json");
+    let record = fs::read_to_string(out.join("runs/rotate-1/record.md")).unwrap();
+    assert!(record.contains("retired"), "{record}");
+
+    let recover = json_run(&bed, "recover", &plan, &pass, &[]);
+    assert_eq!(recover["outcome"], "complete");
+    let entries = transcript(&transcript_path(&out, "recover-1"));
+    let restore = entries
+        .iter()
+        .find(|e| e["step"] == "full-restore")
+        .unwrap();
+    assert_eq!(restore["facts"]["backup_folder"], folder.as_str());
+    let show = bed.online.hsm("hsm-b", &["key", "show", "payroll-key"]);
+    ok(&show);
+    let status = bed.online.hsm("hsm-b", &["status"]);
+    assert!(status.stdout.contains("Active"), "{}", status.stdout);
+
+    for run in ["activate", "drill-1", "rotate-1", "recover-1"] {
+        let path = transcript_path(&out, run);
+        assert!(verify_log(&bed, &path).contains("closed"));
+        assert!(out.join(format!("runs/{run}/record.html")).exists());
+    }
+    let status = bed.ceremony(&["status", "--plan", &plan.display().to_string()]);
+    ok(&status);
+    assert!(
+        status.stdout.contains("security-domain-rotate-1.json"),
+        "{}",
+        status.stdout
+    );
+    scan_for_secrets(
+        &out,
+        &[&bed.path("logs")],
+        &["alice", "bob", "carol", "dave"],
+    );
+}
+
+/// Two workspaces stand for the air-gapped and the online machine: only bundles cross.
+struct TwoMachines {
+    bed: Bed,
+    offline: PathBuf,
+    online: PathBuf,
+    pass: PathBuf,
+}
+
+impl TwoMachines {
+    fn new(mode: &str) -> Self {
+        let bed = Bed::start();
+        let spec = PlanSpec {
+            machines: "two",
+            mode,
+            ..PlanSpec::default()
+        };
+        let offline = bed.plan("offline", &spec);
+        let online = bed.plan("online", &spec);
+        let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
+        TwoMachines {
+            bed,
+            offline,
+            online,
+            pass,
+        }
+    }
+    fn out(&self, machine: &str) -> PathBuf {
+        self.bed.path(&format!("{machine}/ceremony"))
+    }
+    fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
+        let plan = if machine == "offline" {
+            &self.offline
+        } else {
+            &self.online
+        };
+        let mut words = vec!["--machine", machine];
+        if machine == "offline" {
+            words.push("--allow-network");
+        }
+        words.extend_from_slice(extra);
+        let result = json_run(&self.bed, kind, plan, &self.pass, &words);
+        self.log(kind, machine, &result);
+        result
+    }
+    fn log(&self, kind: &str, machine: &str, result: &serde_json::Value) {
+        let dir = self.bed.path("logs");
+        fs::create_dir_all(&dir).unwrap();
+        let n = fs::read_dir(&dir).unwrap().count();
+        fs::write(
+            dir.join(format!("{n}-{kind}-{machine}.json")),
+            result.to_string(),
+        )
+        .unwrap();
+    }
+    /// Carries bundle `name` from one machine's transfer/ folder to the other's.
+    fn carry(&self, name: &str, from: &str, to: &str) {
+        copy(
+            &self.out(from).join("transfer").join(name),
+            &self.out(to).join("transfer").join(name),
+        );
+    }
+}
+
+#[test]
+fn activate_and_recover_span_two_machines_with_a_distributed_quorum() {
+    let m = TwoMachines::new("distributed");
+    let first = m.run("activate", "offline", &[]);
+    assert_eq!(first["outcome"], "handoff");
+    assert!(first["next"].as_str().unwrap().contains("--machine online"));
+    m.carry("public-bundle.json", "offline", "online");
+    let online = m.run("activate", "online", &[]);
+    assert_eq!(online["outcome"], "handoff");
+    assert!(
+        !m.out("online").join("custodians").exists(),
+        "no key material online"
+    );
+    m.carry("security-domain-bundle.json", "online", "offline");
+    // The witnesses' digest, given as --expect-sha256.
+    let digest = sha256_hex(
+        &fs::read(
+            m.out("offline")
+                .join("transfer/security-domain-bundle.json"),
+        )
+        .unwrap(),
+    );
+    let last = m.run("activate", "offline", &["--expect-sha256", &digest]);
+    assert_eq!(last["outcome"], "complete");
+    let offline_t = fs::read_to_string(transcript_path(&m.out("offline"), "activate")).unwrap();
+    let online_t = fs::read_to_string(transcript_path(&m.out("online"), "activate")).unwrap();
+    assert!(
+        offline_t.starts_with(&online_t),
+        "one chain across both machines"
+    );
+    let machines: Vec<String> = transcript(&transcript_path(&m.out("offline"), "activate"))
+        .iter()
+        .map(|e| e["machine"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(machines.contains(&"online".to_owned()) && machines.contains(&"offline".to_owned()));
+
+    // Recovery: starts online, the exports come from the custodians' own devices.
+    let r1 = m.run("recover", "online", &[]);
+    assert_eq!(r1["outcome"], "handoff");
+    m.carry("exchange-key-bundle.json", "online", "offline");
+    let r2 = m.run("recover", "offline", &[]);
+    assert_eq!(r2["outcome"], "waiting", "{r2}");
+    let next = r2["next"].as_str().unwrap();
+    assert!(next.contains("sdctl sd share-export"), "{next}");
+    let out = m.out("offline");
+    let session_cert = out.join("runs/recover-1/session/session.cer");
+    for (i, name) in ["alice", "bob"].iter().enumerate() {
+        // Each custodian on their own device: only their key and their passphrase.
+        let device = m.bed.path(&format!("device-{name}"));
+        fs::create_dir_all(&device).unwrap();
+        copy(
+            &out.join(format!("custodians/{name}.key")),
+            &device.join(format!("{name}.key")),
+        );
+        copy(
+            &out.join(format!("custodians/{name}.cer")),
+            &device.join(format!("{name}.cer")),
+        );
+        let pass = m
+            .bed
+            .online
+            .fx
+            .pass_file(&format!("device-{name}/pass"), &[&passphrase(name)]);
+        let export = out.join(format!("runs/recover-1/exports/{name}.jwe"));
+        let run = m.bed.online.fx.sdctl(&[
+            "sd",
+            "share-export",
+            "--sd-file",
+            &out.join("sd/security-domain.json").display().to_string(),
+            "--key",
+            &device.join(format!("{name}.key")).display().to_string(),
+            "--to",
+            &session_cert.display().to_string(),
+            "--out",
+            &export.display().to_string(),
+            "--passphrase-file",
+            &pass.display().to_string(),
+        ]);
+        assert_eq!(run.code, 0, "custodian {i} {name}: {}", run.stderr);
+    }
+    let r3 = m.run("recover", "offline", &[]);
+    assert_eq!(r3["outcome"], "handoff", "{r3}");
+    assert!(
+        !out.join("runs/recover-1/session/session.key").exists(),
+        "session key destroyed"
+    );
+    m.carry("restore-blob-bundle.json", "offline", "online");
+    let r4 = m.run("recover", "online", &[]);
+    assert_eq!(r4["outcome"], "complete", "{r4}");
+    assert!(verify_log(&m.bed, &transcript_path(&m.out("online"), "recover-1")).contains("closed"));
+    scan_for_secrets(
+        &m.out("offline"),
+        &[&m.out("online"), &m.bed.path("logs")],
+        &["alice", "bob", "carol"],
+    );
+}
+
+#[test]
+fn unsafe_states_are_refused_with_the_reason() {
+    let m = TwoMachines::new("together");
+    let plan = m.offline.display().to_string();
+    // No --machine on a two-machine plan.
+    m.bed
+        .ceremony(&["activate", "--plan", &plan, "--yes"])
+        .assert_error(2, "--machine offline");
+    // Air-gapped part with a network up and no --allow-network (the test machine has one).
+    if !sdctl::ceremony::safety::network_interfaces_up().is_empty() {
+        m.bed
+            .ceremony(&["activate", "--plan", &plan, "--machine", "offline", "--yes"])
+            .assert_error(1, "network interface");
+    }
+    assert_eq!(m.run("activate", "offline", &[])["outcome"], "handoff");
+    m.carry("public-bundle.json", "offline", "online");
+
+    // A private key on the online machine.
+    let stray = m.bed.path("online/alice.key");
+    copy(&m.out("offline").join("custodians/alice.key"), &stray);
+    let online_plan = m.online.display().to_string();
+    let pass = m.pass.display().to_string();
+    let words = [
+        "activate",
+        "--plan",
+        &online_plan,
+        "--machine",
+        "online",
+        "--yes",
+        "--passphrase-file",
+        &pass,
+    ];
+    m.bed
+        .ceremony(&words)
+        .assert_error(1, "private key material found on the online machine");
+    fs::remove_file(&stray).unwrap();
+
+    // A public bundle whose certificate was swapped in transit.
+    let bundle_path = m.out("online").join("transfer/public-bundle.json");
+    let original = fs::read(&bundle_path).unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    m.bed.online.fx.openssl_custodian("mallory", 2048);
+    let mallory = fs::read_to_string(m.bed.path("keys/mallory.cer"))
+        .unwrap_or_else(|_| fs::read_to_string(m.bed.path("mallory.cer")).unwrap());
+    bundle["payload"]["certificates"][1]["pem"] = mallory.into();
+    fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    m.bed
+        .ceremony(&words)
+        .assert_error(1, "not the one the witnesses checked");
+    // The wrong witnessed digest.
+    fs::write(&bundle_path, &original).unwrap();
+    let mut wrong = words.to_vec();
+    wrong.extend_from_slice(&["--expect-sha256", "00"]);
+    m.bed
+        .ceremony(&wrong)
+        .assert_error(1, "differs from --expect-sha256");
+    let refusals =
+        fs::read_to_string(m.out("online").join("runs/activate/refusals.jsonl")).unwrap();
+    assert_eq!(
+        refusals.lines().count(),
+        2,
+        "import refusals are kept: {refusals}"
+    );
+
+    // A plan changed in the middle of a run.
+    assert_eq!(m.run("activate", "online", &[])["outcome"], "handoff");
+    m.carry("security-domain-bundle.json", "online", "offline");
+    let mut text = fs::read_to_string(&m.offline).unwrap();
+    text = text.replace(
+        "operator = \"Olivia Operator\"",
+        "operator = \"Somebody Else\"",
+    );
+    fs::write(&m.offline, &text).unwrap();
+    m.bed
+        .ceremony(&[
+            "activate",
+            "--plan",
+            &plan,
+            "--machine",
+            "offline",
+            "--allow-network",
+            "--yes",
+            "--passphrase-file",
+            &pass,
+        ])
+        .assert_error(1, "the plan changed since run activate began");
+
+    // Bad plans.
+    let bad = m.bed.plan(
+        "bad",
+        &PlanSpec {
+            quorum: 1,
+            ..PlanSpec::default()
+        },
+    );
+    m.bed
+        .ceremony(&["activate", "--plan", &bad.display().to_string(), "--yes"])
+        .assert_error(2, "quorum below 2");
+    let real = m.bed.path("bad/real.toml");
+    let text = m.bed.plan_text(&PlanSpec::default()).replacen(
+        &format!("url = \"{}\"", m.bed.online.emu.hsm("hsm-a")),
+        "name = \"contoso-prod\"",
+        1,
+    );
+    fs::write(&real, text).unwrap();
+    m.bed
+        .ceremony(&["activate", "--plan", &real.display().to_string(), "--yes"])
+        .assert_error(2, "refused for a real HSM");
+}
+
+#[test]
+fn a_tampered_security_domain_bundle_is_refused() {
+    let m = TwoMachines::new("together");
+    let first = m.run("activate", "offline", &[]);
+    assert_eq!(first["outcome"], "handoff", "{first}");
+    m.carry("public-bundle.json", "offline", "online");
+    let online = m.run("activate", "online", &[]);
+    assert_eq!(online["outcome"], "handoff", "{online}");
+    m.carry("security-domain-bundle.json", "online", "offline");
+    let path = m
+        .out("offline")
+        .join("transfer/security-domain-bundle.json");
+    let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let sd = bundle["payload"]["security_domain"]
+        .as_str()
+        .unwrap()
+        .replacen("\"required\":2", "\"required\":3", 1);
+    bundle["payload"]["security_domain"] = sd.into();
+    fs::write(&path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    let plan = m.offline.display().to_string();
+    let pass = m.pass.display().to_string();
+    let run = m.bed.ceremony(&[
+        "activate",
+        "--plan",
+        &plan,
+        "--machine",
+        "offline",
+        "--allow-network",
+        "--yes",
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("security-domain-bundle.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(!m.out("offline").join("sd/security-domain.json").exists());
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// No passphrase, and no byte run of any custodian's private key (decrypted with openssl, or
+/// as its encrypted PEM), in any transcript, record, bundle, state or log.
+fn scan_for_secrets(workspace: &Path, others: &[&Path], names: &[&str]) {
+    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+    for name in names {
+        needles.push((
+            format!("{name}'s passphrase"),
+            passphrase(name).into_bytes(),
+        ));
+        let key = workspace.join(format!("custodians/{name}.key"));
+        if !key.exists() {
+            continue;
+        }
+        let pem = fs::read_to_string(&key).unwrap();
+        for line in pem.lines().filter(|l| l.len() == 64) {
+            needles.push((format!("{name}'s encrypted key"), line.as_bytes().to_vec()));
+        }
+        let der = std::process::Command::new("openssl")
+            .args([
+                "pkey",
+                "-in",
+                &key.display().to_string(),
+                "-outform",
+                "DER",
+                "-passin",
+                &format!("pass:{}", passphrase(name)),
+            ])
+            .output()
+            .unwrap();
+        assert!(der.status.success(), "openssl opens {name}'s key");
+        for chunk in der.stdout.chunks(24).filter(|c| c.len() == 24).skip(2) {
+            needles.push((format!("{name}'s private key bytes"), chunk.to_vec()));
+        }
+    }
+    let mut scanned = 0;
+    let roots: Vec<&Path> = std::iter::once(workspace)
+        .chain(others.iter().copied())
+        .collect();
+    for root in roots {
+        for file in files_under(root) {
+            let rel = file.display().to_string();
+            if rel.contains("/custodians/") || rel.ends_with(".key") {
+                continue;
+            }
+            let bytes = fs::read(&file).unwrap();
+            scanned += 1;
+            for (what, needle) in &needles {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                    "{what} found in {rel}"
+                );
+            }
+        }
+    }
+    assert!(scanned > 10, "the scan saw {scanned} files");
+}
