@@ -108,7 +108,7 @@ pub fn export(ctx: &Ctx<'_>, bundle: Outgoing, summary: String) -> Done {
         .fact("bundle", ctx.rel(bundle.path()))
         .fact("payload_sha256", bundle.payload_sha256());
     done.event = Some("handoff");
-    done.bundle = Some(bundle);
+    done.bundle = Some(Box::new(bundle));
     done
 }
 

@@ -105,7 +105,7 @@ pub struct Done {
     /// Public facts.
     pub facts: Map<String, Value>,
     /// A bundle to write with the transcript including this step's entry (export steps).
-    pub bundle: Option<super::bundle::Outgoing>,
+    pub bundle: Option<Box<super::bundle::Outgoing>>,
 }
 
 impl Done {

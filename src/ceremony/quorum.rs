@@ -24,7 +24,7 @@ pub enum Shares {
         /// The session key file (destroyed after use).
         session_key: PathBuf,
         /// The session key.
-        session: WrappingKey,
+        session: Box<WrappingKey>,
         /// The exports.
         exports: Vec<ExportFile>,
     },
@@ -140,7 +140,11 @@ fn gather_exports(
         ))
         .into());
     }
-    let session = load_wrapping_key(&session_key, 0, &PassphraseSource::Unavailable)?;
+    let session = Box::new(load_wrapping_key(
+        &session_key,
+        0,
+        &PassphraseSource::Unavailable,
+    )?);
     let exports = present
         .iter()
         .map(|p| ExportFile::read(p))
