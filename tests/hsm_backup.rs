@@ -313,12 +313,13 @@ fn a_wait_that_times_out_exits_4_and_names_the_job_to_follow() {
     assert!(started.elapsed().as_secs() < 20);
     no_secret(&run);
     run.assert_error(4, "did not finish within 1 s (last status: InProgress");
-    let warning = run
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("sdctl: warning:"))
-        .unwrap();
-    let id = warning
+    // The error line itself names the command that follows the job further.
+    let line = run.stderr.lines().last().unwrap();
+    assert!(
+        line.contains("it goes on in the HSM: run 'sdctl hsm backup --job-id "),
+        "{line}"
+    );
+    let id = line
         .split("--job-id ")
         .nth(1)
         .and_then(|rest| rest.split('\'').next())

@@ -295,6 +295,7 @@ pub async fn wait_job(
         operation: kind.title(),
         seconds: options.timeout.as_secs_f64().ceil() as u64,
         last: format!("{last}; job {}", job.job_id),
+        resume: format!("sdctl hsm {} --job-id {}", kind.name(), job.job_id),
     };
     let mut last = job.status.clone();
     let mut pace = Duration::from_millis(250).min(options.interval);

@@ -98,22 +98,24 @@ pub enum HsmError {
         detail: String,
     },
     /// A long-running operation ended in Failed.
-    #[error("the security-domain {operation} failed: {details}")]
+    #[error("the {operation} failed: {details}")]
     OperationFailed {
-        /// `download` or `upload`.
+        /// `security-domain download`, `full backup`, ...
         operation: &'static str,
         /// The service's `status_details`, verbatim.
         details: String,
     },
     /// A long-running operation did not finish in time.
-    #[error("the security-domain {operation} did not finish within {seconds} s (last status: {last}); run 'sdctl hsm wait --target {operation}' to keep waiting")]
+    #[error("the {operation} did not finish within {seconds} s (last status: {last}); it goes on in the HSM: run '{resume}' to keep waiting")]
     Timeout {
-        /// `download` or `upload`.
+        /// `security-domain download`, `full backup`, ...
         operation: &'static str,
         /// The time limit.
         seconds: u64,
         /// The last status seen.
         last: String,
+        /// The command that follows it further.
+        resume: String,
     },
     /// A POST whose answer was lost; the service's own account of what happened.
     #[error("{url}: {detail}")]

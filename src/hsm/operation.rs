@@ -30,6 +30,14 @@ impl Operation {
         }
     }
 
+    /// `security-domain download` or `security-domain upload`, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Operation::Download => "security-domain download",
+            Operation::Upload => "security-domain upload",
+        }
+    }
+
     /// The status path (`securitydomain/download/pending`).
     pub fn pending_path(self) -> String {
         format!("securitydomain/{}/pending", self.name())
@@ -186,7 +194,7 @@ impl HsmClient {
                 State::Succeeded => return Ok(status),
                 State::Failed => {
                     return Err(HsmError::OperationFailed {
-                        operation: operation.name(),
+                        operation: operation.title(),
                         details: status.status_details,
                     })
                 }
@@ -214,9 +222,10 @@ fn transient(e: &HsmError) -> bool {
 
 fn timeout(operation: Operation, options: WaitOptions, last: String) -> HsmError {
     HsmError::Timeout {
-        operation: operation.name(),
+        operation: operation.title(),
         seconds: options.timeout.as_secs_f64().ceil() as u64,
         last,
+        resume: format!("sdctl hsm wait --target {}", operation.name()),
     }
 }
 

@@ -156,8 +156,8 @@ async fn run(
     let (job, waited, seconds) = match outcome {
         Ok(o) => o,
         Err((e, Some(id))) => {
-            if matches!(e, HsmError::Timeout { .. } | HsmError::Network { .. }) {
-                rep.warn(format!("the {} job {id} may go on in the HSM; follow it with 'sdctl hsm {} --job-id {id}' (not 'hsm wait', which follows security-domain operations only)", kind.title(), kind.name()));
+            if matches!(e, HsmError::Network { .. }) {
+                rep.warn(format!("the {} job {id} may go on in the HSM; follow it with 'sdctl hsm {} --job-id {id}'", kind.title(), kind.name()));
             }
             return Err(e.into());
         }
