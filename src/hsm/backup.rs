@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroize;
 
 use super::client::{remaining, HsmClient};
-use super::operation::{State, WaitOptions};
+use super::operation::{transient, State, WaitOptions};
 use super::retry::{parse_retry_after, Idempotency};
 use super::HsmError;
 
@@ -328,15 +328,6 @@ pub async fn wait_job(
         let pause = after.unwrap_or(pace).min(Duration::from_secs(30)).min(left);
         pace = (pace * 2).min(options.interval);
         tokio::time::sleep(pause).await;
-    }
-}
-
-/// A failure worth waiting out: the network, throttling, a server error.
-fn transient(e: &HsmError) -> bool {
-    match e {
-        HsmError::Network { .. } => true,
-        HsmError::Service { status, .. } => matches!(status, 408 | 429 | 500..=599),
-        _ => false,
     }
 }
 

@@ -212,7 +212,7 @@ impl HsmClient {
 }
 
 /// A failure worth waiting out: the network, throttling, a server error.
-fn transient(e: &HsmError) -> bool {
+pub(crate) fn transient(e: &HsmError) -> bool {
     match e {
         HsmError::Network { .. } => true,
         HsmError::Service { status, .. } => matches!(status, 408 | 429 | 500..=599),

@@ -14,17 +14,8 @@ use zeroize::Zeroizing;
 
 use super::connect::Connection;
 use super::progress::Spinner;
+use super::sd::seconds;
 use crate::cli::Reporter;
-
-/// `--timeout`: seconds, more than zero.
-fn seconds(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!(
-            "'{text}' is not a number of seconds between 0 and 86400"
-        )),
-    }
-}
 
 /// The storage flags, and how to follow the job.
 #[derive(Args, Debug)]

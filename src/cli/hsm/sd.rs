@@ -18,7 +18,7 @@ use crate::cli::secrets::load_keys;
 use crate::cli::Reporter;
 
 /// `--timeout`: seconds, more than zero.
-fn seconds(text: &str) -> Result<Duration, String> {
+pub fn seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
         _ => Err(format!(
