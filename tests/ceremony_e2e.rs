@@ -325,6 +325,31 @@ fn activate_and_recover_span_two_machines_with_a_distributed_quorum() {
     m.carry("restore-blob-bundle.json", "offline", "online");
     let r4 = m.run("recover", "online", &[]);
     assert_eq!(r4["outcome"], "complete", "{r4}");
+    // Each machine closed its own part: the next recovery starts a new run on both, and the
+    // bundles left from this one are not taken for the new run's.
+    for (machine, run) in [("offline", "recover-1"), ("online", "activate")] {
+        let state: serde_json::Value =
+            serde_json::from_slice(&fs::read(m.out(machine).join("state.json")).unwrap()).unwrap();
+        let entry = state["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == run)
+            .unwrap();
+        assert_eq!(entry["closed"], true, "{machine} {run}: {state}");
+    }
+    // (HSM B is active now, so the new run stops at the exchange key, as it should.)
+    let online_plan = m.online.display().to_string();
+    let run = m.bed.ceremony(&[
+        "recover",
+        "--plan",
+        &online_plan,
+        "--machine",
+        "online",
+        "--yes",
+    ]);
+    assert!(run.stdout.contains("(run recover-2)"), "{}", run.stdout);
+    run.assert_error(4, "already activated");
     assert!(verify_log(&m.bed, &transcript_path(&m.out("online"), "recover-1")).contains("closed"));
     scan_for_secrets(
         &m.out("offline"),
@@ -527,7 +552,11 @@ fn scan_for_secrets(workspace: &Path, others: &[&Path], names: &[&str]) {
         }
     }
     // The needles are real: every custodian's key material yields many of them.
-    assert!(needles.len() > names.len() * 20, "{} needles", needles.len());
+    assert!(
+        needles.len() > names.len() * 20,
+        "{} needles",
+        needles.len()
+    );
     let mut scanned = 0;
     let roots: Vec<&Path> = std::iter::once(workspace)
         .chain(others.iter().copied())

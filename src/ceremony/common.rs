@@ -4,7 +4,6 @@ use serde_json::{json, Value};
 
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::plan::{HsmSection, Plan};
-use super::safety::network_interfaces_up;
 use super::transcript::FileDigest;
 use super::CeremonyError;
 
@@ -93,18 +92,10 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     if let Some(op) = &plan.ceremony.operator {
         done = done.fact("operator", op.clone());
     }
-    let up = network_interfaces_up();
-    if side_is_offline(ctx) && !up.is_empty() {
-        done = done.fact("network_interfaces_up", json!(up));
-    }
     done.event = Some("opened");
     done.inputs
         .push(FileDigest::of_file(&plan.path, "plan.toml")?);
     Ok(Outcome::Done(done))
-}
-
-fn side_is_offline(ctx: &Ctx<'_>) -> bool {
-    ctx.machine != super::engine::Machine::Online
 }
 
 fn mode_name(plan: &Plan) -> &'static str {

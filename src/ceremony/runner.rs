@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 
 use super::bundle::incoming_path;
 use super::engine::{
-    announcement, continue_command, write_record, Ctx, Done, Outcome, Report, Step,
+    announcement, continue_command, write_record, Ctx, Done, Machine, Outcome, Report, Step,
     FINISHING_EVENTS,
 };
+use super::safety::network_interfaces_up;
 use super::transcript::NewEntry;
 use super::ui::spoken;
 use super::CeremonyError;
@@ -74,7 +75,7 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             let here = (i..steps.len())
                 .find(|&j| ctx.machine.runs(steps[j].side) && !finished.contains(&steps[j].id));
             match here.and_then(|j| steps[j].imports.map(|kind| (j, kind))) {
-                Some((j, kind)) if incoming_path(ctx.options, &ctx.out, kind).exists() => {
+                Some((j, kind)) if bundle_for_this_run(ctx, kind) => {
                     i = j;
                 }
                 Some((_, kind)) if !carried_out(ctx) => {
@@ -125,7 +126,16 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             }
         }
     }
-    let closed = outcome == "complete";
+    // A machine whose part is over (every step left belongs to the other one) closes the run
+    // here, so that its next ceremony of this kind starts a new run.
+    let finished = finished_steps(ctx);
+    let part_over = steps
+        .iter()
+        .all(|s| finished.contains(&s.id) || !ctx.machine.runs(s.side));
+    let closed = outcome == "complete" || (outcome == "handoff" && part_over);
+    if outcome == "handoff" && part_over {
+        next = next.map(|n| format!("This machine's part of run {} is complete. {n}", ctx.run_id));
+    }
     sync_state(ctx, steps, closed)?;
     let record = write_record(ctx)?;
     let finished = finished_steps(ctx);
@@ -158,7 +168,29 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
     })
 }
 
+/// Whether the bundle of `kind` waiting here belongs to this run (a bundle left from an
+/// earlier run is not an answer; one that cannot be read is handed to the import, which
+/// says what is wrong with it).
+fn bundle_for_this_run(ctx: &Ctx<'_>, kind: &str) -> bool {
+    let path = incoming_path(ctx.options, &ctx.out, kind);
+    if !path.exists() {
+        return false;
+    }
+    match super::bundle::peek(&path, kind, ctx.plan) {
+        Ok(bundle) => bundle.run == ctx.run_id,
+        Err(_) => true,
+    }
+}
+
 fn finish(ctx: &mut Ctx<'_>, step: &Step, mut done: Done) -> Result<(), crate::Error> {
+    if ctx.machine == Machine::Offline {
+        let up = network_interfaces_up();
+        if !up.is_empty() {
+            // Every step run with the network up says so, not only the opening.
+            done.facts
+                .insert("network_interfaces_up".into(), serde_json::json!(up));
+        }
+    }
     let entry = ctx.entry(step, &done);
     match done.bundle.take() {
         Some(bundle) => {

@@ -30,7 +30,8 @@ pub enum CeremonyCommand {
     /// prompts: activate, drill, rotate, recover onto a second HSM, key backup restored.
     #[cfg(feature = "online")]
     Rehearse(RehearseArgs),
-    /// Where each ceremony of a plan stands on this machine, and what comes next.
+    /// Where each ceremony of a plan stands on this machine: its runs, the steps finished,
+    /// the transcripts' digests, and the security domain in force.
     Status(StatusArgs),
     /// Transcripts: verify the hash chain, render the printable record.
     #[command(subcommand)]
