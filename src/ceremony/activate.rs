@@ -165,14 +165,7 @@ fn export_sd_step() -> Step {
         imports: None,
         action: Box::new(|ctx| {
             let path = ctx.out.join(SD_FILE);
-            let text = crate::files::read_bounded(&path, 64 * 1024 * 1024, "a security-domain file")?;
-            let text = String::from_utf8(text).map_err(|_| bad_bundle(&path, "not UTF-8".into()))?;
-            let payload = json!({"security_domain": text, "sha256": hex(&Sha256::digest(text.as_bytes()))});
-            let out = Outgoing::new(ctx, "security-domain", payload)?;
-            let summary = format!("SD bundle exported to {}", ctx.rel(out.path()));
-            let mut done = bundle::export(ctx, out, summary);
-            done.inputs.push(ctx.digest(&path)?);
-            Ok(Outcome::Done(done))
+            bundle::export_file(ctx, "security-domain", &path, "security_domain")
         }),
     }
 }
@@ -187,11 +180,8 @@ fn import_sd_step() -> Step {
         imports: Some("security-domain"),
         action: Box::new(|ctx| {
             let (incoming, mut done) = bundle::import(ctx, "security-domain")?;
-            let text = incoming.payload["security_domain"].as_str().unwrap_or_default();
-            if incoming.payload["sha256"].as_str() != Some(hex(&Sha256::digest(text.as_bytes())).as_str()) {
-                return Err(bad_bundle(&incoming.path, "the security domain inside does not match its SHA-256".into()));
-            }
-            let sd = save_checked_sd(ctx, text, &incoming.path)?;
+            let text = bundle::carried_text(&incoming, "security_domain")?;
+            let sd = save_checked_sd(ctx, &text, &incoming.path)?;
             done.outputs.push(ctx.digest(&sd)?);
             Ok(Outcome::Done(done))
         }),

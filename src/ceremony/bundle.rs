@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::engine::{Ctx, Done, Options};
+use super::engine::{Ctx, Done, Options, Outcome};
 use super::plan::Plan;
 use super::transcript::FileDigest;
 use super::ui::spoken;
@@ -110,6 +110,44 @@ pub fn export(ctx: &Ctx<'_>, bundle: Outgoing, summary: String) -> Done {
     done.event = Some("handoff");
     done.bundle = Some(Box::new(bundle));
     done
+}
+
+/// Exports the text file at `path` as `field` of a bundle of `kind`, with its SHA-256.
+pub fn export_file(
+    ctx: &Ctx<'_>,
+    kind: &'static str,
+    path: &Path,
+    field: &str,
+) -> Result<Outcome, crate::Error> {
+    let bytes = read_bounded(path, MAX_BUNDLE_BYTES, "a file to carry")?;
+    let text = String::from_utf8(bytes).map_err(|_| CeremonyError::Bundle {
+        path: path.to_owned(),
+        detail: "not UTF-8 text".into(),
+    })?;
+    let mut payload = serde_json::Map::new();
+    payload.insert(
+        "sha256".into(),
+        hex(&Sha256::digest(text.as_bytes())).into(),
+    );
+    payload.insert(field.into(), text.into());
+    let out = Outgoing::new(ctx, kind, payload.into())?;
+    let summary = format!("{kind} bundle exported to {}", ctx.rel(out.path()));
+    let mut done = export(ctx, out, summary);
+    done.inputs.push(ctx.digest(path)?);
+    Ok(Outcome::Done(done))
+}
+
+/// The text an [`export_file`] bundle carries as `field`, checked against its SHA-256.
+pub fn carried_text(incoming: &Incoming, field: &str) -> Result<String, crate::Error> {
+    let text = incoming.payload[field].as_str().unwrap_or_default();
+    if incoming.payload["sha256"].as_str() != Some(hex(&Sha256::digest(text.as_bytes())).as_str()) {
+        return Err(CeremonyError::Bundle {
+            path: incoming.path.clone(),
+            detail: format!("its {field} does not match the SHA-256 beside it"),
+        }
+        .into());
+    }
+    Ok(text.to_owned())
 }
 
 /// A bundle read for import.

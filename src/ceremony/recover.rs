@@ -2,10 +2,7 @@
 //! blob there, the blob goes online, is uploaded and followed to Success, the HSM is
 //! checked active, and the full backup is restored into it.
 
-use serde_json::json;
-use sha2::{Digest, Sha256};
-
-use super::bundle::{self, Outgoing};
+use super::bundle;
 use super::common::{close_step, current_sd, open_step};
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::hsm_steps;
@@ -13,7 +10,6 @@ use super::plan::{Plan, QuorumMode};
 use super::quorum::{describe, gather, session_step, Shares};
 use super::CeremonyError;
 use crate::domain::exchange::read_exchange_key;
-use crate::domain::model::hex;
 use crate::domain::restore_blob::{build_with_keys, RestoreBlob};
 use crate::domain::session::restore_blob_from_exports;
 use crate::domain::SdFile;
@@ -56,12 +52,7 @@ fn export_exchange_step() -> Step {
         imports: None,
         action: Box::new(|ctx| {
             let path = ctx.run_dir()?.join("exchange-key.pem");
-            let pem = String::from_utf8_lossy(&crate::files::read_bounded(&path, 1024 * 1024, "an exchange key")?).into_owned();
-            let out = Outgoing::new(ctx, "exchange-key", json!({"exchange_key_pem": pem}))?;
-            let summary = format!("exchange-key bundle exported to {}", ctx.rel(out.path()));
-            let mut done = bundle::export(ctx, out, summary);
-            done.inputs.push(ctx.digest(&path)?);
-            Ok(Outcome::Done(done))
+            bundle::export_file(ctx, "exchange-key", &path, "exchange_key_pem")
         }),
     }
 }
@@ -76,7 +67,7 @@ fn import_exchange_step() -> Step {
         imports: Some("exchange-key"),
         action: Box::new(|ctx| {
             let (incoming, mut done) = bundle::import(ctx, "exchange-key")?;
-            let pem = incoming.payload["exchange_key_pem"].as_str().unwrap_or_default().to_owned();
+            let pem = bundle::carried_text(&incoming, "exchange_key_pem")?;
             let path = ctx.run_dir()?.join("exchange-key.pem");
             write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
             let key = read_exchange_key(&path)?;
@@ -160,13 +151,7 @@ fn export_blob_step() -> Step {
         imports: None,
         action: Box::new(|ctx| {
             let path = ctx.run_dir()?.join("restore-blob.json");
-            let text = String::from_utf8_lossy(&crate::files::read_bounded(&path, 64 * 1024 * 1024, "a restore blob")?).into_owned();
-            let payload = json!({"restore_blob": text, "sha256": hex(&Sha256::digest(text.as_bytes()))});
-            let out = Outgoing::new(ctx, "restore-blob", payload)?;
-            let summary = format!("restore-blob bundle exported to {}", ctx.rel(out.path()));
-            let mut done = bundle::export(ctx, out, summary);
-            done.inputs.push(ctx.digest(&path)?);
-            Ok(Outcome::Done(done))
+            bundle::export_file(ctx, "restore-blob", &path, "restore_blob")
         }),
     }
 }
@@ -181,10 +166,7 @@ fn import_blob_step() -> Step {
         imports: Some("restore-blob"),
         action: Box::new(|ctx| {
             let (incoming, mut done) = bundle::import(ctx, "restore-blob")?;
-            let text = incoming.payload["restore_blob"].as_str().unwrap_or_default().to_owned();
-            if incoming.payload["sha256"].as_str() != Some(hex(&Sha256::digest(text.as_bytes())).as_str()) {
-                return Err(CeremonyError::Bundle { path: incoming.path.clone(), detail: "the restore blob inside does not match its SHA-256".into() }.into());
-            }
+            let text = bundle::carried_text(&incoming, "restore_blob")?;
             let path = ctx.run_dir()?.join("restore-blob.json");
             RestoreBlob::from_json(text.as_bytes()).map_err(|e| CeremonyError::Bundle { path: incoming.path.clone(), detail: format!("not a restore blob: {e}") })?;
             write_atomic(&path, text.as_bytes(), MODE_PUBLIC, true)?;

@@ -8,7 +8,6 @@ use super::engine::{
     FINISHING_EVENTS,
 };
 use super::safety::network_interfaces_up;
-use super::transcript::NewEntry;
 use super::ui::spoken;
 use super::CeremonyError;
 
@@ -233,17 +232,9 @@ fn carried_out(ctx: &Ctx<'_>) -> bool {
 /// prefix of the one the next bundle carries back), whose refusals go to the run's
 /// `refusals.jsonl` beside it.
 fn record_refusal(ctx: &mut Ctx<'_>, step: &Step, reason: &str) {
-    let entry = NewEntry {
-        ceremony: ctx.plan.ceremony.name.clone(),
-        run: ctx.run_id.clone(),
-        kind: ctx.kind.name().into(),
-        machine: ctx.machine.name().into(),
-        actor: step.actor.clone(),
-        step: step.id.clone(),
-        event: "refused".into(),
-        summary: reason.to_owned(),
-        ..NewEntry::default()
-    };
+    let mut refused = Done::new(reason);
+    refused.event = Some("refused");
+    let entry = ctx.entry(step, &refused);
     if step.imports.is_none() {
         let _ = ctx.transcript.append(entry);
         return;
