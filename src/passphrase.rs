@@ -253,9 +253,7 @@ impl PassphraseSource {
                 Ok(line.clone())
             }
             PassphraseSource::Prompt => prompt(&format!("Passphrase for {}: ", key.display()))
-                .map_err(|_| PassphraseError::NoTerminal {
-                    what: key.display().to_string(),
-                }),
+                .map_err(|e| prompt_failed(key.display().to_string(), &e)),
             PassphraseSource::Unavailable => Err(PassphraseError::NoTerminal {
                 what: key.display().to_string(),
             }),
@@ -303,13 +301,33 @@ impl PassphraseSource {
     }
 }
 
+/// A hidden prompt that failed: input ended (Ctrl-D) or there is no terminal at all.
+fn prompt_failed(what: String, error: &std::io::Error) -> PassphraseError {
+    if error.kind() == std::io::ErrorKind::UnexpectedEof {
+        PassphraseError::Prompt {
+            what,
+            reason: "no passphrase was typed (input ended)".into(),
+        }
+    } else {
+        PassphraseError::NoTerminal { what }
+    }
+}
+
 fn prompt(text: &str) -> std::io::Result<Passphrase> {
-    rpassword::prompt_password(text).map(Passphrase::new)
+    let answer = rpassword::prompt_password(text).map(Passphrase::new);
+    if answer
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::UnexpectedEof)
+    {
+        // The prompt's line is still open: end it before the error is printed.
+        eprintln!();
+    }
+    answer
 }
 
 fn prompt_new(name: &str, rule: StrengthRule) -> Result<Passphrase, PassphraseError> {
     let what = format!("custodian {name}");
-    let no_tty = |_| PassphraseError::NoTerminal { what: what.clone() };
+    let no_tty = |e: std::io::Error| prompt_failed(what.clone(), &e);
     for _ in 0..3 {
         let first = prompt(&format!(
             "Custodian {name}: type a new passphrase for {name}'s private key (hidden): "

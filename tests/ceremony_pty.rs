@@ -196,15 +196,7 @@ impl Pty {
     /// Types `secret` at the hidden prompt just shown, once the terminal no longer echoes.
     #[track_caller]
     fn type_hidden(&mut self, secret: &str) {
-        let deadline = Instant::now() + WAIT;
-        while echoes(&self.master) {
-            assert!(
-                Instant::now() < deadline,
-                "the prompt did not turn echo off; the screen so far:\n{}",
-                self.text()
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
+        self.wait_hidden();
         let from = self.screen.0.lock().unwrap().bytes.len();
         self.secrets.push(secret.to_owned());
         self.send(&format!("{secret}\n"));
@@ -214,6 +206,20 @@ impl Pty {
             !self.text_since(from).contains(secret),
             "the passphrase was echoed"
         );
+    }
+
+    /// Waits until the prompt has turned echo off (rpassword prints its prompt first).
+    #[track_caller]
+    fn wait_hidden(&self) {
+        let deadline = Instant::now() + WAIT;
+        while echoes(&self.master) {
+            assert!(
+                Instant::now() < deadline,
+                "the prompt did not turn echo off; the screen so far:\n{}",
+                self.text()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Custodian `name` chooses `first` and confirms it with `second`.
@@ -481,6 +487,18 @@ fn no_stops_activation_cleanly_and_a_rerun_continues() {
     pty.send("\x04"); // Ctrl-D at the start of a line: end of input
     pty.expect("Stopped before step 3");
     ok(&pty.finish());
+    // Ctrl-D at bob's hidden prompt: nothing typed, said so in one line, nothing made.
+    let mut pty = ceremony(&bed, "activate", &plan);
+    pty.answer(3, "y");
+    pty.expect("Custodian bob: type a new passphrase for bob's private key (hidden): ");
+    pty.wait_hidden();
+    pty.send("\x04");
+    let run = pty.finish();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(
+        error_lines(&run),
+        ["sdctl: custodian bob: no passphrase was typed (input ended)"]
+    );
     assert!(!out.join("custodians/bob.key").exists());
     assert_eq!(recorded_steps(&out, "activate"), ["open", "key:alice"]);
 
