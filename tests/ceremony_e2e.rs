@@ -242,6 +242,15 @@ fn activate_and_recover_span_two_machines_with_a_distributed_quorum() {
     let first = m.run("activate", "offline", &[]);
     assert_eq!(first["outcome"], "handoff");
     assert!(first["next"].as_str().unwrap().contains("--machine online"));
+    let status = m
+        .bed
+        .ceremony(&["status", "--plan", &m.offline.display().to_string()]);
+    ok(&status);
+    assert!(
+        status.stdout.contains("next: step 7/13: Import the public bundle on the online machine (who: operator and witnesses; machine: online)"),
+        "{}",
+        status.stdout
+    );
     m.carry("public-bundle.json", "offline", "online");
     let online = m.run("activate", "online", &[]);
     assert_eq!(online["outcome"], "handoff");

@@ -101,11 +101,15 @@ pub fn run(
     options: &Options,
     ui: &mut dyn ui::Ui,
 ) -> Result<Report, crate::Error> {
-    let steps = match kind {
+    engine::run(plan, kind, steps(plan, kind), options, ui)
+}
+
+/// The steps of ceremony `kind` for `plan`.
+pub fn steps(plan: &Plan, kind: Kind) -> Vec<engine::Step> {
+    match kind {
         Kind::Activate => activate::steps(plan),
         Kind::Drill => drill::steps(plan),
         Kind::Rotate => rotate::steps(plan),
         Kind::Recover => recover::steps(plan),
-    };
-    engine::run(plan, kind, steps, options, ui)
+    }
 }

@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
+use super::engine::FINISHING_EVENTS;
 use super::plan::Plan;
-use super::state::{SdRecord, State};
+use super::state::{Run, SdRecord, State};
 use super::transcript::Transcript;
 
 /// One run, as its transcript tells it.
@@ -21,6 +22,8 @@ pub struct RunStatus {
     pub final_digest: Option<String>,
     /// A problem with the transcript, if any.
     pub transcript_problem: Option<String>,
+    /// For a run in progress: the next step, who acts, and on which machine.
+    pub next: Option<String>,
 }
 
 /// What `ceremony status` reports.
@@ -49,9 +52,12 @@ pub fn status(plan: &Plan) -> Result<Status, crate::Error> {
         .iter()
         .map(|r| {
             let path = super::state::run_dir(&out, &r.id).join("transcript.jsonl");
-            let (digest, problem) = match Transcript::open(&path) {
-                Ok(t) => (t.final_digest(), None),
-                Err(e) => (None, Some(e.to_string())),
+            let (digest, problem, next) = match Transcript::open(&path) {
+                Ok(t) => {
+                    let next = (!r.closed).then(|| next_step(plan, r, &t)).flatten();
+                    (t.final_digest(), None, next)
+                }
+                Err(e) => (None, Some(e.to_string()), None),
             };
             RunStatus {
                 id: r.id.clone(),
@@ -60,6 +66,7 @@ pub fn status(plan: &Plan) -> Result<Status, crate::Error> {
                 closed: r.closed,
                 final_digest: digest,
                 transcript_problem: problem,
+                next,
             }
         })
         .collect();
@@ -71,4 +78,27 @@ pub fn status(plan: &Plan) -> Result<Status, crate::Error> {
         current_sd: state.current_sd,
         retired_sds: state.retired_sds,
     })
+}
+
+/// The first step of `run` its transcript does not record as finished.
+fn next_step(plan: &Plan, run: &Run, transcript: &Transcript) -> Option<String> {
+    let finished: Vec<&str> = transcript
+        .entries()
+        .iter()
+        .filter(|e| e.run == run.id && FINISHING_EVENTS.contains(&e.event.as_str()))
+        .map(|e| e.step.as_str())
+        .collect();
+    let steps = super::steps(plan, run.kind);
+    let (i, step) = steps
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !finished.contains(&s.id.as_str()))?;
+    Some(format!(
+        "step {}/{}: {} (who: {}; machine: {})",
+        i + 1,
+        steps.len(),
+        step.title,
+        step.actor,
+        step.side.label()
+    ))
 }

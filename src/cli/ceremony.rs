@@ -30,8 +30,8 @@ pub enum CeremonyCommand {
     /// prompts: activate, drill, rotate, recover onto a second HSM, key backup restored.
     #[cfg(feature = "online")]
     Rehearse(RehearseArgs),
-    /// Where each ceremony of a plan stands on this machine: its runs, the steps finished,
-    /// the transcripts' digests, and the security domain in force.
+    /// Where each ceremony of a plan stands on this machine: its runs, the steps finished
+    /// and the next one, the transcripts' digests, and the security domain in force.
     Status(StatusArgs),
     /// Transcripts: verify the hash chain, render the printable record.
     #[command(subcommand)]
@@ -203,6 +203,9 @@ fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {
                 r.steps_done.len(),
                 r.final_digest.as_deref().unwrap_or("-")
             );
+            if let Some(n) = &r.next {
+                println!("      next: {n}");
+            }
             if let Some(p) = &r.transcript_problem {
                 println!("      TRANSCRIPT PROBLEM: {p}");
             }
