@@ -315,3 +315,7 @@ fn check_carried_out(ctx: &Ctx<'_>) -> Result<(), crate::Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "bundle_tests.rs"]
+mod tests;
