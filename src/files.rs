@@ -229,7 +229,8 @@ impl Drop for WriteBatch {
     }
 }
 
-/// Environment variable of the kill tests' hook (see [`pause_for_kill_tests`]).
+/// Environment variable of the kill tests' hook: a write into the file it names pauses 30 s
+/// between fsync and rename, so a test can kill the process inside the write.
 pub const PAUSE_HOOK: &str = "SDCTL_TEST_PAUSE_BEFORE_RENAME";
 
 /// Test hook for the ceremony kill tests: when [`PAUSE_HOOK`] names `dest`'s file name, the

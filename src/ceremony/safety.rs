@@ -12,7 +12,7 @@ const SCAN_FILES: usize = 20_000;
 const SCAN_HEAD: usize = 64 * 1024;
 
 /// Files under `dirs` that hold a private key (PEM `PRIVATE KEY` blocks, or a PKCS#12 or
-/// `.key` file), at most [`SCAN_DEPTH`] levels down. Symbolic links are not followed.
+/// `.key` file), at most six levels down. Symbolic links are not followed.
 pub fn find_private_keys(dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut budget = SCAN_FILES;
