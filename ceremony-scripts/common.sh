@@ -15,6 +15,7 @@
 #   show_sdctl_binary                          prints its path, version and SHA-256;
 #   harden_session                             umask 077 and core dumps off;
 #   find_private_keys DIR...                   private key material under the DIRs;
+#   require_no_private_keys OK FAIL DIR...     a pass, or a failure per key file found;
 #   plan_value / plan_inline_value             read simple values from the plan file;
 #   witness_checkpoint                         the end-of-invocation checkpoint: transcript
 #                                              digest, the bundle to carry and its SHA-256;
@@ -204,6 +205,19 @@ find_private_keys() {
     find "$dir" -type f \( -iname '*.key' -o -iname '*.pfx' -o -iname '*.p12' \) -print 2>/dev/null || true
     grep -rlF -e 'PRIVATE KEY-----' -- "$dir" 2>/dev/null || true
   done | sort -u
+}
+
+# require_no_private_keys OK_TEXT FAIL_TEXT DIR...: a pass saying OK_TEXT when no file
+# under the DIRs holds private key material, else one failure per such file.
+require_no_private_keys() {
+  local ok=$1 failure=$2 keys
+  shift 2
+  mapfile -t keys < <(find_private_keys "$@")
+  if ((${#keys[@]} == 0)); then
+    pass "$ok"
+  else
+    fail_each "$failure" "${keys[@]}"
+  fi
 }
 
 # fail_each MESSAGE FILE...: one failure per file ("FILE: MESSAGE"), at most ten printed

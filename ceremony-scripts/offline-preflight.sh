@@ -207,12 +207,8 @@ else
     fail "$media is not writable by $(id -un)"
   fi
   # The medium goes to the online machine: it must carry public data only.
-  mapfile -t keys < <(find_private_keys "$media")
-  if ((${#keys[@]} == 0)); then
-    pass "no private key on the medium"
-  else
-    fail_each "private key material on the transfer medium; remove it (the medium goes to the online machine)" "${keys[@]}"
-  fi
+  require_no_private_keys "no private key on the medium" \
+    "private key material on the transfer medium; remove it (the medium goes to the online machine)" "$media"
 fi
 
 # ---------------------------------------------------------------------------------------

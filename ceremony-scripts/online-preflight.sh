@@ -82,12 +82,8 @@ out_dir=$(plan_output_dir "$plan" || true)
 dirs=("$plan_dir")
 [[ -n "$out_dir" && -d "$out_dir" ]] && dirs+=("$out_dir")
 info "searched: ${dirs[*]}"
-mapfile -t keys < <(find_private_keys "${dirs[@]}")
-if ((${#keys[@]} == 0)); then
-  pass "no private key, PKCS#12 or .key file"
-else
-  fail_each "private key material on the online machine: move it to the air-gapped machine (or destroy it) before the ceremony" "${keys[@]}"
-fi
+require_no_private_keys "no private key, PKCS#12 or .key file" \
+  "private key material on the online machine: move it to the air-gapped machine (or destroy it) before the ceremony" "${dirs[@]}"
 
 # ---------------------------------------------------------------------------------------
 step "2. Clock"

@@ -202,20 +202,34 @@ impl TwoMachines {
     fn out(&self, machine: &str) -> PathBuf {
         self.bed.path(&format!("{machine}/ceremony"))
     }
-    fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
-        let plan = if machine == "offline" {
+    fn plan(&self, machine: &str) -> &Path {
+        if machine == "offline" {
             &self.offline
         } else {
             &self.online
-        };
+        }
+    }
+    /// `--machine MACHINE` (and `--allow-network` on the air-gapped one), then `extra`.
+    fn words<'a>(machine: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut words = vec!["--machine", machine];
         if machine == "offline" {
             words.push("--allow-network");
         }
         words.extend_from_slice(extra);
-        let result = json_run(&self.bed, kind, plan, &self.pass, &words);
+        words
+    }
+    /// A successful unattended run; its JSON result.
+    fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
+        let words = Self::words(machine, extra);
+        let result = json_run(&self.bed, kind, self.plan(machine), &self.pass, &words);
         self.log(kind, machine, &result);
         result
+    }
+    /// An unattended run that may fail.
+    fn attempt(&self, kind: &str, machine: &str, extra: &[&str]) -> Run {
+        let words = Self::words(machine, extra);
+        self.bed
+            .unattended(kind, self.plan(machine), &self.pass, &words)
     }
     fn log(&self, kind: &str, machine: &str, result: &serde_json::Value) {
         let dir = self.bed.path("logs");
@@ -440,18 +454,7 @@ fn unsafe_states_are_refused_with_the_reason() {
         "operator = \"Somebody Else\"",
     );
     fs::write(&m.offline, &text).unwrap();
-    m.bed
-        .ceremony(&[
-            "activate",
-            "--plan",
-            &plan,
-            "--machine",
-            "offline",
-            "--allow-network",
-            "--yes",
-            "--passphrase-file",
-            &pass,
-        ])
+    m.attempt("activate", "offline", &[])
         .assert_error(1, "the plan changed since run activate began");
 
     // Bad plans.
@@ -489,33 +492,38 @@ fn a_tampered_security_domain_bundle_is_refused() {
     let path = m
         .out("offline")
         .join("transfer/security-domain-bundle.json");
-    let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let original = fs::read(&path).unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_slice(&original).unwrap();
     let sd = bundle["payload"]["security_domain"]
         .as_str()
         .unwrap()
         .replacen("\"required\":2", "\"required\":3", 1);
     bundle["payload"]["security_domain"] = sd.into();
     fs::write(&path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
-    let plan = m.offline.display().to_string();
-    let pass = m.pass.display().to_string();
-    let run = m.bed.ceremony(&[
-        "activate",
-        "--plan",
-        &plan,
-        "--machine",
-        "offline",
-        "--allow-network",
-        "--yes",
-        "--passphrase-file",
-        &pass,
-    ]);
-    assert_ne!(run.code, 0);
-    assert!(
-        run.stderr.contains("security-domain-bundle.json"),
-        "{}",
-        run.stderr
+    m.attempt("activate", "offline", &[]).assert_error(
+        2,
+        "security-domain-bundle.json: its security_domain does not match the SHA-256",
     );
     assert!(!m.out("offline").join("sd/security-domain.json").exists());
+
+    // The genuine bundle, but another security domain already kept here: never replaced.
+    fs::write(&path, &original).unwrap();
+    let kept = m.out("offline").join("sd/security-domain.json");
+    fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    let other = bed_sd_of_other_custodians(&m);
+    fs::write(&kept, &other).unwrap();
+    m.attempt("activate", "offline", &[])
+        .assert_error(1, "already holds a different security domain");
+    assert_eq!(fs::read(&kept).unwrap(), other);
+}
+
+/// The security domain the online machine saved, with one byte of its data changed: a file
+/// that is not the one in the bundle.
+fn bed_sd_of_other_custodians(m: &TwoMachines) -> Vec<u8> {
+    let mut sd = fs::read(m.out("online").join("sd/security-domain.json")).unwrap();
+    let at = sd.len() / 2;
+    sd[at] = if sd[at] == b'A' { b'B' } else { b'A' };
+    sd
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -587,4 +595,152 @@ fn scan_for_secrets(workspace: &Path, others: &[&Path], names: &[&str]) {
         }
     }
     assert!(scanned > 10, "the scan saw {scanned} files");
+}
+
+/// The refusals a step makes, each fed its bad state: the message names the problem and
+/// the exit code is the documented one.
+#[test]
+fn steps_refuse_what_they_cannot_do_safely() {
+    let bed = Bed::start();
+    let plan = bed.plan("c", &PlanSpec::default());
+    let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
+    let out = bed.path("c/ceremony");
+    let plan_arg = plan.display().to_string();
+
+    bed.ceremony(&[
+        "activate",
+        "--plan",
+        &plan_arg,
+        "--machine",
+        "offline",
+        "--yes",
+    ])
+    .assert_error(2, "leave --machine out");
+    bed.unattended("drill", &plan, &pass, &[])
+        .assert_error(1, "no security domain here yet");
+    let bare = bed.path("c/no-recovery.toml");
+    let text = bed.plan_text(&PlanSpec::default());
+    fs::write(&bare, &text[..text.find("[recovery]").unwrap()]).unwrap();
+    bed.unattended("recover", &bare, &pass, &[])
+        .assert_error(2, "a recovery needs the new HSM: add [recovery] hsm");
+
+    // A key without its certificate is never replaced by a second key.
+    fs::create_dir_all(out.join("custodians")).unwrap();
+    fs::write(out.join("custodians/alice.key"), "not a key").unwrap();
+    bed.unattended("activate", &plan, &pass, &[])
+        .assert_error(1, "alice.key exists without its certificate");
+    assert_eq!(
+        fs::read(out.join("custodians/alice.key")).unwrap(),
+        b"not a key"
+    );
+    fs::remove_file(out.join("custodians/alice.key")).unwrap();
+
+    ok(&bed.unattended("activate", &plan, &pass, &[]));
+    // A custodian's key that is not on the air-gapped machine when their turn comes.
+    let bob = out.join("custodians/bob.key");
+    fs::rename(&bob, bed.path("bob.key")).unwrap();
+    bed.unattended("drill", &plan, &pass, &[])
+        .assert_error(1, "custodian bob's key is not here");
+    fs::rename(bed.path("bob.key"), &bob).unwrap();
+    ok(&bed.unattended("drill", &plan, &pass, &[]));
+    bed.unattended("rotate", &plan, &pass, &[])
+        .assert_error(1, "nothing to rotate");
+    let record = fs::read_to_string(out.join("runs/rotate-1/record.md")).unwrap();
+    assert!(
+        record.contains("nothing to rotate"),
+        "the refusal is in the record"
+    );
+}
+
+/// Runs sdctl with `answers` typed on standard input, one line each.
+fn with_answers(bed: &Bed, args: &[&str], answers: &str) -> Run {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+        .args(args)
+        .current_dir(bed.path(""))
+        .env_remove("AZURE_CLIENT_ID")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn witnesses_who_do_not_confirm_a_digest_stop_the_import() {
+    let m = TwoMachines::new("together");
+    m.run("activate", "offline", &[]);
+    m.carry("public-bundle.json", "offline", "online");
+    let plan = m.online.display().to_string();
+    let args = [
+        "ceremony",
+        "activate",
+        "--plan",
+        &plan,
+        "--machine",
+        "online",
+    ];
+    // Yes to the step, no to the witnesses' question.
+    let run = with_answers(&m.bed, &args, "y\nn\n");
+    assert!(
+        run.stdout.contains("SHA-256"),
+        "the digest is shown: {}",
+        run.stdout
+    );
+    // The answers come from a pipe: each prompt's line is ended, so the error stands alone.
+    let error = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("sdctl: "))
+        .collect::<Vec<_>>();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(error.len(), 1, "{}", run.stderr);
+    assert!(
+        error[0].contains("the witnesses did not confirm its SHA-256"),
+        "{}",
+        error[0]
+    );
+    assert!(!m.out("online").join("certs").exists(), "nothing imported");
+    let refusals =
+        fs::read_to_string(m.out("online").join("runs/activate/refusals.jsonl")).unwrap();
+    assert!(refusals.contains("did not confirm"), "{refusals}");
+    // Confirmed, the import goes on.
+    let run = with_answers(&m.bed, &args, "y\ny\nn\n");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Stopped before step 8"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_bundle_changed_in_transit_is_caught_when_the_answer_comes_back() {
+    let m = TwoMachines::new("together");
+    m.run("activate", "offline", &[]);
+    // The copy that reaches the online machine differs in bytes (not in content): the
+    // online machine records the digest it imported.
+    let written = fs::read(m.out("offline").join("transfer/public-bundle.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    let dest = m.out("online").join("transfer/public-bundle.json");
+    fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    fs::write(&dest, serde_json::to_vec(&value).unwrap()).unwrap();
+    assert_eq!(m.run("activate", "online", &[])["outcome"], "handoff");
+    m.carry("security-domain-bundle.json", "online", "offline");
+    m.attempt("activate", "offline", &[])
+        .assert_error(1, "it was changed in transit");
+    assert!(!m.out("offline").join("sd/security-domain.json").exists());
 }

@@ -40,7 +40,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
             "Quorum:   {} of {} ({})",
             plan.domain.quorum,
             plan.custodians.len(),
-            mode_name(plan)
+            plan.domain.quorum_mode.name()
         ),
     );
     for c in &plan.custodians {
@@ -72,7 +72,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     ))
     .fact("hsm", hsm_label(hsm))
     .fact("quorum", plan.domain.quorum)
-    .fact("quorum_mode", mode_name(plan))
+    .fact("quorum_mode", plan.domain.quorum_mode.name())
     .fact("custodians", participants(plan))
     .fact(
         "witnesses",
@@ -84,10 +84,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
         ),
     )
     .fact("plan_sha256", plan.sha256.clone())
-    .fact(
-        "machines",
-        format!("{:?}", plan.ceremony.machines).to_ascii_lowercase(),
-    )
+    .fact("machines", plan.ceremony.machines.name())
     .fact("sdctl_version", env!("CARGO_PKG_VERSION"));
     if let Some(op) = &plan.ceremony.operator {
         done = done.fact("operator", op.clone());
@@ -96,13 +93,6 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     done.inputs
         .push(FileDigest::of_file(&plan.path, "plan.toml")?);
     Ok(Outcome::Done(done))
-}
-
-fn mode_name(plan: &Plan) -> &'static str {
-    match plan.domain.quorum_mode {
-        super::plan::QuorumMode::Together => "together",
-        super::plan::QuorumMode::Distributed => "distributed",
-    }
 }
 
 fn participants(plan: &Plan) -> Value {

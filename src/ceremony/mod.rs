@@ -101,6 +101,9 @@ pub fn run(
     options: &Options,
     ui: &mut dyn ui::Ui,
 ) -> Result<Report, crate::Error> {
+    if kind == Kind::Recover {
+        plan.recovery_hsm()?;
+    }
     engine::run(plan, kind, steps(plan, kind), options, ui)
 }
 

@@ -67,12 +67,7 @@ fn block_on<T>(work: impl Future<Output = Result<T, crate::Error>>) -> Result<T,
 }
 
 fn recovery_hsm(plan: &Plan) -> Result<HsmSection, crate::Error> {
-    plan.recovery.hsm.clone().ok_or_else(|| {
-        plan.error(
-            "a recovery needs the new HSM: add [recovery] hsm = { name = \"...\" } (or url)".into(),
-        )
-        .into()
-    })
+    Ok(plan.recovery_hsm()?.clone())
 }
 
 /// The HSM a step of this ceremony talks to: the recovery HSM for `recover`.
@@ -185,9 +180,14 @@ pub fn download(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
         let report =
             block_on(async { Ok(security_domain::download(&client, &plan, &no_progress).await?) })?;
         if !report.passed() {
+            let problems = match &report.check {
+                Some(c) if report.preflight.passed => c.problems.join("; "),
+                _ => {
+                    "the custodians' certificates failed the check before anything was sent".into()
+                }
+            };
             return Err(CeremonyError::Refused(format!(
-                "the activation did not pass its checks: {}",
-                serde_json::to_string(&report).unwrap_or_default()
+                "the activation did not pass its checks: {problems}"
             ))
             .into());
         }

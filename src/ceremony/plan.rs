@@ -38,6 +38,16 @@ pub enum Machines {
     One,
 }
 
+impl Machines {
+    /// The plan's spelling (`two`, `one`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Machines::Two => "two",
+            Machines::One => "one",
+        }
+    }
+}
+
 /// How a quorum of custodians opens the security domain in drills and recoveries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +57,16 @@ pub enum QuorumMode {
     /// Each custodian exports their own share to a ceremony session from their own device
     /// (`sdctl sd share-export`); no private key leaves its custodian.
     Distributed,
+}
+
+impl QuorumMode {
+    /// The plan's spelling (`together`, `distributed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            QuorumMode::Together => "together",
+            QuorumMode::Distributed => "distributed",
+        }
+    }
 }
 
 /// `[ceremony]`.
@@ -282,6 +302,16 @@ impl Plan {
         } else {
             self.domain.quorum_custodians.clone()
         }
+    }
+
+    /// The new HSM of a recovery (`[recovery] hsm`), or an error saying to add it.
+    pub fn recovery_hsm(&self) -> Result<&HsmSection, PlanError> {
+        self.recovery.hsm.as_ref().ok_or_else(|| {
+            self.error(
+                "a recovery needs the new HSM: add [recovery] hsm = { name = \"...\" } (or url)"
+                    .into(),
+            )
+        })
     }
 
     /// Key generation options from `[keys]`.

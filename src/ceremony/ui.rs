@@ -2,7 +2,7 @@
 //! confirmation before it runs, digests for witnesses, and passphrases. Unattended runs
 //! (`--yes`, `--passphrase-file`) answer every confirmation yes and never prompt.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use crate::passphrase::PassphraseSource;
 
@@ -77,11 +77,14 @@ impl Ui for Console {
         eprint!("{question} [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        match std::io::stdin().lock().read_line(&mut answer) {
-            Ok(0) | Err(_) => {
-                eprintln!();
-                false
-            }
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        // A terminal echoes the answer and its newline; from a pipe (or at the end of
+        // input) the prompt's line is still open: end it, so what follows starts a line.
+        if !std::io::stdin().is_terminal() || !matches!(read, Ok(n) if n > 0) {
+            eprintln!();
+        }
+        match read {
+            Ok(0) | Err(_) => false,
             Ok(_) => matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
         }
     }

@@ -100,25 +100,22 @@ pub struct RehearseArgs {
 
 /// Runs a `ceremony` subcommand and returns the exit status.
 pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
-    let (name, kind) = match &cmd {
-        CeremonyCommand::Activate(_) => ("ceremony activate", Some(Kind::Activate)),
-        CeremonyCommand::Recover(_) => ("ceremony recover", Some(Kind::Recover)),
-        CeremonyCommand::Rotate(_) => ("ceremony rotate", Some(Kind::Rotate)),
-        CeremonyCommand::Drill(_) => ("ceremony drill", Some(Kind::Drill)),
+    let name = match &cmd {
+        CeremonyCommand::Activate(_) => "ceremony activate",
+        CeremonyCommand::Recover(_) => "ceremony recover",
+        CeremonyCommand::Rotate(_) => "ceremony rotate",
+        CeremonyCommand::Drill(_) => "ceremony drill",
         #[cfg(feature = "online")]
-        CeremonyCommand::Rehearse(_) => ("ceremony rehearse", None),
-        CeremonyCommand::Status(_) => ("ceremony status", None),
-        CeremonyCommand::Log(_) => ("ceremony log", None),
+        CeremonyCommand::Rehearse(_) => "ceremony rehearse",
+        CeremonyCommand::Status(_) => "ceremony status",
+        CeremonyCommand::Log(_) => "ceremony log",
     };
     let mut rep = Reporter::new(format, name);
     let outcome = match cmd {
-        CeremonyCommand::Activate(a)
-        | CeremonyCommand::Recover(a)
-        | CeremonyCommand::Rotate(a)
-        | CeremonyCommand::Drill(a) => match kind {
-            Some(k) => run_ceremony(&mut rep, k, a),
-            None => Ok(2),
-        },
+        CeremonyCommand::Activate(a) => run_ceremony(&mut rep, Kind::Activate, a),
+        CeremonyCommand::Recover(a) => run_ceremony(&mut rep, Kind::Recover, a),
+        CeremonyCommand::Rotate(a) => run_ceremony(&mut rep, Kind::Rotate, a),
+        CeremonyCommand::Drill(a) => run_ceremony(&mut rep, Kind::Drill, a),
         #[cfg(feature = "online")]
         CeremonyCommand::Rehearse(a) => rehearse(&mut rep, a),
         CeremonyCommand::Status(a) => status(&mut rep, a),
