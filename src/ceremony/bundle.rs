@@ -15,7 +15,7 @@ use super::transcript::FileDigest;
 use super::ui::spoken;
 use super::CeremonyError;
 use crate::domain::model::hex;
-use crate::files::{read_bounded, write_atomic, MODE_PUBLIC};
+use crate::files::{read_bounded, read_bounded_nonempty, write_atomic, MODE_PUBLIC};
 
 const FORMAT: u32 = 1;
 const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
@@ -169,13 +169,18 @@ pub struct Incoming {
 
 /// Reads the bundle of `kind` at `path` and checks it belongs to `plan`.
 pub fn peek(path: &Path, kind: &str, plan: &Plan) -> Result<Incoming, crate::Error> {
-    let bytes = read_bounded(path, MAX_BUNDLE_BYTES, "a ceremony bundle")?;
+    let bytes = read_bounded_nonempty(path, MAX_BUNDLE_BYTES, "a ceremony bundle")?;
+    parse(path, &bytes, kind, plan)
+}
+
+/// Parses the bytes of a bundle of `kind` read from `path` and checks it belongs to `plan`.
+pub fn parse(path: &Path, bytes: &[u8], kind: &str, plan: &Plan) -> Result<Incoming, crate::Error> {
     let bad = |detail: String| CeremonyError::Bundle {
         path: path.to_owned(),
         detail,
     };
     let file: BundleFile =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a ceremony bundle: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not a ceremony bundle: {e}")))?;
     if file.sdctl_bundle != FORMAT {
         return Err(bad(format!(
             "bundle format {} is not known to this sdctl",
@@ -197,6 +202,7 @@ pub fn peek(path: &Path, kind: &str, plan: &Plan) -> Result<Incoming, crate::Err
         ))
         .into());
     }
+    check_payload(kind, &file.payload).map_err(&bad)?;
     if file.plan_sha256 != plan.sha256 {
         return Err(bad(format!(
             "the other machine used a different plan (SHA-256 {}; here {}): both machines must run the very same plan file",
@@ -206,12 +212,46 @@ pub fn peek(path: &Path, kind: &str, plan: &Plan) -> Result<Incoming, crate::Err
     }
     Ok(Incoming {
         path: path.to_owned(),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: hex(&Sha256::digest(bytes)),
         bytes: bytes.len() as u64,
         run: file.run,
         payload: file.payload,
         transcript: file.transcript,
     })
+}
+
+/// The payload of a bundle of `kind` has the members its import reads, of the right JSON
+/// types, so a damaged bundle is refused before a run starts on it.
+fn check_payload(kind: &str, payload: &Value) -> Result<(), String> {
+    let Value::Object(members) = payload else {
+        return Err("not a ceremony bundle: its payload is not a JSON object".into());
+    };
+    let text = |name: &str| match members.get(name) {
+        Some(Value::String(_)) => Ok(()),
+        _ => Err(format!(
+            "not a ceremony bundle: its payload has no text '{name}'"
+        )),
+    };
+    match kind {
+        "public" => {
+            let certificates = members
+                .get("certificates")
+                .and_then(Value::as_array)
+                .ok_or("not a ceremony bundle: its payload has no list 'certificates'")?;
+            for (i, c) in certificates.iter().enumerate() {
+                if !(c["custodian"].is_string() && c["pem"].is_string()) {
+                    return Err(format!(
+                        "not a ceremony bundle: payload.certificates[{i}] is not a custodian's name and PEM certificate"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        "security-domain" => text("sha256").and_then(|()| text("security_domain")),
+        "exchange-key" => text("sha256").and_then(|()| text("exchange_key_pem")),
+        "restore-blob" => text("sha256").and_then(|()| text("restore_blob")),
+        _ => Ok(()),
+    }
 }
 
 /// Imports the bundle of `kind` for this run: the witnesses compare its digest with the one

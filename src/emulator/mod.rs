@@ -10,6 +10,7 @@ mod backup;
 pub mod faults;
 pub mod http;
 pub mod identity;
+mod in_process;
 mod keys;
 mod rbac;
 mod sd;
@@ -21,6 +22,7 @@ mod tls;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use in_process::{Answer, InProcess};
 pub use server::{start, Emulator};
 
 use crate::error::ExitCode;

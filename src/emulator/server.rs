@@ -66,12 +66,26 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
     };
     let url = format!("https://{host}:{}", addr.port());
     let tls = tls::server_config(&config.state_dir)?;
+    let router = build(&config, &url)?;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(super::server_loop::run(listener, tls, router, stopped));
+    Ok(Emulator {
+        url,
+        addr,
+        stop,
+        task,
+    })
+}
+
+/// Loads or creates the state in `config.state_dir`, provisions the configured HSMs, writes
+/// the client files for an emulator answering at `url`, and returns the request router.
+pub(super) fn build(config: &EmulatorConfig, url: &str) -> Result<Router, EmulatorError> {
     let state = load_or_init(&config.state_dir)?;
     let signing_key = PKey::private_key_from_pem(state.signing_key_pem.as_bytes())
         .map_err(|e| EmulatorError::State(format!("token signing key: {e}")))?;
     let app = Arc::new(App {
         dir: config.state_dir.clone(),
-        url: url.clone(),
+        url: url.to_owned(),
         tenant: state.tenant_id.clone(),
         state: Mutex::new(state),
         signing_key,
@@ -97,14 +111,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
             super::faults::apply,
         ))
         .with_state(app);
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(super::server_loop::run(listener, tls, router, stopped));
-    Ok(Emulator {
-        url,
-        addr,
-        stop,
-        task,
-    })
+    Ok(router)
 }
 
 fn identity_routes() -> Router<Arc<App>> {
