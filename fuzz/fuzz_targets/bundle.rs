@@ -42,7 +42,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = verify_text(&incoming.transcript);
-    for field in ["security_domain", "exchange_key", "restore_blob", "certificates"] {
+    for field in [
+        "security_domain",
+        "exchange_key",
+        "restore_blob",
+        "certificates",
+    ] {
         let _ = carried_text(&incoming, field);
     }
 });

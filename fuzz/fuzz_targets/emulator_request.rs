@@ -46,8 +46,10 @@ fn certificate(name: &str) -> Certificate {
     x509.set_subject_name(&subject).expect("subject");
     x509.set_issuer_name(&subject).expect("issuer");
     x509.set_pubkey(&key).expect("public key");
-    x509.set_not_before(&Asn1Time::days_from_now(0).expect("time")).expect("nbf");
-    x509.set_not_after(&Asn1Time::days_from_now(365).expect("time")).expect("naf");
+    x509.set_not_before(&Asn1Time::days_from_now(0).expect("time"))
+        .expect("nbf");
+    x509.set_not_after(&Asn1Time::days_from_now(365).expect("time"))
+        .expect("naf");
     x509.sign(&key, MessageDigest::sha256()).expect("sign");
     Certificate::from_der(&x509.build().to_der().expect("DER")).expect("our certificate")
 }
@@ -62,16 +64,33 @@ fn template() -> &'static PathBuf {
         let answer = emulator
             .request("GET", "/hsm/new/securitydomain/upload", true, b"")
             .expect("transfer key");
-        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
         let certs: Vec<(String, Certificate)> = ["a", "b", "c"]
             .iter()
             .map(|n| (n.to_string(), certificate(n)))
             .collect();
-        let body = certificate_info(&certs, 2).expect("download body").to_string();
+        let body = certificate_info(&certs, 2)
+            .expect("download body")
+            .to_string();
         let answer = emulator
-            .request("POST", "/hsm/live/securitydomain/download", true, body.as_bytes())
+            .request(
+                "POST",
+                "/hsm/live/securitydomain/download",
+                true,
+                body.as_bytes(),
+            )
             .expect("download");
-        assert_eq!(answer.status, 202, "{}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(
+            answer.status,
+            202,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
         dir
     })
 }

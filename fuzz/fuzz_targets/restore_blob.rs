@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(text) = blob.to_json() {
             let again = RestoreBlob::from_json(text.as_bytes())
                 .unwrap_or_else(|e| panic!("sdctl cannot read the blob it wrote: {e}"));
-            assert_eq!(again.to_json().ok(), Some(text), "blob changed on a round trip");
+            assert_eq!(
+                again.to_json().ok(),
+                Some(text),
+                "blob changed on a round trip"
+            );
         }
     }
     let _ = parse_restore_blob(path, data);

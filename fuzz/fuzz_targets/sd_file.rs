@@ -22,6 +22,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = file.domain.to_json() {
         let (again, _) = SecurityDomain::from_json(text.as_bytes())
             .unwrap_or_else(|e| panic!("sdctl cannot read the SD it wrote: {e}"));
-        assert_eq!(again.to_json().ok(), Some(text), "SD changed on a round trip");
+        assert_eq!(
+            again.to_json().ok(),
+            Some(text),
+            "SD changed on a round trip"
+        );
     }
 });

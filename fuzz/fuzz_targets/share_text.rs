@@ -31,5 +31,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&from_text(&text).expect("reading our own text")[..], data);
     }
     let compact = to_compact(data);
-    assert_eq!(&from_compact(&compact).expect("reading our own compact form")[..], data);
+    assert_eq!(
+        &from_compact(&compact).expect("reading our own compact form")[..],
+        data
+    );
 });
