@@ -35,6 +35,9 @@ impl Passphrase {
     }
 }
 
+// Its only field is a `Zeroizing<String>`, wiped when the passphrase is dropped.
+impl zeroize::ZeroizeOnDrop for Passphrase {}
+
 impl fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Passphrase(<redacted>)")
@@ -135,11 +138,13 @@ impl StrengthRule {
         if chars < self.min_chars {
             return Some(format!("fewer than {} characters", self.min_chars));
         }
-        let mut distinct: Vec<char> = text.chars().collect();
+        // Sized up front and wiped whole on drop (spare capacity too): collecting into a
+        // growing Vec would leave copies of the passphrase in freed memory.
+        let mut distinct = Zeroizing::new(Vec::with_capacity(chars));
+        distinct.extend(text.chars());
         distinct.sort_unstable();
         distinct.dedup();
         let count = distinct.len();
-        distinct.iter_mut().for_each(|c| *c = '\0');
         if count < self.min_distinct {
             return Some(format!(
                 "fewer than {} different characters",

@@ -1,4 +1,6 @@
-//! Process and memory hygiene of the library types.
+//! Process and memory hygiene of the library types: core dumps off, passphrases redacted
+//! and never in error messages, and encrypted keys opened through OpenSSL's passphrase
+//! callback (no copy of the passphrase of our own), whatever the passphrase's length.
 
 use sdctl::passphrase::Passphrase;
 
@@ -42,5 +44,46 @@ fn error_messages_never_carry_the_passphrase() {
         let err = sdctl::keys::load_wrapping_key(&path, 0, &src).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+    }
+}
+
+/// An encrypted key opens with its passphrase, as PEM and as DER, and refuses a wrong one
+/// or one longer than OpenSSL's passphrase buffer as a wrong passphrase (never a crash).
+#[test]
+fn encrypted_keys_open_through_the_passphrase_callback() {
+    use openssl::pkey::PKey;
+    use openssl::symm::Cipher;
+    use sdctl::keys::{load_wrapping_key, KeyError};
+    use sdctl::passphrase::{PassphraseFile, PassphraseSource};
+
+    let dir = tempfile::tempdir().unwrap();
+    let right = "correct horse battery staple";
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let key = PKey::from_rsa(rsa).unwrap();
+    let pem = key
+        .private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), right.as_bytes())
+        .unwrap();
+    let der = key
+        .private_key_to_pkcs8_passphrase(Cipher::aes_256_cbc(), right.as_bytes())
+        .unwrap();
+    std::fs::write(dir.path().join("k.pem"), pem).unwrap();
+    std::fs::write(dir.path().join("k.der"), der).unwrap();
+    let source = |line: &str| {
+        let file = dir.path().join("p.txt");
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        PassphraseSource::File(PassphraseFile::read(&file).unwrap())
+    };
+    let long = "x".repeat(5000);
+    for name in ["k.pem", "k.der"] {
+        let path = dir.path().join(name);
+        let opened = load_wrapping_key(&path, 0, &source(right)).expect(name);
+        assert!(opened.key.openssl().public_eq(&key), "{name}: the same key");
+        for wrong in ["correct horse battery stapler", long.as_str()] {
+            let err = load_wrapping_key(&path, 0, &source(wrong)).unwrap_err();
+            assert!(
+                matches!(err, KeyError::WrongPassphrase { .. }),
+                "{name}: {err}"
+            );
+        }
     }
 }

@@ -20,7 +20,7 @@ use sdctl::keys::{load_certificate, WrappingKey};
 use sdctl::Error;
 use serde::Serialize;
 
-use crate::cli::secrets::load_keys;
+use crate::cli::secrets::{harden, load_keys};
 use crate::cli::Reporter;
 
 /// `sd session ...`: the ephemeral key pair of one distributed-quorum ceremony.
@@ -108,6 +108,8 @@ pub struct WithSession<'a, T: Serialize> {
 
 /// Runs `sd session new|destroy`.
 pub fn run_session(rep: &mut Reporter, cmd: SessionCommand) -> Result<i32, Error> {
+    // Both make or read an unencrypted private key: core dumps off first.
+    harden(rep);
     match cmd {
         SessionCommand::New(args) => {
             let report = create_session(&args.out_dir, args.bits, args.force)?;

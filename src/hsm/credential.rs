@@ -310,7 +310,10 @@ fn client_certificate_pkcs12(
         detail,
     };
     let key = match password {
-        Some(p) => openssl::pkey::PKey::private_key_from_pem_passphrase(&bytes, p.as_bytes()),
+        Some(p) => openssl::pkey::PKey::private_key_from_pem_callback(
+            &bytes,
+            crate::keys::private::passphrase_callback(p.as_bytes()),
+        ),
         None => openssl::pkey::PKey::private_key_from_pem(&bytes),
     }
     .map_err(|_| bad("AZURE_CLIENT_CERTIFICATE_PATH: no usable private key in the PEM file (wrong AZURE_CLIENT_CERTIFICATE_PASSWORD?)".into()))?;

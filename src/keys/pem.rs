@@ -47,8 +47,9 @@ impl PemBlock {
             }
             out.push('\n');
         }
-        push_base64_lines(&mut out, &self.der);
-        out.push_str(&format!("-----END {}-----\n", self.label));
+        let end = format!("-----END {}-----\n", self.label);
+        push_base64_lines(&mut out, &self.der, end.len());
+        out.push_str(&end);
         out
     }
 }
@@ -98,7 +99,9 @@ pub fn parse_all(data: &[u8]) -> Result<Vec<PemBlock>, PemError> {
         };
         let label = label.to_owned();
         let mut headers = Vec::new();
-        let mut body = Zeroizing::new(String::new());
+        // Room for the whole body up front: a growing buffer would leave copies of a
+        // private key's base64 behind in freed memory.
+        let mut body = Zeroizing::new(String::with_capacity(data.len()));
         let mut in_headers = true;
         let mut ended = false;
         for (number, raw) in lines.by_ref() {
@@ -163,13 +166,17 @@ pub fn parse_all(data: &[u8]) -> Result<Vec<PemBlock>, PemError> {
 /// Encodes `der` as a PEM block with `label` (64-character lines, LF endings).
 pub fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     let mut out = Zeroizing::new(format!("-----BEGIN {label}-----\n"));
-    push_base64_lines(&mut out, der);
-    out.push_str(&format!("-----END {label}-----\n"));
+    let end = format!("-----END {label}-----\n");
+    push_base64_lines(&mut out, der, end.len());
+    out.push_str(&end);
     out
 }
 
-fn push_base64_lines(out: &mut String, der: &[u8]) {
+/// Appends `der` as base64 lines, first reserving room for them and `trailer` more bytes:
+/// the text never moves, so no copy of a private key is left in freed memory.
+fn push_base64_lines(out: &mut String, der: &[u8], trailer: usize) {
     let b64 = Zeroizing::new(STANDARD.encode(der));
+    out.reserve(b64.len() + b64.len().div_ceil(64) + trailer);
     for chunk in b64.as_bytes().chunks(64) {
         // base64 output is ASCII, so every chunk is valid UTF-8.
         out.push_str(std::str::from_utf8(chunk).unwrap_or_default());

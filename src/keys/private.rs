@@ -233,6 +233,22 @@ enum StoredKey<'a> {
     Pkcs12(&'a [u8]),
 }
 
+/// An OpenSSL passphrase callback giving `pass`. The callback writes the passphrase
+/// straight into OpenSSL's buffer (which OpenSSL cleanses), where the `_passphrase` variants
+/// of the `openssl` crate copy it into a `CString` that is freed unwiped; it never falls
+/// back to OpenSSL's own terminal prompt either.
+pub(crate) fn passphrase_callback(
+    pass: &[u8],
+) -> impl FnOnce(&mut [u8]) -> Result<usize, openssl::error::ErrorStack> + '_ {
+    move |buf: &mut [u8]| match buf.get_mut(..pass.len()) {
+        Some(room) => {
+            room.copy_from_slice(pass);
+            Ok(pass.len())
+        }
+        None => Err(openssl::error::ErrorStack::get()),
+    }
+}
+
 /// Decrypts (when needed) an encoded private key.
 pub fn open_encoded(
     path: &Path,
@@ -240,10 +256,10 @@ pub fn open_encoded(
     passphrase: Option<&Passphrase>,
 ) -> Result<PrivateKey, KeyError> {
     let pass = passphrase.map(|p| p.expose().as_bytes()).unwrap_or(b"");
+    let give = passphrase_callback(pass);
     let opened = match (&key.source, key.encryption.is_some()) {
-        // The passphrase variants never fall back to OpenSSL's own terminal prompt.
-        (KeySource::Pem(pem), _) => PKey::private_key_from_pem_passphrase(pem.as_bytes(), pass),
-        (KeySource::Der(der), true) => PKey::private_key_from_pkcs8_passphrase(der, pass),
+        (KeySource::Pem(pem), _) => PKey::private_key_from_pem_callback(pem.as_bytes(), give),
+        (KeySource::Der(der), true) => PKey::private_key_from_pkcs8_callback(der, give),
         (KeySource::Der(der), false) => PKey::private_key_from_der(der),
     };
     let pkey = opened.map_err(|e| match key.encryption {
