@@ -42,6 +42,14 @@ pub enum FileError {
         /// What the file was expected to hold.
         kind: &'static str,
     },
+    /// The file holds nothing, or nothing but white space.
+    #[error("{}: file is empty; expected {kind}", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// What the file was expected to hold.
+        kind: &'static str,
+    },
     /// An output already exists and `--force` was not given.
     #[error("{}: already exists; choose another path or pass --force to overwrite it", path.display())]
     Exists {
@@ -91,8 +99,17 @@ pub fn read_bounded(path: &Path, limit: u64, kind: &'static str) -> Result<Vec<u
             what: "a special file (pipe, socket or device)",
         });
     }
+    // Refused by its size before a byte is read: a huge file must cost no memory. The
+    // bounded read below still holds for a file that grows after this check.
+    if meta.len() > limit {
+        return Err(FileError::TooLarge {
+            path: path.to_owned(),
+            limit,
+            kind,
+        });
+    }
     let file = File::open(path).map_err(read_err)?;
-    let mut data = Vec::new();
+    let mut data = Vec::with_capacity(meta.len() as usize);
     file.take(limit + 1)
         .read_to_end(&mut data)
         .map_err(read_err)?;
@@ -100,6 +117,23 @@ pub fn read_bounded(path: &Path, limit: u64, kind: &'static str) -> Result<Vec<u
         return Err(FileError::TooLarge {
             path: path.to_owned(),
             limit,
+            kind,
+        });
+    }
+    Ok(data)
+}
+
+/// [`read_bounded`] for files that cannot be empty: one with nothing but white space in it
+/// is refused as empty, rather than by whatever its parser would say of no input.
+pub fn read_bounded_nonempty(
+    path: &Path,
+    limit: u64,
+    kind: &'static str,
+) -> Result<Vec<u8>, FileError> {
+    let data = read_bounded(path, limit, kind)?;
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(FileError::Empty {
+            path: path.to_owned(),
             kind,
         });
     }

@@ -48,3 +48,23 @@ fn bounded_read_refuses_directories_and_large_files() {
     assert!(err.to_string().contains("larger than 10 bytes"), "{err}");
     assert_eq!(read_bounded(&big, 11, "a key").unwrap().len(), 11);
 }
+
+#[test]
+fn bounded_read_refuses_a_huge_file_by_its_size_and_an_empty_one_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge");
+    // Sparse: refused from its metadata, never read.
+    File::create(&huge).unwrap().set_len(1 << 40).unwrap();
+    let err = read_bounded(&huge, 1024, "a key").unwrap_err();
+    assert!(matches!(err, FileError::TooLarge { .. }), "{err}");
+    let blank = dir.path().join("blank");
+    fs::write(&blank, " \n\t\r\n").unwrap();
+    assert_eq!(read_bounded(&blank, 1024, "a key").unwrap().len(), 5);
+    let err = read_bounded_nonempty(&blank, 1024, "a key").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: file is empty; expected a key", blank.display())
+    );
+    fs::write(&blank, "x").unwrap();
+    assert_eq!(read_bounded_nonempty(&blank, 1024, "a key").unwrap(), b"x");
+}

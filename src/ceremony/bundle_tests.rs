@@ -27,7 +27,7 @@ fn plan() -> Plan {
 
 fn bundle(kind: &str, ceremony: &str, plan_sha: &str, version: u32) -> serde_json::Value {
     json!({"sdctl_bundle": version, "kind": kind, "ceremony": ceremony, "run": "activate",
-           "plan_sha256": plan_sha, "payload": {"x": 1}, "transcript": ""})
+           "plan_sha256": plan_sha, "payload": {"certificates": [], "quorum": 2}, "transcript": ""})
 }
 
 fn peek_text(text: &str) -> Result<Incoming, String> {
@@ -51,7 +51,8 @@ fn a_bundle_of_this_plan_is_read_with_its_digest() {
 fn foreign_damaged_or_mismatched_bundles_are_refused_naming_the_file() {
     let sha = plan().sha256;
     let cases = [
-        (String::new(), "not a ceremony bundle"),
+        (String::new(), "file is empty; expected a ceremony bundle"),
+        (" \n".into(), "file is empty; expected a ceremony bundle"),
         ("{\"sdctl_bundle\": 1".into(), "not a ceremony bundle"),
         ("[1, 2]".into(), "not a ceremony bundle"),
         (
@@ -69,6 +70,18 @@ fn foreign_damaged_or_mismatched_bundles_are_refused_naming_the_file() {
         (
             bundle("public", "bundle-tests", "00", 1).to_string(),
             "a different plan",
+        ),
+        (
+            bundle("public", "bundle-tests", &sha, 1)
+                .to_string()
+                .replace(r#"{"certificates":[],"quorum":2}"#, "5"),
+            "its payload is not a JSON object",
+        ),
+        (
+            bundle("public", "bundle-tests", &sha, 1)
+                .to_string()
+                .replace(r#""certificates":[]"#, r#""certificates":[7]"#),
+            "payload.certificates[0] is not a custodian's name",
         ),
     ];
     for (text, expected) in cases {

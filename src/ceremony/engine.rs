@@ -263,8 +263,9 @@ pub fn run(
     ui: &mut dyn Ui,
 ) -> Result<Report, crate::Error> {
     let machine = machine_of(plan, options)?;
+    // The output directory is made only once there is a run to record (after the bundle
+    // that starts a run here was read and found sound): a refused start leaves nothing.
     let out = plan.output_dir();
-    create_private_dir(&out)?;
     refuse_unsafe_machine(plan, machine, options, &out, ui)?;
     let mut state = State::load(&out, &plan.ceremony.name)?;
     let run = choose_run(plan, kind, &steps, machine, options, &mut state, &out)?;
@@ -393,6 +394,7 @@ fn choose_run(
         closed: false,
     };
     state.runs.push(run.clone());
+    create_private_dir(out)?;
     state.save(out)?;
     Ok(Some(run))
 }

@@ -104,7 +104,30 @@ pub fn run(
     if kind == Kind::Recover {
         plan.recovery_hsm()?;
     }
+    check_passphrase_file(plan, options, ui.passphrases())?;
     engine::run(plan, kind, steps(plan, kind), options, ui)
+}
+
+/// A passphrase file with fewer lines than the plan has custodians is refused before any
+/// step runs: otherwise the ceremony would stop half-way, some custodians' keys made or
+/// shares proven, at the first custodian without a line. The online machine needs none.
+fn check_passphrase_file(
+    plan: &Plan,
+    options: &Options,
+    source: &crate::passphrase::PassphraseSource,
+) -> Result<(), CeremonyError> {
+    let crate::passphrase::PassphraseSource::File(file) = source else {
+        return Ok(());
+    };
+    let custodians = plan.custodians.len();
+    if options.machine == Some(Machine::Online) || file.len() >= custodians {
+        return Ok(());
+    }
+    Err(CeremonyError::Usage(format!(
+        "{}: has {} line(s) but the plan names {custodians} custodians; write one passphrase per custodian, in the plan's order",
+        file.path().display(),
+        file.len()
+    )))
 }
 
 /// The steps of ceremony `kind` for `plan`.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::model::hex;
-use crate::files::read_bounded;
+use crate::files::read_bounded_nonempty;
 use crate::keys::generate::{parse_subject, validate_names, GenerateOptions};
 
 /// Largest plan file read.
@@ -238,7 +238,7 @@ pub struct Plan {
 impl Plan {
     /// Reads and checks the plan at `path`.
     pub fn load(path: &Path) -> Result<Plan, crate::Error> {
-        let bytes = read_bounded(path, MAX_PLAN_BYTES, "a ceremony plan")?;
+        let bytes = read_bounded_nonempty(path, MAX_PLAN_BYTES, "a ceremony plan")?;
         Ok(Plan::parse(path, &bytes)?)
     }
 

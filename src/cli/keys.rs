@@ -324,7 +324,31 @@ fn run_check(rep: &mut Reporter, args: CheckArgs) -> Result<i32, Error> {
         &source,
         SystemTime::now(),
     )?;
+    if let Some(line) = check_failure(&report) {
+        rep.check_failed(&line);
+    }
     Ok(rep.finish(&report, report.passed, || print_check(&report)))
+}
+
+/// The stderr line of a failed check: its first error and how many more there are.
+pub(super) fn check_failure(report: &CheckReport) -> Option<String> {
+    if report.passed {
+        return None;
+    }
+    let errors: Vec<&str> = report
+        .custodians
+        .iter()
+        .flat_map(|r| &r.findings)
+        .chain(&report.set_findings)
+        .filter(|f| matches!(f.severity, Severity::Error))
+        .map(|f| f.message.as_str())
+        .collect();
+    let first = errors.first().copied().unwrap_or("a check did not pass");
+    let more = match errors.len() {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more problem(s), listed with the table)", n - 1),
+    };
+    Some(format!("check failed: {first}{more}"))
 }
 
 pub(super) fn print_check(report: &CheckReport) {

@@ -76,7 +76,10 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and returns the process exit status.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd, cli.output),
         Command::Sd(cmd) => sd::run(cmd, cli.output),
@@ -87,4 +90,29 @@ pub fn run() -> i32 {
         #[cfg(feature = "online")]
         Command::Emulator(cmd) => emulator::run(cmd, cli.output),
     }
+}
+
+/// Help and version are printed as clap prints them; a usage error (an unknown flag, a
+/// value out of range, a missing argument) is one line on stderr, like every error: exit 2.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let message = parts.join("; ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let message: Vec<&str> = message.split_whitespace().collect();
+    eprintln!("sdctl: {} (see --help)", message.join(" "));
+    sdctl::ExitCode::BadInput.code()
 }

@@ -71,6 +71,11 @@ impl Reporter {
         code.code()
     }
 
+    /// Says why a check failed (exit 1): one line on stderr, in both modes, like an error.
+    pub fn check_failed(&self, message: &str) {
+        eprintln!("sdctl: {}", one_line(message));
+    }
+
     /// Finishes with a failure: one line on stderr, and the envelope in JSON mode.
     pub fn fail(&self, error: &sdctl::Error) -> i32 {
         let message = one_line(&error.to_string());
@@ -109,7 +114,23 @@ impl Reporter {
     }
 }
 
-/// Folds a message onto one line (OpenSSL reasons may carry newlines).
+/// Longest message printed whole, in characters.
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// Folds a message onto one line (OpenSSL reasons may carry newlines) of a readable length:
+/// parsers quote the input they refuse, and a hostile file can make that quote megabytes
+/// long. The start (the file and the problem) and the end (what was expected) are kept.
 fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_MESSAGE_CHARS {
+        return line;
+    }
+    let (head, tail) = (MAX_MESSAGE_CHARS * 2 / 3, MAX_MESSAGE_CHARS / 4);
+    let left_out = chars.len() - head - tail;
+    format!(
+        "{} [... {left_out} characters left out ...] {}",
+        chars[..head].iter().collect::<String>(),
+        chars[chars.len() - tail..].iter().collect::<String>()
+    )
 }

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Subcommand};
 use sdctl::domain::exchange::read_exchange_key;
 use sdctl::domain::inspect::{inspect, SdInspection};
+use sdctl::domain::model::{MAX_QUORUM, MIN_QUORUM};
 use sdctl::domain::restore_blob;
 use sdctl::domain::rewrap::{rewrap, RewrapReport};
 use sdctl::domain::unlock::{self, MatchedBy};
 use sdctl::domain::verify::{verify, VerifyReport};
-use sdctl::domain::SdFile;
+use sdctl::domain::{DomainError, SdFile};
 use sdctl::files::{ensure_writable, write_atomic, MODE_PUBLIC};
 use sdctl::keys::load_certificate;
 use sdctl::Error;
@@ -223,6 +224,9 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
             verify(&file, &keys, args.each_custodian)?
         }
     };
+    if !report.verified {
+        rep.check_failed(&verify_failure(&report));
+    }
     let (session, session_ok) = end_session(rep, &args.exports);
     let out = WithSession {
         result: &report,
@@ -234,6 +238,29 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
             print_session_state(s);
         }
     }))
+}
+
+/// The stderr line of a drill that rebuilt the master key but found a failing share or
+/// combination (`--each-custodian`).
+fn verify_failure(r: &VerifyReport) -> String {
+    let share = r.each_custodian.iter().flatten().find_map(|p| {
+        p.error
+            .as_ref()
+            .map(|e| format!("the share of {} does not open: {e}", p.key))
+    });
+    let combination = || {
+        r.combinations.iter().flatten().find(|c| !c.ok).map(|c| {
+            format!(
+                "the quorum {} fails: {}",
+                c.keys.join(" + "),
+                c.error.as_deref().unwrap_or("no reason given")
+            )
+        })
+    };
+    let first = share
+        .or_else(combination)
+        .unwrap_or_else(|| "not every custodian's share was proven".into());
+    format!("{}: check failed: {first}", r.sd_file)
 }
 
 fn describe_match(m: &unlock::KeyMatch) -> String {
@@ -377,6 +404,14 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
 
 fn run_rewrap(rep: &mut Reporter, args: RewrapArgs) -> Result<i32, Error> {
     ensure_writable(&args.out, args.force)?;
+    // Refused before any key is opened or passphrase asked for.
+    let (quorum, n) = (args.new_quorum, args.new_wrapping_keys.len());
+    if !(MIN_QUORUM..=MAX_QUORUM).contains(&quorum) || quorum > n {
+        return Err(DomainError::Usage(format!(
+            "--new-quorum: quorum {quorum} with {n} certificates: the quorum must be {MIN_QUORUM} to {MAX_QUORUM} and at most the number of certificates"
+        ))
+        .into());
+    }
     let file = SdFile::read(&args.sd_file)?;
     let new_certs = args
         .new_wrapping_keys

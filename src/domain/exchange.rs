@@ -126,24 +126,30 @@ pub fn transfer_key_jwk(value: &Value) -> Result<Option<Value>, String> {
 }
 
 fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {
-    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
-    match field("kty") {
+    // A member of the wrong JSON type is refused by name, never taken for an absent one.
+    let field = |name: &str| match jwk.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(format!("JWK '{name}' is not a string")),
+    };
+    match field("kty")? {
         Some("RSA") | Some("RSA-HSM") => {}
         Some(other) => return Err(format!("JWK kty '{other}'; the exchange key must be RSA")),
         None => return Err("JSON is not a JWK (no 'kty') nor a transfer-key response".into()),
     }
-    let from_numbers = match (field("n"), field("e")) {
+    let from_numbers = match (field("n")?, field("e")?) {
         (Some(n), Some(e)) => Some(PublicKey::rsa(
             &base64url::decode(n).ok_or("JWK 'n' is not base64url")?,
             &base64url::decode(e).ok_or("JWK 'e' is not base64url")?,
         )),
         _ => None,
     };
-    let certificate = match jwk
-        .get("x5c")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-    {
+    let x5c = match jwk.get("x5c") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => a.first(),
+        Some(_) => return Err("JWK 'x5c' is not an array".into()),
+    };
+    let certificate = match x5c {
         Some(Value::String(b64)) => {
             let der = STANDARD
                 .decode(b64.trim())
@@ -167,7 +173,7 @@ fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {
         }
         (None, Some(key)) => {
             let mut exchange = ExchangeKey::from_public(key, None, form)?;
-            exchange.x5t_256 = field("x5t#S256").map(str::to_owned);
+            exchange.x5t_256 = field("x5t#S256")?.map(str::to_owned);
             Ok(exchange)
         }
         (None, None) => Err("JWK has neither x5c nor n and e".into()),

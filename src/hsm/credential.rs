@@ -153,7 +153,11 @@ impl Credentials {
 
     /// A token read from `path`: the bare token, or `az account get-access-token` JSON.
     pub fn from_token_file(path: &Path) -> Result<Credentials, HsmError> {
-        let bytes = Zeroizing::new(files::read_bounded(path, 64 * 1024, "an access token")?);
+        let bytes = Zeroizing::new(files::read_bounded_nonempty(
+            path,
+            64 * 1024,
+            "an access token",
+        )?);
         let bad = |detail: &str| HsmError::TokenFile {
             path: path.to_owned(),
             detail: detail.to_owned(),

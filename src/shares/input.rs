@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::format::{Share, MAGIC, MAX_SHARE_LEN};
 use super::{sealed, text, ShareError};
-use crate::files::read_bounded;
+use crate::files::read_bounded_nonempty;
 use crate::keys::WrappingKey;
 
 /// The form a share file was in.
@@ -43,7 +43,7 @@ pub const MAX_FILE_LEN: u64 = (MAX_SHARE_LEN as u64) * 2 + 64 * 1024;
 
 /// Reads the share in `path`; `keys` open sealed shares (may be empty otherwise).
 pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareError> {
-    let bytes = Zeroizing::new(read_bounded(path, MAX_FILE_LEN, "a share")?);
+    let bytes = Zeroizing::new(read_bounded_nonempty(path, MAX_FILE_LEN, "a share")?);
     let malformed = |detail: String| ShareError::Malformed {
         path: path.to_owned(),
         detail,

@@ -258,23 +258,28 @@ fn check_recipients(recipients: &[(PathBuf, Certificate)]) -> Result<(), ShareEr
     Ok(())
 }
 
+/// How errors name the secret read from standard input (`--in -`).
+pub const STDIN_NAME: &str = "standard input (--in -)";
+
 /// The secret to split, read from `path` (`-` for standard input), at most the largest
 /// secret a share carries.
 pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ShareError> {
     let limit = super::format::MAX_SECRET_LEN as u64;
     if path == Path::new("-") {
         use std::io::Read;
+        // Errors name standard input in words: a bare "-" says nothing to people.
+        let stdin = PathBuf::from(STDIN_NAME);
         let mut out = zeroize::Zeroizing::new(Vec::new());
         std::io::stdin()
             .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|source| files::FileError::Read {
-                path: path.to_owned(),
+                path: stdin.clone(),
                 source,
             })?;
         if out.len() as u64 > limit {
             return Err(files::FileError::TooLarge {
-                path: path.to_owned(),
+                path: stdin,
                 limit,
                 kind: "a secret to split",
             }

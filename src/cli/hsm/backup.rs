@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sdctl::files::{read_bounded, readable_by_others};
+use sdctl::files::{read_bounded_nonempty, readable_by_others};
 use sdctl::hsm::backup::{self, check_folder, check_storage_uri, Job, JobKind};
 use sdctl::hsm::{HsmClient, HsmError, WaitOptions};
 use sdctl::Error;
@@ -94,7 +94,7 @@ struct JobReport {
 
 /// Reads the SAS token: one line, trimmed, kept in zeroized memory.
 fn read_token(path: &Path, rep: &mut Reporter) -> Result<Zeroizing<String>, Error> {
-    let bytes = Zeroizing::new(read_bounded(path, 64 * 1024, "a SAS token")?);
+    let bytes = Zeroizing::new(read_bounded_nonempty(path, 64 * 1024, "a SAS token")?);
     let bad = |detail: &str| HsmError::TokenFile {
         path: path.to_owned(),
         detail: detail.to_owned(),

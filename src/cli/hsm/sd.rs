@@ -6,14 +6,14 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use sdctl::domain::restore_blob;
 use sdctl::domain::{exchange::read_exchange_key, SdFile};
-use sdctl::files::{ensure_writable, read_bounded, write_atomic, MODE_PUBLIC};
+use sdctl::files::{ensure_writable, read_bounded_nonempty, write_atomic, MODE_PUBLIC};
 use sdctl::hsm::security_domain::{self, DownloadPlan};
 use sdctl::hsm::{HsmError, Operation, WaitOptions};
 use sdctl::Error;
 
 use super::connect::Connection;
 use super::progress::Spinner;
-use crate::cli::keys::print_check;
+use crate::cli::keys::{check_failure, print_check};
 use crate::cli::secrets::load_keys;
 use crate::cli::Reporter;
 
@@ -150,6 +150,19 @@ pub async fn download(rep: &mut Reporter, args: DownloadArgs) -> Result<i32, Err
     spinner.done();
     let report = report?;
     let passed = report.passed();
+    if let Some(line) = check_failure(&report.preflight) {
+        rep.check_failed(&format!("{line}; nothing was sent to the HSM"));
+    } else if let Some(problem) = report
+        .check
+        .as_ref()
+        .filter(|c| !c.passed)
+        .map(|c| c.problems.first().cloned().unwrap_or_default())
+    {
+        rep.check_failed(&format!(
+            "{}: the security domain does not match the request: {problem}",
+            args.security_domain_file.display()
+        ));
+    }
     Ok(rep.finish(&report, passed, || {
         if !report.preflight.passed {
             print_check(&report.preflight);
@@ -240,7 +253,7 @@ pub async fn init_recovery(rep: &mut Reporter, args: InitRecoveryArgs) -> Result
 /// `hsm upload`.
 pub async fn upload(rep: &mut Reporter, args: UploadArgs) -> Result<i32, Error> {
     let blob = if args.restore_blob {
-        let bytes = read_bounded(&args.sd_file, 64 * 1024 * 1024, "a restore blob")?;
+        let bytes = read_bounded_nonempty(&args.sd_file, 64 * 1024 * 1024, "a restore blob")?;
         security_domain::parse_restore_blob(&args.sd_file, &bytes)?
     } else {
         rep.warn("building the restore blob here puts custodians' private keys on an online machine, which defeats the air gap; prefer 'sdctl sd restore-blob' offline and 'hsm upload --restore-blob'");

@@ -138,7 +138,9 @@ pub fn note_session_kept(error: crate::Error, session_key: &Path) -> crate::Erro
         error,
         crate::Error::Domain(DomainError::SessionKeyKept { .. })
     );
-    if noted || fs::symlink_metadata(session_key).is_err() {
+    // Only a key file that is there can have been kept (not a directory or a dangling link).
+    let is_file = fs::metadata(session_key).is_ok_and(|m| m.is_file());
+    if noted || !is_file {
         return error;
     }
     crate::Error::Domain(DomainError::SessionKeyKept {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sdctl::files::read_bounded;
+use sdctl::files::read_bounded_nonempty;
 use sdctl::hsm::rbac::{self, is_guid, resolve_role, RoleDefinition};
 use sdctl::hsm::{HsmClient, HsmError};
 use sdctl::Error;
@@ -129,7 +129,7 @@ async fn definition_show(rep: &mut Reporter, args: DefinitionShowArgs) -> Result
 
 /// `hsm role definition create`.
 async fn definition_create(rep: &mut Reporter, args: DefinitionCreateArgs) -> Result<i32, Error> {
-    let bytes = read_bounded(&args.role_definition, 1024 * 1024, "a role definition")?;
+    let bytes = read_bounded_nonempty(&args.role_definition, 1024 * 1024, "a role definition")?;
     let body = rbac::parse_definition_body(&args.role_definition.display().to_string(), &bytes)?;
     if let Some(n) = &args.name {
         if !is_guid(n) {
