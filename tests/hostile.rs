@@ -121,7 +121,7 @@ fn sd_inspect_and_verify() {
     cases.push(sd_ten_of_ten("sd verify", "sd verify"));
     cases.extend(verify.sd_file());
     cases.extend(verify.sd_quorums());
-    cases.extend(verify.sd_shares());
+    cases.extend(verify.sd_shares(1));
     cases.extend(verify.keys());
     cases.extend(verify.passphrases(3));
 
@@ -165,7 +165,7 @@ fn sd_restore_blob_and_rewrap() {
     cases.push(blob.succeed("of 2 of 3"));
     cases.extend(blob.sd_file());
     cases.extend(blob.sd_quorums());
-    cases.extend(blob.sd_shares());
+    cases.extend(blob.sd_shares(3));
     cases.extend(blob.exchange());
     cases.extend(blob.keys());
     cases.extend(blob.passphrases(3));
@@ -187,7 +187,7 @@ fn sd_restore_blob_and_rewrap() {
         ));
     }
     cases.extend(rewrap.sd_file());
-    cases.extend(rewrap.sd_shares());
+    cases.extend(rewrap.sd_shares(3));
     cases.extend(rewrap.keys());
     cases.extend(rewrap.passphrases(3));
     cases.extend(rewrap.generic("dave.cer", KEY));

@@ -398,7 +398,7 @@ fn keys_check_and_sd_commands_keep_secrets_out_of_outputs_and_messages() {
             &format!("0 sd verify --sd-file sd.json --sd-wrapping-keys {keys} pass.txt --each-custodian"),
             &format!("3 sd verify --sd-file sd.json --sd-wrapping-keys {wrong}"),
             "3 sd verify --sd-file sd.json --sd-wrapping-keys b.p12 d.key --passphrase-file bd.txt",
-            &format!("3 sd verify --sd-file bad-datum.json --sd-wrapping-keys {keys} pass.txt"),
+            &format!("1 sd verify --sd-file bad-datum.json --sd-wrapping-keys {keys} pass.txt"),
             &format!("3 sd verify --sd-file bad-share.json --sd-wrapping-keys {keys} pass.txt"),
             &format!("2 sd verify --sd-file cut.json --sd-wrapping-keys {keys} pass.txt"),
             &format!("0 sd restore-blob --sd-file sd.json --sd-wrapping-keys {keys} pass.txt {blob} blob.json"),

@@ -120,7 +120,8 @@ fn verify_new_step(names: Vec<String>) -> Step {
             let keys = open_keys(ctx, &names)?;
             let report = verify(&file, &keys, false)?;
             if !report.verified {
-                return Err(CeremonyError::Refused(format!("{}: the new security domain did not verify", path.display())).into());
+                let why = report.first_failure().unwrap_or_else(|| "not every datum authenticated".into());
+                return Err(CeremonyError::Refused(format!("{}: the new security domain did not verify: {why}", path.display())).into());
             }
             let mut done = Done::new(format!("new security domain verified by {}", names.join(", "))).fact("verified", true);
             done.inputs.push(ctx.digest(&path)?);

@@ -56,8 +56,11 @@ fn drill(
     let session = shares.finish();
     if !report.verified {
         return Err(CeremonyError::Refused(format!(
-            "{}: the recovery drill failed: the security domain could not be fully verified",
-            path.display()
+            "{}: the recovery drill failed: {}",
+            path.display(),
+            report
+                .first_failure()
+                .unwrap_or_else(|| "the security domain could not be fully verified".into())
         ))
         .into());
     }

@@ -243,22 +243,8 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
 /// The stderr line of a drill that rebuilt the master key but found a failing share or
 /// combination (`--each-custodian`).
 fn verify_failure(r: &VerifyReport) -> String {
-    let share = r.each_custodian.iter().flatten().find_map(|p| {
-        p.error
-            .as_ref()
-            .map(|e| format!("the share of {} does not open: {e}", p.key))
-    });
-    let combination = || {
-        r.combinations.iter().flatten().find(|c| !c.ok).map(|c| {
-            format!(
-                "the quorum {} fails: {}",
-                c.keys.join(" + "),
-                c.error.as_deref().unwrap_or("no reason given")
-            )
-        })
-    };
-    let first = share
-        .or_else(combination)
+    let first = r
+        .first_failure()
         .unwrap_or_else(|| "not every custodian's share was proven".into());
     format!("{}: check failed: {first}", r.sd_file)
 }
@@ -287,6 +273,11 @@ fn print_verify(r: &VerifyReport) {
             "VERIFIED: {} can be recovered with these {from}.",
             r.sd_file
         );
+    } else if r.data.iter().any(|d| !d.ok) {
+        println!(
+            "FAILED: {}: the quorum rebuilt the master key, but not every datum authenticates: the file is damaged.",
+            r.sd_file
+        );
     } else {
         println!(
             "FAILED: {} verified with a quorum, but not every custodian's share did.",
@@ -306,12 +297,24 @@ fn print_verify(r: &VerifyReport) {
     for m in &r.custodians_used {
         println!("    {}", describe_match(m));
     }
-    let tags: Vec<&str> = r.data.iter().map(|d| d.tag.as_str()).collect();
+    let tags: Vec<&str> = r
+        .data
+        .iter()
+        .filter(|d| d.ok)
+        .map(|d| d.tag.as_str())
+        .collect();
     println!(
         "  data:        {} datum(s) decrypted and authenticated: {}",
-        r.data.len(),
+        tags.len(),
         tags.join(", ")
     );
+    for d in r.data.iter().filter(|d| !d.ok) {
+        println!(
+            "    FAIL  {}: {}",
+            d.tag,
+            d.error.as_deref().unwrap_or("no reason given")
+        );
+    }
     if let Some(proofs) = &r.each_custodian {
         println!("  each custodian:");
         for p in proofs {

@@ -36,6 +36,15 @@ pub fn open_all(
     enc: &EncData,
     master_key: &[u8],
 ) -> Result<Vec<OpenDatum>, DomainError> {
+    open_each(path, enc, master_key).into_iter().collect()
+}
+
+/// Decrypts and authenticates each datum on its own: one result per datum, in file order.
+pub fn open_each(
+    path: &Path,
+    enc: &EncData,
+    master_key: &[u8],
+) -> Vec<Result<OpenDatum, DomainError>> {
     enc.data
         .iter()
         .enumerate()

@@ -16,8 +16,12 @@ use crate::keys::WrappingKey;
 pub struct DatumReport {
     /// Its tag.
     pub tag: String,
-    /// Plaintext size in bytes.
+    /// Plaintext size in bytes (0 when it did not authenticate).
     pub bytes: usize,
+    /// Whether it decrypted and authenticated with the rebuilt master key.
+    pub ok: bool,
+    /// Why not, if it did not.
+    pub error: Option<String>,
 }
 
 /// One custodian's own share, opened alone (`--each-custodian`).
@@ -73,6 +77,30 @@ pub struct VerifyReport {
     pub verified: bool,
 }
 
+impl VerifyReport {
+    /// The first finding of a drill that did not verify, for a one-line message.
+    pub fn first_failure(&self) -> Option<String> {
+        let datum = self.data.iter().find_map(|d| d.error.clone());
+        let share = || {
+            self.each_custodian.iter().flatten().find_map(|p| {
+                p.error
+                    .as_ref()
+                    .map(|e| format!("the share of {} does not open: {e}", p.key))
+            })
+        };
+        let combination = || {
+            self.combinations.iter().flatten().find(|c| !c.ok).map(|c| {
+                format!(
+                    "the quorum {} fails: {}",
+                    c.keys.join(" + "),
+                    c.error.as_deref().unwrap_or("no reason given")
+                )
+            })
+        };
+        datum.or_else(share).or_else(combination)
+    }
+}
+
 /// Runs the drill. Any failure of the quorum path is an error; with `each_custodian`,
 /// individual failures are reported in the result (and `verified` is false).
 pub fn verify(
@@ -84,7 +112,7 @@ pub fn verify(
     let mut report = verify_unlocked(file, &unlocked)?;
     if each_custodian {
         let (proofs, combinations) = prove_each(file, keys, &unlocked.master_key)?;
-        report.verified = proofs.iter().all(|p| p.ok) && combinations.iter().all(|c| c.ok);
+        report.verified &= proofs.iter().all(|p| p.ok) && combinations.iter().all(|c| c.ok);
         report.each_custodian = Some(proofs);
         report.combinations = Some(combinations);
     }
@@ -93,10 +121,46 @@ pub fn verify(
 
 /// The drill once the master key is rebuilt, however its shares were opened (custodian
 /// keys, or share exports of a distributed quorum): every datum is decrypted and
-/// authenticated, and the report names the shares used.
+/// authenticated, and the report names the shares used. A datum that does not authenticate
+/// while others do is a finding of the drill (`verified` false, exit 1): the quorum worked,
+/// the domain is damaged. When none authenticates the master key is wrong: an integrity
+/// error (exit 3), as when the shares do not combine. A datum that is not a JWE at all is
+/// bad input.
 pub fn verify_unlocked(file: &SdFile, unlocked: &Unlocked) -> Result<VerifyReport, DomainError> {
     let sd = &file.domain;
-    let opened = data::open_all(&file.path, &sd.enc_data, &unlocked.master_key)?;
+    let mut data = Vec::with_capacity(sd.enc_data.data.len());
+    for (datum, opened) in sd.enc_data.data.iter().zip(data::open_each(
+        &file.path,
+        &sd.enc_data,
+        &unlocked.master_key,
+    )) {
+        data.push(match opened {
+            Ok(open) => DatumReport {
+                tag: open.tag.clone(),
+                bytes: open.plaintext.len(),
+                ok: true,
+                error: None,
+            },
+            Err(DomainError::Integrity { detail, .. }) => DatumReport {
+                tag: datum.tag.clone(),
+                bytes: 0,
+                ok: false,
+                error: Some(detail),
+            },
+            Err(other) => return Err(other),
+        });
+    }
+    if !data.is_empty() && data.iter().all(|d| !d.ok) {
+        // Not one datum opens: the master key itself is wrong, not a datum.
+        return Err(DomainError::Integrity {
+            path: file.path.clone(),
+            detail: format!(
+                "no datum authenticates with the rebuilt master key: a share is corrupt or from another security domain (first: {})",
+                data[0].error.as_deref().unwrap_or("no reason given")
+            ),
+        });
+    }
+    let verified = data.iter().all(|d| d.ok);
     Ok(VerifyReport {
         sd_file: file.path.display().to_string(),
         sd_sha256: file.sha256.clone(),
@@ -109,16 +173,10 @@ pub fn verify_unlocked(file: &SdFile, unlocked: &Unlocked) -> Result<VerifyRepor
         custodians_used: unlocked.used.clone(),
         keys: unlocked.matches.clone(),
         master_key_bytes: unlocked.master_key.len(),
-        data: opened
-            .iter()
-            .map(|d| DatumReport {
-                tag: d.tag.clone(),
-                bytes: d.plaintext.len(),
-            })
-            .collect(),
+        data,
         each_custodian: None,
         combinations: None,
-        verified: true,
+        verified,
     })
 }
 
