@@ -13,12 +13,14 @@ rounds=${1:-5}
 op_seconds=${2:-0.2}
 bits=${3:-2048}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# cargo's target directory: $CARGO_TARGET_DIR if set (relative to where this was started), else target/.
+target=$(realpath -m "${CARGO_TARGET_DIR:-$repo/target}")
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl
-sdctl="$repo/target/release/sdctl"
+sdctl="$target/release/sdctl"
 work=$(mktemp -d)
 emulator_pid=
 cleanup() {
-  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null || true
+  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,8 +50,8 @@ for round in $(seq "$rounds"); do
       -d "{\"properties\":{\"scope\":\"/keys\",\"principalId\":\"$admin\",\"roleDefinitionId\":\"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b\"}}" >/dev/null
   done
   printf 'correct horse battery staple\n%.0s' 1 2 3 > pp; head -2 pp > pp2; chmod 600 pp pp2
-  A=(--hsm-url "$url/hsm/hsm-a" --ca-cert st/ca.pem --access-token-file $tok)
-  B=(--hsm-url "$url/hsm/hsm-b" --ca-cert st/ca.pem --access-token-file $tok)
+  A=(--hsm-url "$url/hsm/hsm-a" --ca-cert st/ca.pem --access-token-file "$tok")
+  B=(--hsm-url "$url/hsm/hsm-b" --ca-cert st/ca.pem --access-token-file "$tok")
   t_start=$EPOCHREALTIME
   step "keys generate (3 custodians)" "$sdctl" keys generate --count 3 --bits "$bits" --out-dir keys --passphrase-file pp
   step "hsm download (activate A)" "$sdctl" hsm download "${A[@]}" --sd-wrapping-keys keys/*.cer --sd-quorum 2 --security-domain-file sd.json

@@ -6,8 +6,10 @@
 set -euo pipefail
 rounds=${1:-7}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# cargo's target directory: $CARGO_TARGET_DIR if set (relative to where this was started), else target/.
+target=$(realpath -m "${CARGO_TARGET_DIR:-$repo/target}")
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml"
-sdctl="$repo/target/release/sdctl"
+sdctl="$target/release/sdctl"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 077

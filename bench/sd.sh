@@ -9,14 +9,18 @@
 set -euo pipefail
 rounds=${1:-9}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# cargo's target directory: $CARGO_TARGET_DIR if set (relative to where this was started), else target/.
+target=$(realpath -m "${CARGO_TARGET_DIR:-$repo/target}")
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl --example make-test-sd
-sdctl="$repo/target/release/sdctl"
-# The air-gapped build: static, with the OpenSSL that openssl-src vendors (first build: minutes).
-static_target="$repo/target/vendored"
-CARGO_TARGET_DIR="$static_target" cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" \
-  --no-default-features --features vendored --bin sdctl
-static_sdctl="$static_target/release/sdctl"
-make_sd="$repo/target/release/examples/make-test-sd"
+sdctl="$target/release/sdctl"
+# The air-gapped build: static, with the OpenSSL that openssl-src vendors (first build: minutes),
+# built as ceremony-scripts/build-offline.sh builds it (for the host target given explicitly,
+# so it does not overwrite the default build's binary).
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" \
+  --no-default-features --features vendored --target "$host" --bin sdctl
+static_sdctl="$target/$host/release/sdctl"
+make_sd="$target/release/examples/make-test-sd"
 venv=$(bash "$repo/tests/interop/setup.sh")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

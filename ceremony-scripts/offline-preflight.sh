@@ -243,7 +243,7 @@ checkpoint "Witnesses: does this clock agree with your watch, to the minute?"
 info "The sdctl that will run:"
 show_sdctl_binary
 if sdctl_has_network_code; then
-  warn "this sdctl contains network code (feature 'online'); the air-gapped machine should run the offline build: cargo build --release --locked --no-default-features"
+  warn "this sdctl contains network code (feature 'online'); the air-gapped machine should run the static offline build: bash ceremony-scripts/build-offline.sh"
 else
   pass "offline build: no network code"
 fi
