@@ -176,15 +176,7 @@ fn passphrase(word: &str) -> String {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("openssl is installed");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "openssl {args:?}: {err}");
-    out.stdout
+    common::openssl_in(dir, args).stdout
 }
 
 // ---------------------------------------------------------------------------------------

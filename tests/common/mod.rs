@@ -41,18 +41,7 @@ impl Fixture {
 
     /// Runs `openssl ARGS` in the fixture directory and insists that it succeeds.
     pub fn openssl(&self, args: &[&str]) -> Output {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        openssl_in(self.dir.path(), args)
     }
 
     /// Writes a passphrase file with mode 0600, one line per entry.
@@ -276,4 +265,20 @@ pub fn tamper_jwe(jwe: &str, part: usize) -> String {
     bytes[i] ^= 0x40;
     parts[part] = base64url::encode(&bytes);
     parts.join(".")
+}
+
+/// Runs `openssl ARGS` in `dir` and insists that it succeeds.
+pub fn openssl_in(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
