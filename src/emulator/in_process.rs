@@ -69,7 +69,7 @@ impl InProcess {
         authenticated: bool,
         body: &[u8],
     ) -> Result<Answer, EmulatorError> {
-        let bad = |e: String| EmulatorError::State(format!("request {method} {path}: {e}"));
+        let bad = |e: String| EmulatorError::Request(format!("{method} {path}: {e}"));
         let method = Method::from_bytes(method.as_bytes()).map_err(|e| bad(e.to_string()))?;
         let mut builder = Request::builder()
             .method(method)

@@ -14,7 +14,12 @@ fn answers_like_the_listener_without_a_socket() {
     let anonymous = emulator.request("GET", path, false, b"").unwrap();
     assert_eq!(anonymous.status, 401);
     let answer = emulator.request("GET", path, true, b"").unwrap();
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(body["key_format"], "jwk");
 }
@@ -24,7 +29,12 @@ fn malformed_bodies_are_client_errors() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = emulator(&dir.path().join("state"));
     let path = "/hsm/hsm-a/securitydomain/download";
-    for body in [&b"{"[..], b"[]", b"{\"certificates\": 5, \"required\": 2}", b"\xff\xfe"] {
+    for body in [
+        &b"{"[..],
+        b"[]",
+        b"{\"certificates\": 5, \"required\": 2}",
+        b"\xff\xfe",
+    ] {
         let answer = emulator.request("POST", path, true, body).unwrap();
         assert!(
             (400..500).contains(&answer.status),
@@ -46,7 +56,12 @@ fn state_persists_between_instances() {
     let answer = again
         .request("GET", &format!("/hsm/hsm-a/{ROLES}"), true, b"")
         .unwrap();
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let missing = again
         .request("GET", &format!("/hsm/hsm-z/{ROLES}"), true, b"")
         .unwrap();

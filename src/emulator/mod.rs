@@ -60,6 +60,9 @@ pub enum EmulatorError {
     /// The state file is unreadable.
     #[error("emulator state: {0}")]
     State(String),
+    /// An in-process request could not be made or answered ([`InProcess::request`]).
+    #[error("emulator request: {0}")]
+    Request(String),
 }
 
 impl EmulatorError {
@@ -67,7 +70,9 @@ impl EmulatorError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             EmulatorError::File(e) => e.exit_code(),
-            EmulatorError::Listen(_) | EmulatorError::State(_) => ExitCode::BadInput,
+            EmulatorError::Listen(_) | EmulatorError::State(_) | EmulatorError::Request(_) => {
+                ExitCode::BadInput
+            }
             EmulatorError::Tls(_) => ExitCode::Crypto,
         }
     }
