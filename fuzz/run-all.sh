@@ -34,8 +34,8 @@ echo "| target | seconds | executions | execs/s | coverage (edges) | features | 
 echo "|---|---|---|---|---|---|---|---|"
 for t in "${targets[@]}"; do
   log=logs/$t.log
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$done_line" | awk '{print $2}')
   ft=$(grep -o 'ft: [0-9]*' <<<"$done_line" | awk '{print $2}')
