@@ -144,9 +144,11 @@ text = open(f"{seeds}/transcript/{transcripts[0]}").read()
 def carried(field, path):
     body = open(path).read()
     return {field: body, "sha256": hashlib.sha256(body.encode()).hexdigest()}
-payloads = [("public", 0, {"certificates": []}),
+public = [{"custodian": name, "pem": open(f"{os.path.dirname(sd)}/{name}.cer").read()}
+          for name in ("a", "b", "c")]
+payloads = [("public", 0, {"certificates": public}),
             ("security-domain", 1, carried("security_domain", sd)),
-            ("exchange-key", 2, carried("exchange_key", exch)),
+            ("exchange-key", 2, carried("exchange_key_pem", exch)),
             ("restore-blob", 3, carried("restore_blob", blob))]
 for kind, selector, payload in payloads:
     bundle = {"sdctl_bundle": 1, "kind": kind, "ceremony": "rehearsal", "run": "run-1",

@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify_text(&incoming.transcript);
     for field in [
         "security_domain",
-        "exchange_key",
+        "exchange_key_pem",
         "restore_blob",
         "certificates",
     ] {
