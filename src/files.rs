@@ -5,6 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 use crate::error::ExitCode;
 
@@ -119,6 +120,33 @@ pub fn read_bounded(path: &Path, limit: u64, kind: &'static str) -> Result<Vec<u
             limit,
             kind,
         });
+    }
+    Ok(data)
+}
+
+/// Reads `reader` to its end, up to `limit + 1` bytes (so a caller can tell "too large"),
+/// into memory that is wiped when it is dropped or outgrown: the buffer grows by copying
+/// into a larger wiped buffer, never by reallocation, which would leave a copy of a secret
+/// in freed memory.
+pub fn read_to_end_wiped(mut reader: impl Read, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
+    let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut data = Zeroizing::new(Vec::with_capacity(cap.min(64 << 10)));
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    while data.len() < cap {
+        let want = chunk.len().min(cap - data.len());
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if data.len() + n > data.capacity() {
+            let grown = (data.capacity() * 2).max(data.len() + n).min(cap);
+            let mut larger = Zeroizing::new(Vec::with_capacity(grown));
+            larger.extend_from_slice(&data);
+            data = larger;
+        }
+        data.extend_from_slice(&chunk[..n]);
     }
     Ok(data)
 }

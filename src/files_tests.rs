@@ -68,3 +68,14 @@ fn bounded_read_refuses_a_huge_file_by_its_size_and_an_empty_one_when_asked() {
     fs::write(&blank, "x").unwrap();
     assert_eq!(read_bounded_nonempty(&blank, 1024, "a key").unwrap(), b"x");
 }
+
+#[test]
+fn streams_are_read_whole_up_to_one_byte_past_the_limit() {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let all = read_to_end_wiped(&data[..], 1 << 20).unwrap();
+    assert_eq!(all.as_slice(), data.as_slice());
+    // Over the limit: limit + 1 bytes, so the caller can say "too large".
+    let capped = read_to_end_wiped(&data[..], 70_000).unwrap();
+    assert_eq!(capped.as_slice(), &data[..70_001]);
+    assert!(read_to_end_wiped(&b""[..], 10).unwrap().is_empty());
+}

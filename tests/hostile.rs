@@ -335,7 +335,7 @@ fn shares_commands() {
     let from_file = split(2, 3, "--in secret.bin");
     cases.push(from_file.succeed("--in secret.bin"));
     // Any bytes are a secret: only what cannot be read, or nothing, is refused.
-    let empty: &[&str] = &["the secret is empty"];
+    let empty: &[&str] = &["file is empty; expected a secret to split"];
     let changes = [
         ("truncated", None),
         ("random binary", None),

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use sdctl::files::{ensure_writable, write_atomic, MODE_SECRET};
 use sdctl::keys::load_certificate;
 use sdctl::shares::input::{combine_files, read_share, Form, ReadShare};
-use sdctl::shares::output::{read_secret, OutputForm, SplitManifest, SplitOutput, STDIN_NAME};
+use sdctl::shares::output::{read_secret, OutputForm, SplitManifest, SplitOutput};
 use sdctl::shares::scheme::check_split;
 use sdctl::shares::{split, ShareError};
 use sdctl::Error;
@@ -159,18 +159,6 @@ fn run_split(rep: &mut Reporter, args: SplitArgs) -> Result<i32, Error> {
     } else {
         read_secret(&args.input)?
     };
-    if secret.is_empty() {
-        // Shares of nothing would pass every later check: an empty input is a mistake.
-        let input = if args.input == Path::new("-") {
-            STDIN_NAME.to_owned()
-        } else {
-            args.input.display().to_string()
-        };
-        return Err(ShareError::Usage(format!(
-            "{input}: the secret is empty; there is nothing to split"
-        ))
-        .into());
-    }
     let shares = split(&secret, args.threshold, args.shares)?;
     let manifest = output.write(&shares, secret.len())?;
     Ok(rep.finish(&manifest, true, || print_split(&manifest)))
@@ -188,6 +176,9 @@ fn prompt_secret() -> Result<Zeroizing<Vec<u8>>, Error> {
     let again = ask("The same secret again: ")?;
     if first != again {
         return Err(ShareError::Usage("the two entries differ; nothing was split".into()).into());
+    }
+    if first.is_empty() {
+        return Err(ShareError::Usage("no secret was typed; nothing was split".into()).into());
     }
     Ok(Zeroizing::new(first.as_bytes().to_vec()))
 }

@@ -261,35 +261,37 @@ fn check_recipients(recipients: &[(PathBuf, Certificate)]) -> Result<(), ShareEr
 /// How errors name the secret read from standard input (`--in -`).
 pub const STDIN_NAME: &str = "standard input (--in -)";
 
-/// The secret to split, read from `path` (`-` for standard input), at most the largest
-/// secret a share carries.
+/// The secret to split, read from `path` (`-` for standard input) into wiped memory, at
+/// most the largest secret a share carries; an empty one is refused.
 pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ShareError> {
     let limit = super::format::MAX_SECRET_LEN as u64;
-    if path == Path::new("-") {
-        use std::io::Read;
+    let kind = "a secret to split";
+    let (secret, named) = if path == Path::new("-") {
         // Errors name standard input in words: a bare "-" says nothing to people.
         let stdin = PathBuf::from(STDIN_NAME);
-        let mut out = zeroize::Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|source| files::FileError::Read {
-                path: stdin.clone(),
-                source,
+        let secret =
+            files::read_to_end_wiped(std::io::stdin().lock(), limit).map_err(|source| {
+                files::FileError::Read {
+                    path: stdin.clone(),
+                    source,
+                }
             })?;
-        if out.len() as u64 > limit {
+        if secret.len() as u64 > limit {
             return Err(files::FileError::TooLarge {
                 path: stdin,
                 limit,
-                kind: "a secret to split",
+                kind,
             }
             .into());
         }
-        return Ok(out);
+        (secret, stdin)
+    } else {
+        let secret = zeroize::Zeroizing::new(files::read_bounded(path, limit, kind)?);
+        (secret, path.to_owned())
+    };
+    // Shares of nothing would pass every later check: an empty input is a mistake.
+    if secret.is_empty() {
+        return Err(files::FileError::Empty { path: named, kind }.into());
     }
-    Ok(zeroize::Zeroizing::new(files::read_bounded(
-        path,
-        limit,
-        "a secret to split",
-    )?))
+    Ok(secret)
 }

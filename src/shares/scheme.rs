@@ -29,6 +29,11 @@ pub fn check_split(threshold: u8, count: u8) -> Result<(), ShareError> {
 /// Splits `secret` into `count` shares of which any `threshold` rebuild it.
 pub fn split(secret: &[u8], threshold: u8, count: u8) -> Result<Vec<Share>, ShareError> {
     check_split(threshold, count)?;
+    if secret.is_empty() {
+        return Err(ShareError::Usage(
+            "the secret is empty; there is nothing to split".into(),
+        ));
+    }
     if secret.len() > MAX_SECRET_LEN {
         return Err(ShareError::Usage(format!(
             "the secret is {} bytes; shares carry at most {MAX_SECRET_LEN} bytes (split a key to it instead)",
