@@ -45,7 +45,8 @@ fn no_token_in_the_file_is_bad_input_naming_the_file() {
         let run = online.hsm_as("alpha", name, &["status", "--output", "json"]);
         run.assert_error(2, &online.fx.path(name).display().to_string());
         assert!(
-            run.stderr.contains("file is empty; expected an access token"),
+            run.stderr
+                .contains("file is empty; expected an access token"),
             "{}",
             run.stderr
         );
