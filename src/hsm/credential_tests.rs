@@ -47,7 +47,7 @@ fn token_files_take_a_bare_token_a_bearer_line_or_az_json() {
 #[test]
 fn bad_token_files_are_named_and_explained() {
     for (content, expected) in [
-        ("", "does not hold one access token"),
+        ("", "file is empty; expected an access token"),
         ("a b\nc", "does not hold one access token"),
         ("{\"token\": 1}", "without 'accessToken'"),
         ("{oops", "is not valid JSON"),
