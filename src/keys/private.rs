@@ -291,15 +291,13 @@ fn open_pkcs12(
     };
     let pkcs12 = Pkcs12::from_der(der)
         .map_err(|e| malformed(format!("invalid PKCS#12: {}", first_reason(&e))))?;
-    let parsed = match pkcs12.parse2(passphrase.expose()) {
+    let parsed = match parse_pkcs12(&pkcs12, passphrase) {
         Ok(parsed) => parsed,
         Err(first) => {
             if is_mac_failure(&first) || !load_legacy_provider() {
                 return Err(pkcs12_error(path, &first));
             }
-            pkcs12
-                .parse2(passphrase.expose())
-                .map_err(|e| pkcs12_error(path, &e))?
+            parse_pkcs12(&pkcs12, passphrase).map_err(|e| pkcs12_error(path, &e))?
         }
     };
     let pkey = parsed.pkey.ok_or_else(|| KeyError::NoPrivateKey {
@@ -321,6 +319,56 @@ fn open_pkcs12(
         }
     }
     Ok((key, None))
+}
+
+/// What a PKCS#12 file holds.
+struct Pkcs12Contents {
+    pkey: Option<PKey<Private>>,
+    cert: Option<openssl::x509::X509>,
+    ca: Option<openssl::stack::Stack<openssl::x509::X509>>,
+}
+
+/// `PKCS12_parse` with the password NUL-terminated in wiped memory: the `openssl` crate's
+/// `Pkcs12::parse2` takes a `&str` and frees its `CString` copy unwiped.
+fn parse_pkcs12(
+    pkcs12: &Pkcs12,
+    passphrase: &Passphrase,
+) -> Result<Pkcs12Contents, openssl::error::ErrorStack> {
+    use foreign_types::ForeignType;
+    let text = passphrase.expose().as_bytes();
+    if text.contains(&0) {
+        // OpenSSL would read the password only up to the NUL: a different password.
+        return Err(openssl::error::ErrorStack::get());
+    }
+    let mut pass = Zeroizing::new(Vec::with_capacity(text.len() + 1));
+    pass.extend_from_slice(text);
+    pass.push(0);
+    let mut pkey = std::ptr::null_mut();
+    let mut cert = std::ptr::null_mut();
+    let mut ca = std::ptr::null_mut();
+    // SAFETY: `pkcs12` is a live PKCS12; `pass` is NUL-terminated and outlives the call;
+    // on success OpenSSL hands us ownership of whatever it sets (each may be null), which
+    // the wrappers below free exactly once when dropped.
+    let rc = unsafe {
+        openssl_sys::PKCS12_parse(
+            pkcs12.as_ptr(),
+            pass.as_ptr().cast(),
+            &mut pkey,
+            &mut cert,
+            &mut ca,
+        )
+    };
+    if rc != 1 {
+        return Err(openssl::error::ErrorStack::get());
+    }
+    // SAFETY: non-null pointers set by a successful PKCS12_parse are owned by us.
+    unsafe {
+        Ok(Pkcs12Contents {
+            pkey: (!pkey.is_null()).then(|| PKey::from_ptr(pkey)),
+            cert: (!cert.is_null()).then(|| openssl::x509::X509::from_ptr(cert)),
+            ca: (!ca.is_null()).then(|| openssl::stack::Stack::from_ptr(ca)),
+        })
+    }
 }
 
 fn pkcs12_error(path: &Path, e: &openssl::error::ErrorStack) -> KeyError {
