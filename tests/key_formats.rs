@@ -193,9 +193,17 @@ fn wrong_passphrase_is_a_crypto_failure() {
     fx.pkcs8_encrypt("base.key", "pass.txt", "aes.key", &["-v2", "aes-256-cbc"]);
     fx.pkcs12_export("base.key", "base.cer", "pass.txt", "c.pfx", &[]);
     fx.pass_file("wrong.txt", &["not the passphrase"]);
-    let wrong = PassphraseSource::File(PassphraseFile::read(&fx.path("wrong.txt")).unwrap());
-    for file in ["aes.key", "c.pfx"] {
-        let err = load_wrapping_key(&fx.path(file), 0, &wrong).unwrap_err();
+    // The right passphrase with a NUL after it: OpenSSL's C-string passwords would stop
+    // at the NUL and accept it; sdctl must not.
+    let right = std::fs::read_to_string(fx.path("pass.txt")).unwrap();
+    fx.pass_file("nul.txt", &[&format!("{}\0x", right.trim_end())]);
+    let cases = ["wrong.txt", "nul.txt"]
+        .map(|f| PassphraseSource::File(PassphraseFile::read(&fx.path(f)).unwrap()));
+    for (file, wrong) in ["aes.key", "c.pfx"]
+        .iter()
+        .flat_map(|f| cases.iter().map(move |c| (*f, c)))
+    {
+        let err = load_wrapping_key(&fx.path(file), 0, wrong).unwrap_err();
         assert!(
             matches!(err, KeyError::WrongPassphrase { .. }),
             "{file}: {err}"

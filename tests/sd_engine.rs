@@ -349,6 +349,18 @@ fn refusals() {
             "a.key: SharedKeys.enc_shares[0]: JWE does not decrypt",
         ),
         (
+            "every-datum.json",
+            changed(&|v| {
+                for d in v["EncData"]["data"].as_array_mut().unwrap() {
+                    let jwe = d["compact_jwe"].as_str().unwrap().to_owned();
+                    d["compact_jwe"] = tamper_jwe(&jwe, 3).into();
+                }
+            }),
+            ab,
+            3,
+            "does not verify",
+        ),
+        (
             "label.json",
             changed(&|v| v["EncData"]["data"][0]["tag"] = "renamed".into()),
             ab,

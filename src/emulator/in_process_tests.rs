@@ -67,3 +67,18 @@ fn state_persists_between_instances() {
         .unwrap();
     assert_eq!(missing.status, 404);
 }
+
+#[test]
+fn a_request_that_cannot_be_made_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = emulator(&dir.path().join("state"));
+    for (method, path) in [("NOT A METHOD", "/hsm/hsm-a/keys"), ("GET", "no path")] {
+        let err = emulator.request(method, path, true, b"").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("emulator request: ") && text.contains(path),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), crate::ExitCode::BadInput);
+    }
+}

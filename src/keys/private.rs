@@ -291,6 +291,12 @@ fn open_pkcs12(
     };
     let pkcs12 = Pkcs12::from_der(der)
         .map_err(|e| malformed(format!("invalid PKCS#12: {}", first_reason(&e))))?;
+    if passphrase.expose().contains('\0') {
+        // PKCS#12 passwords are C strings: none with a NUL in it can open the file.
+        return Err(KeyError::WrongPassphrase {
+            path: path.to_owned(),
+        });
+    }
     let parsed = match parse_pkcs12(&pkcs12, passphrase) {
         Ok(parsed) => parsed,
         Err(first) => {
@@ -329,17 +335,14 @@ struct Pkcs12Contents {
 }
 
 /// `PKCS12_parse` with the password NUL-terminated in wiped memory: the `openssl` crate's
-/// `Pkcs12::parse2` takes a `&str` and frees its `CString` copy unwiped.
+/// `Pkcs12::parse2` takes a `&str` and frees its `CString` copy unwiped. A password with a
+/// NUL in it would be read only up to the NUL: the caller refuses those.
 fn parse_pkcs12(
     pkcs12: &Pkcs12,
     passphrase: &Passphrase,
 ) -> Result<Pkcs12Contents, openssl::error::ErrorStack> {
     use foreign_types::ForeignType;
     let text = passphrase.expose().as_bytes();
-    if text.contains(&0) {
-        // OpenSSL would read the password only up to the NUL: a different password.
-        return Err(openssl::error::ErrorStack::get());
-    }
     let mut pass = Zeroizing::new(Vec::with_capacity(text.len() + 1));
     pass.extend_from_slice(text);
     pass.push(0);
