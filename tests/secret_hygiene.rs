@@ -29,12 +29,12 @@ mod common;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
+use common::dumps::{allow_core_dumps, check_control, dump_state, give_to, test_uid};
 use common::{mode_of, tamper_jwe, Fixture};
 use sdctl::passphrase::{PassphraseFile, PassphraseSource};
 use sdctl::primitives::jwe::CompactJwe;
@@ -905,27 +905,6 @@ fn start_paused(
     Paused { child, pid, stderr }
 }
 
-/// Runs the child as `uid` (if given) with core dumps allowed (soft limit raised to the
-/// hard one), so that only sdctl itself can turn them off.
-fn allow_core_dumps(cmd: &mut Command, uid: Option<u32>) {
-    if let Some(uid) = uid {
-        cmd.uid(uid).gid(uid);
-    }
-    // SAFETY: getrlimit/setrlimit are async-signal-safe and use a local struct.
-    unsafe {
-        cmd.pre_exec(|| {
-            let mut lim = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::getrlimit(libc::RLIMIT_CORE, &mut lim);
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_CORE, &lim);
-            Ok(())
-        });
-    }
-}
-
 impl Paused {
     /// SIGKILLs sdctl (inside its write) and reaps the child.
     fn kill(mut self) {
@@ -933,23 +912,6 @@ impl Paused {
         assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
         self.child.wait().unwrap();
     }
-}
-
-/// The soft and hard "Max core file size" of a process.
-fn core_limit(pid: u32) -> (String, String) {
-    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max core file size"))
-        .unwrap();
-    let values = words(&line["Max core file size".len()..]);
-    (values[0].to_owned(), values[1].to_owned())
-}
-
-/// Owner of the process's /proc files: the process's own uid while it is dumpable, root
-/// once it has set PR_SET_DUMPABLE 0 (proc(5)).
-fn proc_owner(pid: u32) -> u32 {
-    fs::metadata(format!("/proc/{pid}/status")).unwrap().uid()
 }
 
 /// Processes whose parent is `pid`.
@@ -1100,34 +1062,10 @@ fn core_dumps_are_off_while_keys_are_loaded() {
         &["One Quokka 12345", "Two Quokka 12345", "Six Quokka 12345"],
     );
 
-    // PR_SET_DUMPABLE shows in the ownership of /proc/PID only for a process of another
-    // user than root: when the test runs as root, sdctl runs as nobody, in files it owns.
-    // SAFETY: getuid cannot fail.
-    let me = unsafe { libc::getuid() };
-    let uid = (me == 0).then_some(65534);
-    if let Some(uid) = uid {
-        let dirs = files_under(d)
-            .into_iter()
-            .filter_map(|f| f.parent().map(Path::to_path_buf));
-        for path in dirs.chain(files_under(d)) {
-            std::os::unix::fs::chown(&path, Some(uid), Some(uid)).unwrap();
-        }
-    }
-
-    // The control: a process that does not disable core dumps, started the same way, may
-    // dump core and is dumpable, so the checks below can fail.
-    let mut control = Command::new("sleep");
-    control.arg("30").current_dir(d);
-    allow_core_dumps(&mut control, uid);
-    let mut control = control.spawn().unwrap();
-    assert_ne!(core_limit(control.id()).0, "0", "the control may dump core");
-    assert_eq!(
-        proc_owner(control.id()),
-        uid.unwrap_or(me),
-        "the control is dumpable"
-    );
-    control.kill().unwrap();
-    control.wait().unwrap();
+    // When the test runs as root, sdctl runs as nobody, in files it owns (see test_uid).
+    let uid = test_uid();
+    give_to(d, uid);
+    check_control(d, uid);
 
     // Each command holding key material, stopped inside the write of an output: HOOK ARGS.
     let cases = [
@@ -1143,19 +1081,11 @@ fn core_dumps_are_off_while_keys_are_loaded() {
         let (hook, line) = case.split_once(' ').unwrap();
         let paused = start_paused(d, &words(line), hook, uid, None);
         let pid = paused.pid;
-        let (limit, owner, kids) = (core_limit(pid), proc_owner(pid), children_of(pid));
+        let (dumps, kids) = (dump_state(pid), children_of(pid));
         let argv = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
         paused.kill();
         let at = format!("sdctl {line}");
-        assert_eq!(
-            limit,
-            ("0".into(), "0".into()),
-            "{at}: RLIMIT_CORE while it holds keys"
-        );
-        assert_eq!(
-            owner, 0,
-            "{at}: still dumpable (its /proc files belong to uid {owner})"
-        );
+        dumps.assert_off(&at);
         assert!(kids.is_empty(), "{at}: started processes {kids:?}");
         bed.needles
             .assert_absent(&format!("the argv of {at}"), &argv);

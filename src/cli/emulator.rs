@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use sdctl::emulator::{self, EmulatorConfig};
 use sdctl::Error;
 
+use super::secrets::harden;
 use super::{OutputFormat, Reporter};
 
 /// The local Managed HSM emulator.
@@ -48,7 +49,9 @@ pub struct ServeArgs {
 /// Runs an `emulator` subcommand and returns the exit status.
 pub fn run(cmd: EmulatorCommand, format: OutputFormat) -> i32 {
     let EmulatorCommand::Serve(args) = cmd;
-    let rep = Reporter::new(format, "emulator serve");
+    let mut rep = Reporter::new(format, "emulator serve");
+    // The emulated HSMs' master keys, exchange keys and token-signing key live in memory.
+    harden(&mut rep);
     match serve(&rep, args) {
         Ok(code) => code,
         Err(e) => rep.fail(&e),

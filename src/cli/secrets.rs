@@ -10,7 +10,7 @@ use sdctl::Error;
 
 use super::Reporter;
 
-/// Disables core dumps before private keys are touched; a failure is only a warning.
+/// Disables core dumps before private keys or tokens are touched; a failure is only a warning.
 pub fn harden(rep: &mut Reporter) {
     if let Err(e) = sdctl::process::disable_core_dumps() {
         rep.warn(format!("could not disable core dumps: {e}"));

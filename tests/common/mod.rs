@@ -5,6 +5,7 @@
 
 #[cfg(feature = "online")]
 pub mod ceremony;
+pub mod dumps;
 #[cfg(feature = "online")]
 pub mod emulator;
 pub mod interop;

@@ -12,6 +12,7 @@ mod status;
 use clap::Subcommand;
 use sdctl::Error;
 
+use super::secrets::harden;
 use super::{OutputFormat, Reporter};
 
 /// Online commands against a Managed HSM (or the emulator).
@@ -65,6 +66,8 @@ pub fn run(cmd: HsmCommand, format: OutputFormat) -> i32 {
         HsmCommand::Key(k) => key::command_name(k),
     };
     let mut rep = Reporter::new(format, name);
+    // Access tokens, SAS tokens and a client certificate's private key pass through here.
+    harden(&mut rep);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
