@@ -230,6 +230,14 @@ if "$bin" hsm --help >/dev/null 2>&1 || "$bin" emulator --help >/dev/null 2>&1; 
 else
   pass "no online command (hsm, emulator)"
 fi
+# What the binary says of itself (sdctl --version: build kind and the OpenSSL it runs on).
+self_report=$("$bin" --version 2>&1) || self_report=''
+if grep -qxF 'build:   air-gapped (no network code)' <<<"$self_report" &&
+  grep -q '^OpenSSL: .*(static, compiled in)$' <<<"$self_report"; then
+  pass "it reports itself air-gapped, with OpenSSL compiled in"
+else
+  fail "its --version does not report an air-gapped build with OpenSSL compiled in: $(tr '\n' '|' <<<"$self_report")"
+fi
 if command -v nm >/dev/null 2>&1; then
   mapfile -t imports < <(nm -D --undefined-only "$bin" 2>/dev/null | awk '{ sub(/@.*/, "", $NF); print $NF }' | sort -u)
   declare -A imported=()
@@ -384,7 +392,8 @@ fi
 
 # ---------------------------------------------------------------------------------------
 step "6. For the ceremony record"
-version=$("$bin" --version 2>&1) || version='?'
+version=$("$bin" -V 2>&1) || version='?'
+runs_on=$(sed -n 's/^OpenSSL: //p' <<<"$self_report")
 size=$(stat -c %s -- "$bin")
 header="$openssl_out/openssl-build/install/include/openssl/opensslv.h"
 openssl_src=$(grep -A1 '^name = "openssl-src"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"$/\1/p')
@@ -406,6 +415,7 @@ info "binary:     $bin"
 info "size:       $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MiB)"
 info "version:    $version (--no-default-features --features vendored: no network code)"
 info "OpenSSL:    $embedded"
+info "            as the binary reports it: ${runs_on:-?}"
 info "built from: commit $commit"
 info "toolchain:  $(rustc -V), target $host, Cargo.lock $(sha256_of "$repo/Cargo.lock" | cut -c1-16)..."
 info "SHA-256:    $digest"

@@ -167,11 +167,15 @@ sdctl_binary() {
 # sets SDCTL_SHA256. Witnesses compare the digest with the one published for the release.
 show_sdctl_binary() {
   [[ -n "${SDCTL_BIN:-}" ]] || sdctl_binary
-  local version
+  local version line label='version:'
+  # Three lines: the version, the build (online or air-gapped) and the OpenSSL it runs on.
   version=$("$SDCTL_BIN" --version 2>&1) || die "$SDCTL_BIN --version failed: $version" 2
   SDCTL_SHA256=$(sha256_of "$SDCTL_BIN")
   info "path:    $SDCTL_BIN"
-  info "version: $version"
+  while IFS= read -r line; do
+    info "$label $line"
+    label='        '
+  done <<<"$version"
   info "SHA-256: $(spoken "$SDCTL_SHA256")"
 }
 

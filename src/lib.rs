@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod build_info;
 pub mod ceremony;
 pub mod domain;
 #[cfg(feature = "online")]

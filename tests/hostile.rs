@@ -474,9 +474,11 @@ fn shares_commands() {
 
 /// The connection flags of the online commands: an HSM at a closed port of 127.0.0.1.
 /// Every file is read before any connection; a connection would be exit 4.
+#[cfg(feature = "online")]
 const CONN: &str = "--hsm-url https://127.0.0.1:9/hsm/hsm-a --access-token-file admin.token";
 
 #[test]
+#[cfg(feature = "online")]
 fn hsm_commands() {
     let lib = Library::get();
     let certs = all_certs();
@@ -606,6 +608,7 @@ fn hsm_commands() {
 
 /// Quorums the HSM accepts: 2 of 3 and 10 of 10, downloaded from the emulator.
 #[test]
+#[cfg(feature = "online")]
 fn hsm_download_quorum_boundaries_on_the_emulator() {
     let lib = Library::get();
     let emu = common::emulator::TestEmulator::start(&["hsm-a", "hsm-b"]);

@@ -1,5 +1,5 @@
 //! The `sdctl keys` commands end to end: outputs, refusals (message, exit code, no partial
-//! file, no panic), and the JSON envelope.
+//! file, no panic), and the JSON envelope; also the program's usage errors and `--version`.
 
 mod common;
 
@@ -503,4 +503,42 @@ fn usage_errors_exit_2() {
     let help = fx.run("keys generate --help");
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--passphrase-file"));
+}
+
+#[test]
+fn version_names_the_build_and_the_openssl_it_runs_on() {
+    let fx = Fixture::new();
+    let short = fx.run("-V");
+    assert_eq!(short.code, 0, "{}", short.stderr);
+    assert_eq!(
+        short.stdout.trim(),
+        format!("sdctl {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let long = fx.run("--version");
+    assert_eq!(long.code, 0, "{}", long.stderr);
+    let lines: Vec<&str> = long.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", long.stdout);
+    assert_eq!(lines[0], format!("sdctl {}", env!("CARGO_PKG_VERSION")));
+    let build = if cfg!(feature = "online") {
+        "online (HSM client and emulator)"
+    } else {
+        "air-gapped (no network code)"
+    };
+    assert_eq!(lines[1], format!("build:   {build}"));
+    assert!(lines[2].starts_with("OpenSSL: OpenSSL "), "{}", lines[2]);
+    if !cfg!(feature = "vendored") {
+        // The system library: the same one the openssl CLI reports it runs on
+        // ("OpenSSL 3.0.17 1 Jul 2025 (Library: OpenSSL 3.0.17 1 Jul 2025)").
+        let cli = fx.openssl(&["version"]);
+        let cli = String::from_utf8_lossy(&cli.stdout).trim().to_owned();
+        let library = cli
+            .split_once("(Library: ")
+            .map_or(cli.as_str(), |(_, l)| l.trim_end_matches(')'));
+        assert_eq!(
+            lines[2],
+            format!("OpenSSL: {library} (system shared library)"),
+            "openssl version says {cli:?}"
+        );
+    }
 }

@@ -63,6 +63,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
             ),
         );
     }
+    let build = crate::build_info::build_info();
     let mut done = Done::new(format!(
         "{} ceremony opened for {} with {} custodians, quorum {}",
         ctx.kind.name(),
@@ -85,7 +86,12 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     )
     .fact("plan_sha256", plan.sha256.clone())
     .fact("machines", plan.ceremony.machines.name())
-    .fact("sdctl_version", env!("CARGO_PKG_VERSION"));
+    .fact("sdctl_version", env!("CARGO_PKG_VERSION"))
+    .fact("sdctl_build", build.build_kind())
+    .fact(
+        "openssl",
+        format!("{} ({})", build.openssl, build.openssl_linkage()),
+    );
     if let Some(op) = &plan.ceremony.operator {
         done = done.fact("operator", op.clone());
     }

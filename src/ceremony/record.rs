@@ -96,6 +96,7 @@ impl<'a> Model<'a> {
             ("Quorum", quorum),
             ("Machines", get("machines")),
             ("Plan SHA-256", get("plan_sha256")),
+            ("Software", software(&get)),
             ("Started", first.map(|e| e.time.clone()).unwrap_or_default()),
             (
                 "Last entry",
@@ -278,6 +279,24 @@ pub fn write_record(dir: &Path, entries: &[Entry]) -> Result<(PathBuf, PathBuf),
 mod html;
 #[path = "record_md.rs"]
 mod markdown;
+
+/// The sdctl that opened the ceremony: "sdctl 0.1.0, air-gapped (no network code);
+/// OpenSSL 3.6.3 ... (static, compiled in)", or empty for a transcript that does not say.
+fn software(get: &dyn Fn(&str) -> String) -> String {
+    let version = get("sdctl_version");
+    if version.is_empty() {
+        return String::new();
+    }
+    let mut text = format!("sdctl {version}");
+    for (key, separator) in [("sdctl_build", ", "), ("openssl", "; ")] {
+        let value = get(key);
+        if !value.is_empty() {
+            text += separator;
+            text += &value;
+        }
+    }
+    text
+}
 
 #[cfg(test)]
 #[path = "record_tests.rs"]

@@ -37,6 +37,8 @@ fn realistic(custodian: &str) -> (tempfile::TempDir, Transcript) {
         "hsm": "contoso-mhsm", "quorum": 2, "operator": "Olga Operator",
         "plan_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "machines": "offline + online",
+        "sdctl_version": "0.1.0", "sdctl_build": "air-gapped (no network code)",
+        "openssl": "OpenSSL 3.6.3 (static, compiled in)",
         "custodians": [
             {"name": custodian, "contact": "alice@contoso.example"},
             {"name": "bob", "contact": "+1 555 0100"},
@@ -126,6 +128,7 @@ fn record_holds_every_name_fingerprint_and_digest() {
             "wrong key",
             "Signature",
             "sdctl ceremony log verify",
+            "sdctl 0.1.0, air-gapped (no network code); OpenSSL 3.6.3 (static, compiled in)",
         ] {
             assert!(page.contains(needle), "missing {needle:?} in:\n{page}");
         }

@@ -76,7 +76,13 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and returns the process exit status.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    // `--version` names the build and the OpenSSL in use (only known at run time).
+    let command = Cli::command().long_version(sdctl::build_info::build_info().long_version());
+    let cli = match command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };

@@ -90,6 +90,7 @@ pub const JSON_FILE: Kind = Kind {
     ])
 };
 /// One-line text files of the online commands (tokens, CA certificates).
+#[cfg(feature = "online")]
 pub const TEXT_FILE: Kind = Kind {
     text: true,
     ..Kind::binary(&["not UTF-8", "no PEM certificate", "not a readable PEM"])

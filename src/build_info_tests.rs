@@ -1,0 +1,32 @@
+use super::*;
+
+#[test]
+fn names_the_openssl_in_use_and_the_build() {
+    let info = build_info();
+    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(info.online, cfg!(feature = "online"));
+    // What OpenSSL itself reports at run time, not what the headers said at build time.
+    let reported = openssl::version::version();
+    assert!(reported.starts_with("OpenSSL "), "{reported}");
+    assert_eq!(info.openssl, reported);
+    let text = info.long_version();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], info.version);
+    assert!(lines[1].ends_with(info.build_kind()), "{text}");
+    assert!(lines[2].contains(reported), "{text}");
+    assert!(lines[2].contains(info.openssl_linkage()), "{text}");
+}
+
+#[test]
+fn the_two_builds_and_linkages_read_differently() {
+    let mut info = build_info();
+    info.online = true;
+    info.openssl_static = false;
+    let online = info.long_version();
+    info.online = false;
+    info.openssl_static = true;
+    let offline = info.long_version();
+    assert!(online.contains("online") && !online.contains("air-gapped"));
+    assert!(offline.contains("air-gapped") && !offline.contains("online"));
+    assert!(online.contains("shared library") && offline.contains("static"));
+}
