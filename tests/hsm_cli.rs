@@ -362,7 +362,7 @@ fn bad_connection_flags_are_one_line_usage_errors() {
         ),
         (
             vec!["--hsm-url", &url, "--ca-cert", "not-a-ca.pem"],
-            "not-a-ca.pem: holds no PEM certificate; --ca-cert takes PEM certificates",
+            "not-a-ca.pem: holds no PEM certificate; CA files hold PEM certificates",
         ),
         (
             vec![

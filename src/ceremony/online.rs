@@ -34,11 +34,7 @@ pub fn client(plan: &Plan, hsm: &HsmSection) -> Result<HsmClient, crate::Error> 
         (None, None) => return Err(HsmError::Usage("the plan names no HSM".into()).into()),
     };
     let ca_pem = match &hsm.ca_cert {
-        Some(p) => Some(read_bounded(
-            &plan.resolve(p),
-            1024 * 1024,
-            "CA certificates",
-        )?),
+        Some(p) => Some(crate::hsm::http::read_ca_certificates(&plan.resolve(p))?),
         None => None,
     };
     let options = CredentialOptions {

@@ -1,15 +1,20 @@
 //! The HTTP layer: one rustls client (ring provider, our trust anchors added), bounded
 //! answers, and the translation of error answers into [`HsmError`]s that say what to do.
 
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::HsmError;
+use crate::files::read_bounded_nonempty;
 
 /// No answer of the data plane is larger than this (a security domain is ~10 KiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The largest CA certificate file read (a bundle of a few hundred certificates).
+const MAX_CA_FILE: u64 = 1024 * 1024;
 
 /// Seconds to establish a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -22,7 +27,29 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A client trusting the platform's roots plus `ca_pem` (PEM certificates, `--ca-cert`).
+/// Reads extra trust anchors (PEM CA certificates: `--ca-cert`, a plan's `ca_cert`) from
+/// `path`, checked as the HTTPS client will read them, so that a file holding none is
+/// refused by its name before any connection.
+pub fn read_ca_certificates(path: &Path) -> Result<Vec<u8>, HsmError> {
+    let pem = read_bounded_nonempty(path, MAX_CA_FILE, "CA certificates (PEM)")?;
+    let refuse = |detail: String| {
+        HsmError::Usage(format!(
+            "{}: {detail}; CA files hold PEM certificates (the emulator's STATE_DIR/ca.pem)",
+            path.display()
+        ))
+    };
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(pem),
+        Ok(_) => Err(refuse("holds no PEM certificate".into())),
+        Err(e) => Err(refuse(format!(
+            "is not a readable PEM certificate bundle ({})",
+            chain(&e)
+        ))),
+    }
+}
+
+/// A client trusting the platform's roots plus `ca_pem` (PEM certificates, as
+/// [`read_ca_certificates`] returns them).
 pub fn reqwest_client(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, HsmError> {
     install_crypto_provider();
     let mut builder = reqwest::Client::builder()
@@ -32,10 +59,10 @@ pub fn reqwest_client(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, HsmError
         .user_agent(concat!("sdctl/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| HsmError::Usage(format!("--ca-cert: not PEM certificates: {e}")))?;
+            .map_err(|e| HsmError::Usage(format!("the extra CA certificates are not PEM: {e}")))?;
         if certs.is_empty() {
             return Err(HsmError::Usage(
-                "--ca-cert: the file holds no PEM certificate".into(),
+                "the extra CA certificates hold no PEM certificate".into(),
             ));
         }
         builder = builder.tls_certs_merge(certs);

@@ -76,3 +76,62 @@ fn challenge_parameters_are_read() {
     );
     assert_eq!(challenge_param("Basic x", "resource"), None);
 }
+
+/// A CA certificate made by the openssl CLI, as operators make one, in `dir`.
+fn openssl_ca(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("the openssl CLI runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("ca.pem")
+}
+
+#[test]
+fn ca_files_are_refused_by_name_unless_they_hold_pem_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = openssl_ca(dir.path());
+    let pem = std::fs::read(&ca).unwrap();
+    assert_eq!(read_ca_certificates(&ca).unwrap(), pem);
+    // A bundle of two is fine too.
+    let bundle = dir.path().join("bundle.pem");
+    std::fs::write(&bundle, [pem.clone(), pem.clone()].concat()).unwrap();
+    assert!(read_ca_certificates(&bundle).is_ok());
+
+    let key = std::fs::read(dir.path().join("ca.key")).unwrap();
+    let mut damaged = pem.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle..middle + 8].copy_from_slice(b"!!!!!!!!");
+    for (name, content, expect) in [
+        ("empty.pem", &b""[..], "empty"),
+        ("blank.pem", b"\n  \n", "empty"),
+        ("text.pem", b"not a certificate\n", "no PEM certificate"),
+        ("key.pem", &key, "no PEM certificate"),
+        ("damaged.pem", &damaged, "not a readable PEM"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let message = read_ca_certificates(&path).unwrap_err().to_string();
+        assert!(message.contains(name), "{name}: {message}");
+        assert!(message.contains(expect), "{name}: {message}");
+        assert!(!message.contains('\n'), "{name}: {message}");
+    }
+    let missing = dir.path().join("missing.pem");
+    let message = read_ca_certificates(&missing).unwrap_err().to_string();
+    assert!(message.contains("missing.pem"), "{message}");
+}

@@ -1,11 +1,11 @@
 //! The flags every online command shares, and turning them into a client.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use sdctl::files::read_bounded_nonempty;
 use sdctl::hsm::credential::process_env;
+use sdctl::hsm::http::read_ca_certificates;
 use sdctl::hsm::{
     Cloud, CredentialKind, CredentialOptions, Credentials, Endpoint, HsmClient, HsmError,
 };
@@ -104,33 +104,5 @@ impl Connection {
         let client = HsmClient::new(endpoint, Arc::new(credentials), ca_pem.as_deref())?
             .with_notify(spinner.notifier());
         Ok(client)
-    }
-}
-
-/// Reads `--ca-cert`: PEM certificates, checked here as the HTTPS client will read them, so
-/// a file that holds none is refused by its name.
-fn read_ca_certificates(path: &Path) -> Result<Vec<u8>, Error> {
-    let pem = read_bounded_nonempty(path, 1024 * 1024, "CA certificates (PEM)")?;
-    let refuse = |detail: String| {
-        HsmError::Usage(format!(
-            "{}: {detail}; --ca-cert takes PEM certificates (the emulator's STATE_DIR/ca.pem)",
-            path.display()
-        ))
-    };
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certs) if !certs.is_empty() => Ok(pem),
-        Ok(_) => Err(refuse("holds no PEM certificate".into()).into()),
-        Err(e) => {
-            let mut reason = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                reason = format!("{reason}: {s}");
-                source = s.source();
-            }
-            Err(refuse(format!(
-                "is not a readable PEM certificate bundle ({reason})"
-            ))
-            .into())
-        }
     }
 }
