@@ -2,7 +2,8 @@
 //! each step announced and confirmed with y, every custodian typing their passphrase at a
 //! hidden prompt (never echoed), a "no" that stops cleanly and a rerun that continues, a
 //! wrong passphrase that fails the step without recording it. One test per ceremony kind
-//! (activate, drill, rotate, recover), against the in-process emulator.
+//! (activate, drill, rotate, recover), against the in-process emulator; and the hidden
+//! prompt of `shares split`.
 //!
 //! The driver is small: `openpty`, sdctl spawned as a session leader with the pty's slave
 //! as its stdin, stdout, stderr and controlling terminal (so `/dev/tty` is the pty, which
@@ -13,7 +14,7 @@
 
 mod common;
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -696,4 +697,75 @@ fn recover_by_hand_with_a_stop_at_the_upload() {
         status.stdout
     );
     assert_eq!(recorded_steps(&out, "recover-1").len(), 12);
+}
+
+/// `shares split --in -` at a terminal reads the secret at a hidden prompt, twice: nothing
+/// typed, or two different entries, are refused (exit 2, one error line, nothing written);
+/// a secret typed twice the same is split, never shown, and `shares combine` gives it back.
+#[test]
+fn shares_split_reads_the_secret_at_a_hidden_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let split = [
+        "shares",
+        "split",
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+        "--in",
+        "-",
+        "--out-dir",
+        "sh",
+    ];
+    let secret = "wifi of the vault room: 7 quiet otters";
+    let refusals: [(&str, &str, &str); 2] = [
+        ("", "", "no secret was typed; nothing was split"),
+        (secret, "wifi of the vault room: 7 quiet otter", "differ"),
+    ];
+    for (first, second, expect) in refusals {
+        let mut pty = Pty::spawn(d, &split);
+        for (prompt, typed) in [
+            ("Secret to split (hidden, one line): ", first),
+            ("The same secret again: ", second),
+        ] {
+            pty.expect(prompt);
+            if typed.is_empty() {
+                pty.wait_hidden();
+                pty.send("\n");
+            } else {
+                pty.type_hidden(typed);
+            }
+        }
+        let run = pty.finish();
+        assert_eq!(
+            run.code, 2,
+            "{first:?}/{second:?}; the screen:\n{}",
+            run.stdout
+        );
+        let errors = error_lines(&run);
+        assert_eq!(errors.len(), 1, "{}", run.stdout);
+        assert!(errors[0].contains(expect), "{}", errors[0]);
+        assert!(!d.join("sh").exists(), "{first:?}/{second:?} wrote shares");
+    }
+
+    let mut pty = Pty::spawn(d, &split);
+    pty.expect("Secret to split (hidden, one line): ");
+    pty.type_hidden(secret);
+    pty.expect("The same secret again: ");
+    pty.type_hidden(secret);
+    ok(&pty.finish());
+    let combine = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+        .args(["shares", "combine", "sh/share-1.share", "sh/share-3.share"])
+        .args(["--out", "secret.out"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        combine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&combine.stderr)
+    );
+    assert_eq!(fs::read(d.join("secret.out")).unwrap(), secret.as_bytes());
 }
