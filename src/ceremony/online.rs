@@ -123,6 +123,47 @@ pub fn roles(ctx: &mut Ctx<'_>, hsm: &HsmSection, purpose: &str) -> Result<Outco
     ))
 }
 
+/// An operation the HSM ended Failed is the ceremony's refusal (exit 1, recorded in the
+/// transcript; docs/ceremonies/README.md, "Refusals"), quoting the service's words; any
+/// other failure stays what it is (a service or network error exits 4). `hsm` names the
+/// HSM; `then` is added to the message (what running the step again does).
+fn refuse_failed(e: crate::Error, hsm: &HsmSection, then: &str) -> crate::Error {
+    let refused = |operation: &str, details: &str, saved: Option<&std::path::Path>| {
+        let saved = saved
+            .map(|f| {
+                format!(
+                    "; the security domain the HSM sent is saved in {}",
+                    f.display()
+                )
+            })
+            .unwrap_or_default();
+        crate::Error::from(CeremonyError::Refused(format!(
+            "{} reports the {operation} failed: {details}{saved}{then}",
+            hsm_label(hsm)
+        )))
+    };
+    match e {
+        crate::Error::Hsm(HsmError::OperationFailed { operation, details }) => {
+            refused(operation, &details, None)
+        }
+        crate::Error::Hsm(HsmError::AfterDownload { file, source }) => match *source {
+            HsmError::OperationFailed { operation, details } => {
+                refused(operation, &details, Some(&file))
+            }
+            source => HsmError::AfterDownload {
+                file,
+                source: Box::new(source),
+            }
+            .into(),
+        },
+        other => other,
+    }
+}
+
+/// What running the download step again does after the HSM reported the download failed.
+const DOWNLOAD_AGAIN: &str =
+    "; running this step again reads the operation's status again and asks for no new security domain";
+
 fn sd_path(ctx: &Ctx<'_>) -> Result<PathBuf, crate::Error> {
     Ok(ctx.dir("sd")?.join("security-domain.json"))
 }
@@ -164,7 +205,8 @@ pub fn download(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
             Ok(client
                 .wait(Operation::Download, &url, wait, &no_progress)
                 .await?)
-        })?
+        })
+        .map_err(|e| refuse_failed(e, &ctx.plan.hsm, DOWNLOAD_AGAIN))?
     } else {
         let plan = DownloadPlan {
             certificates: certs,
@@ -174,7 +216,8 @@ pub fn download(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
             wait: Some(wait),
         };
         let report =
-            block_on(async { Ok(security_domain::download(&client, &plan, &no_progress).await?) })?;
+            block_on(async { Ok(security_domain::download(&client, &plan, &no_progress).await?) })
+                .map_err(|e| refuse_failed(e, &ctx.plan.hsm, DOWNLOAD_AGAIN))?;
         if !report.passed() {
             let problems = match &report.check {
                 Some(c) if report.preflight.passed => c.problems.join("; "),
@@ -277,6 +320,13 @@ pub fn upload(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
                     .ok_or_else(|| HsmError::Usage("the upload was not followed".into()).into())
             }
         }
+    })
+    .map_err(|e| {
+        refuse_failed(
+            e,
+            &hsm,
+            "; if the HSM still reports it failed, running this step again sends the restore blob again: read the details with the security officer first",
+        )
     })?;
     if status.state != State::Succeeded {
         return Err(CeremonyError::Refused(format!(

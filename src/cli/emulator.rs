@@ -40,8 +40,9 @@ pub struct ServeArgs {
     operation_seconds: f64,
     /// Faults to inject: ROUTE=KIND[:COUNT],... (routes: token, arm, download,
     /// download/pending, transferkey, upload, upload/pending, keys, roles, backup, restore,
-    /// *; kinds: 429, 500, 503, latency-MS, inprogress, drop, drop-after). Also settable at run time
-    /// through POST /_emulator/faults with the administrator token.
+    /// *; kinds: 429, 500, 503, latency-MS, inprogress, failed (download/pending and
+    /// upload/pending only: the status read says Failed), drop, drop-after). Also settable
+    /// at run time through POST /_emulator/faults with the administrator token.
     #[arg(long, value_name = "SPEC")]
     faults: Option<String>,
 }

@@ -1,15 +1,18 @@
 //! Faults on demand, so client tests can script a bad day: per route, a count of requests
-//! answered with 429 (Retry-After), 500 or 503, delayed, held `InProgress`, or dropped
-//! without an answer. Set at start with `--faults ROUTE=KIND[:COUNT],...` or at run time
-//! through `POST /_emulator/faults` (administrator token); `GET` lists what remains,
-//! `DELETE` clears.
+//! answered with 429 (Retry-After), 500 or 503, delayed, held `InProgress`, reported
+//! `Failed`, or dropped without an answer. Set at start with `--faults ROUTE=KIND[:COUNT],...`
+//! or at run time through `POST /_emulator/faults` (administrator token); `GET` lists what
+//! remains, `DELETE` clears.
 //!
 //! Routes: `token`, `arm`, `download`, `download/pending`, `transferkey`, `upload`,
 //! `upload/pending`, `keys`, `roles`, `backup`, `restore`, or `*` for any.
 //! Kinds: `429`, `500`, `503`, `latency-MS` (e.g. `latency-1500`), `inprogress` (pending
-//! routes answer InProgress), `drop` (the connection is closed without a response, before
-//! the request is handled), `drop-after` (the request is handled, then the connection is
-//! closed: the service acted but its answer is lost).
+//! routes answer InProgress), `failed` (only on `download/pending` and `upload/pending`:
+//! the status read answers `{"status": "Failed", "status_details": "injected fault: the
+//! operation failed"}` without looking at the operation, which is left as it is), `drop`
+//! (the connection is closed without a response, before the request is handled),
+//! `drop-after` (the request is handled, then the connection is closed: the service acted
+//! but its answer is lost).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +57,11 @@ pub struct Fault {
     pub remaining: u32,
 }
 
+/// The routes a `failed` fault may be set on: the security-domain operations' status reads
+/// (the backup and restore jobs' status reads share their routes with the starts, and
+/// answer in another shape).
+const FAILED_ROUTES: [&str; 2] = ["download/pending", "upload/pending"];
+
 /// Marks a response whose connection must be dropped instead of answered.
 #[derive(Clone, Copy, Debug)]
 pub struct DropConnection;
@@ -69,15 +77,22 @@ impl Fault {
         }
         let ok = matches!(
             self.kind.as_str(),
-            "429" | "500" | "503" | "inprogress" | "drop" | "drop-after"
+            "429" | "500" | "503" | "inprogress" | "failed" | "drop" | "drop-after"
         ) || self
             .kind
             .strip_prefix("latency-")
             .is_some_and(|ms| ms.parse::<u64>().is_ok_and(|m| m <= 60_000));
         if !ok {
             return Err(format!(
-                "unknown fault kind '{}' (429, 500, 503, latency-MS up to 60000, inprogress, drop, drop-after)",
+                "unknown fault kind '{}' (429, 500, 503, latency-MS up to 60000, inprogress, failed, drop, drop-after)",
                 self.kind
+            ));
+        }
+        if self.kind == "failed" && !FAILED_ROUTES.contains(&self.route.as_str()) {
+            return Err(format!(
+                "fault kind 'failed' applies to the operations' status routes only ({}), not '{}'",
+                FAILED_ROUTES.join(", "),
+                self.route
             ));
         }
         Ok(())
@@ -184,6 +199,10 @@ pub async fn apply(State(app): State<Arc<App>>, request: Request, next: Next) ->
         "503" => injected(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         "inprogress" => Json(
             json!({"status": "InProgress", "status_details": "injected fault: still in progress"}),
+        )
+        .into_response(),
+        "failed" => Json(
+            json!({"status": "Failed", "status_details": "injected fault: the operation failed"}),
         )
         .into_response(),
         "drop" => {

@@ -27,6 +27,9 @@ pub struct PlanSpec<'a> {
     pub mode: &'a str,
     /// Extra TOML appended to `[recovery]` (backup keys).
     pub recovery_extra: &'a str,
+    /// The token file (a fixture name) the plan's `[hsm]` is reached with; the recovery
+    /// HSM always gets the administrator's.
+    pub hsm_token: &'a str,
 }
 
 impl Default for PlanSpec<'_> {
@@ -37,6 +40,7 @@ impl Default for PlanSpec<'_> {
             quorum: 2,
             mode: "together",
             recovery_extra: "",
+            hsm_token: "admin.token",
         }
     }
 }
@@ -57,17 +61,17 @@ impl Bed {
     /// The plan text for `spec` (absolute paths to the emulator's CA and token).
     pub fn plan_text(&self, spec: &PlanSpec<'_>) -> String {
         let ca = self.online.ca();
-        let token = self.path("admin.token").display().to_string();
-        let hsm = |name: &str| {
+        let hsm = |name: &str, token: &str| {
             format!(
-                "url = \"{}\", ca_cert = \"{ca}\", access_token_file = \"{token}\"",
-                self.online.emu.hsm(name)
+                "url = \"{}\", ca_cert = \"{ca}\", access_token_file = \"{}\"",
+                self.online.emu.hsm(name),
+                self.path(token).display()
             )
         };
         let mut text = format!(
             "[ceremony]\nname = \"test-ceremony\"\noutput_dir = \"ceremony\"\nmachines = \"{}\"\noperator = \"Olivia Operator\"\n\n[hsm]\n{}\n\n[keys]\nbits = 2048\ndays = 30\nsubject = \"/O=Test\"\n\n[security_domain]\nquorum = {}\nquorum_mode = \"{}\"\n\n",
             spec.machines,
-            hsm("hsm-a").replace(", ", "\n"),
+            hsm("hsm-a", spec.hsm_token).replace(", ", "\n"),
             spec.quorum,
             spec.mode
         );
@@ -79,7 +83,7 @@ impl Bed {
         text.push_str("[[witness]]\nname = \"Walter Witness\"\nrole = \"Internal audit\"\n\n");
         text.push_str(&format!(
             "[recovery]\nhsm = {{ {} }}\n{}",
-            hsm("hsm-b"),
+            hsm("hsm-b", "admin.token"),
             spec.recovery_extra
         ));
         text
