@@ -654,29 +654,7 @@ fn steps_refuse_what_they_cannot_do_safely() {
 
 /// Runs sdctl with `answers` typed on standard input, one line each.
 fn with_answers(bed: &Bed, args: &[&str], answers: &str) -> Run {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
-        .args(args)
-        .current_dir(bed.path(""))
-        .env_remove("AZURE_CLIENT_ID")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answers.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::sdctl_in(&bed.path(""), args, &[], Some(answers.as_bytes()))
 }
 
 #[test]

@@ -136,35 +136,9 @@ fn clear_faults(bed: &Bed) {
 /// Runs `sdctl ceremony WORDS...` without `--yes`, with `answers` on standard input (each
 /// confirmation reads a line; the end of the input answers no).
 fn answering(bed: &Bed, words: &[&str], answers: &str) -> Run {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sdctl"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("AZURE_") || name.starts_with("IDENTITY_") || name == "MSI_ENDPOINT" {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .arg("ceremony")
-        .args(words)
-        .current_dir(bed.path(""))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answers.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut args = vec!["ceremony"];
+    args.extend_from_slice(words);
+    common::sdctl_in(&bed.path(""), &args, &[], Some(answers.as_bytes()))
 }
 
 /// The error line of a failed run (the one `sdctl:` line that is not a warning).

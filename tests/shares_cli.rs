@@ -5,8 +5,6 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use common::{mode_of, Fixture, Run};
 use sdctl::shares::Share;
@@ -347,26 +345,10 @@ fn shares_sealed_to_openssl_certificates_open_only_with_their_keys() {
 #[test]
 fn secrets_come_from_stdin_and_go_to_a_pipe_never_to_json() {
     let fx = Fixture::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdctl"))
-        .args("shares split --threshold 2 --shares 2 --in - --out-dir piped".split(' '))
-        .current_dir(fx.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"from a pipe")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = "shares split --threshold 2 --shares 2 --in - --out-dir piped";
+    let args: Vec<&str> = args.split(' ').collect();
+    let split = common::sdctl_in(fx.dir.path(), &args, &[], Some(b"from a pipe"));
+    assert_eq!(split.code, 0, "{}", split.stderr);
 
     let both = "piped/share-1.share piped/share-2.share";
     let run = combine(&fx, both, "-", "");

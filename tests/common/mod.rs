@@ -143,31 +143,7 @@ impl Fixture {
     /// Runs sdctl with `args` and environment `env`; credential variables of the machine
     /// running the tests (`AZURE_*`, `IDENTITY_*`) are removed so that only `env` counts.
     pub fn sdctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sdctl"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("AZURE_") || name.starts_with("IDENTITY_") || name == "MSI_ENDPOINT"
-            {
-                command.env_remove(name);
-            }
-        }
-        let out = command
-            .args(args)
-            .envs(env.iter().copied())
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("sdctl runs");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
-            "sdctl panicked: {}",
-            run.stderr
-        );
-        run
+        sdctl_in(self.dir.path(), args, env, None)
     }
 
     /// The names of the files in a directory of the fixture, sorted.
@@ -282,4 +258,46 @@ pub fn openssl_in(dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs sdctl with `args` in `dir`, with `stdin` on its standard input (closed after it;
+/// none: no input at all) and environment `env`. The credential variables of the machine
+/// running the tests (`AZURE_*`, `IDENTITY_*`, `MSI_ENDPOINT`) are removed so that only
+/// `env` counts. Asserts that sdctl did not panic.
+pub fn sdctl_in(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sdctl"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AZURE_") || name.starts_with("IDENTITY_") || name == "MSI_ENDPOINT" {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("sdctl runs");
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // sdctl may stop reading early (a refusal): a broken pipe is its answer, not ours.
+        let _ = pipe.write_all(bytes);
+    }
+    let out = child.wait_with_output().expect("sdctl runs");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+        "sdctl panicked: {}",
+        run.stderr
+    );
+    run
 }
