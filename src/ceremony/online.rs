@@ -82,10 +82,12 @@ pub fn roles(ctx: &mut Ctx<'_>, hsm: &HsmSection, purpose: &str) -> Result<Outco
         hsm.clone()
     };
     let needed: Vec<RbacStep> = match purpose {
+        // The recovery's steps: exchange key, upload, following it, and the status check.
         "recover" => vec![
             RbacStep::InitRecovery,
             RbacStep::Upload,
             RbacStep::WaitUpload,
+            RbacStep::Status,
         ],
         _ => vec![RbacStep::Download, RbacStep::WaitDownload],
     };
