@@ -749,17 +749,31 @@ fn no_flag_takes_a_secret_as_its_value() {
     assert!(checked > 20, "checked {checked} secret and key flags");
 }
 
-/// The Rust sources of the crate, with their paths relative to `src/`.
+/// The Rust sources of the crate that go into the program, with their paths relative to
+/// `src/`: unit-test files (`*_tests.rs`) are left out, and each is checked to be included
+/// only under `#[cfg(test)]` (so a test may, say, run the openssl CLI to make a CA).
 fn sources() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let rust = files_under(&root)
+    let rust: Vec<(String, String)> = files_under(&root)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"));
-    rust.map(|p| {
-        let rel = p.strip_prefix(&root).unwrap().display().to_string();
-        (rel, fs::read_to_string(&p).unwrap())
-    })
-    .collect()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            (rel, fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    let (tests, program): (Vec<_>, Vec<_>) = rust
+        .into_iter()
+        .partition(|(rel, _)| rel.ends_with("_tests.rs"));
+    for (rel, _) in &tests {
+        let name = Path::new(rel).file_name().unwrap().to_string_lossy();
+        let include = format!("#[cfg(test)]\n#[path = \"{name}\"]");
+        assert!(
+            program.iter().any(|(_, text)| text.contains(&include)),
+            "src/{rel} is not included under #[cfg(test)] only"
+        );
+    }
+    program
 }
 
 /// Every line of the sources containing one of `needles`: (file, line number, line).
