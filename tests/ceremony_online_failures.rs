@@ -14,7 +14,9 @@
 //!   HSM reports the upload as it really went, a rerun follows it; the new HSM then not
 //!   reporting itself Active is refused (exit 1) by the status step; a rerun finishes;
 //! - a distributed-quorum recovery whose session key is gone before the custodians' share
-//!   exports are opened: refused (exit 1) naming the key file, every time.
+//!   exports are opened: refused (exit 1) naming the key file, every time;
+//! - the plan's `[hsm] ca_cert` empty or holding no certificate: refused (exit 2) naming
+//!   the file, nothing sent; with the real CA the run finishes.
 //!
 //! In each case: one `sdctl:` line on stderr names the problem, the failed step is not
 //! recorded as done in the transcript (a refusal is recorded as a `refused` entry, a service
@@ -482,4 +484,47 @@ fn a_distributed_recovery_whose_session_key_is_gone_is_refused_naming_it() {
         assert_eq!(events(&t, "session"), ["step"]);
         verify_log(&bed, &t);
     }
+}
+
+/// The plan's `[hsm] ca_cert` is checked when the HSM is first reached, as `--ca-cert` is:
+/// an empty file, or one that holds no certificate, is refused by its path (exit 2) before
+/// anything is sent; with the real CA in place, the run goes on.
+#[test]
+fn a_plan_whose_ca_file_holds_no_certificate_is_refused_naming_it() {
+    let bed = Bed::start();
+    let pass = bed.passphrases("pass", &CUSTODIANS);
+    let ca = bed.online.ca();
+    let bad = bed.path("c/bad-ca.pem");
+    fs::create_dir_all(bed.path("c")).unwrap();
+    let text = bed.plan_text(&PlanSpec::default()).replace(
+        &format!("ca_cert = \"{ca}\""),
+        &format!("ca_cert = \"{}\"", bad.display()),
+    );
+    assert!(text.contains("bad-ca.pem"), "{text}");
+    let plan = bed.path("c/plan.toml");
+    fs::write(&plan, &text).unwrap();
+    for (content, expect) in [
+        (&b""[..], "empty"),
+        (b"not a certificate\n", "holds no PEM certificate"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+            "not a readable PEM",
+        ),
+    ] {
+        fs::write(&bad, content).unwrap();
+        let run = bed.unattended("activate", &plan, &pass, &[]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let line = error_line(&run);
+        assert!(
+            line.contains("bad-ca.pem") && line.contains(expect),
+            "{line}"
+        );
+        assert_eq!(
+            pending(&bed, "hsm-a", "download").0,
+            404,
+            "nothing was sent"
+        );
+    }
+    fs::copy(&ca, &bad).unwrap();
+    finished(&bed, "activate", &plan, &pass);
 }

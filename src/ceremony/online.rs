@@ -236,13 +236,6 @@ pub fn download(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
             .operation
             .ok_or_else(|| HsmError::Usage("the download was not followed".into()))?
     };
-    if status.state != State::Succeeded {
-        return Err(CeremonyError::Refused(format!(
-            "the activation ended {}: {}",
-            status.status, status.status_details
-        ))
-        .into());
-    }
     let file = SdFile::read(&out)?;
     ctx.state.current_sd = Some(SdRecord {
         path: super::activate::SD_FILE.into(),
@@ -330,13 +323,6 @@ pub fn upload(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
             "; if the HSM still reports it failed, running this step again sends the restore blob again: read the details with the security officer first",
         )
     })?;
-    if status.state != State::Succeeded {
-        return Err(CeremonyError::Refused(format!(
-            "the recovery ended {}: {}",
-            status.status, status.status_details
-        ))
-        .into());
-    }
     let mut done = Done::new(format!(
         "restore blob uploaded to {}: {}",
         hsm_label(&hsm),
