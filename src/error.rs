@@ -1,4 +1,4 @@
-//! The crate's top-level error and the process exit codes of DESIGN.md.
+//! The crate's top-level error; the exit codes are in [`crate::exit_code`].
 //!
 //! Every module has its own error enum whose messages name the file and the problem and,
 //! where there is one, what to do. [`Error`] gathers them so a caller can ask for the
@@ -10,28 +10,7 @@ use crate::keys::KeyError;
 use crate::passphrase::PassphraseError;
 use crate::shares::ShareError;
 
-/// Process exit codes, stable for scripts (DESIGN.md, "Command line").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitCode {
-    /// Everything worked and every check passed.
-    Ok = 0,
-    /// The command ran, but a check it performs failed.
-    CheckFailed = 1,
-    /// Bad usage or bad input: a missing, unreadable or malformed file, a bad flag value.
-    BadInput = 2,
-    /// A cryptographic failure: a wrong passphrase or key, a MAC that does not verify.
-    Crypto = 3,
-    /// A service or network error (online commands).
-    Service = 4,
-}
-
-impl ExitCode {
-    /// The numeric process exit status.
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-}
+pub use crate::exit_code::ExitCode;
 
 /// Any failure of the sdctl library.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 
 /// File mode for private keys and other secrets.
 pub const MODE_SECRET: u32 = 0o600;

@@ -25,6 +25,7 @@ pub mod domain;
 #[cfg(feature = "online")]
 pub mod emulator;
 pub mod error;
+pub mod exit_code;
 pub mod files;
 #[cfg(feature = "online")]
 pub mod hsm;
@@ -35,4 +36,5 @@ pub mod primitives;
 pub mod process;
 pub mod shares;
 
-pub use error::{Error, ExitCode, Result};
+pub use error::{Error, Result};
+pub use exit_code::ExitCode;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::{self, FileError};
 
 /// Largest passphrase file accepted (one line per key; 10 keys at most in practice).

@@ -33,7 +33,7 @@ pub mod verify_sd;
 
 use std::path::PathBuf;
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 
 pub use engine::{Machine, Options, Report};
 pub use plan::{Plan, PlanError};

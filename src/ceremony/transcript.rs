@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::{read_bounded, FileError};
 
 pub use chain::{verify_bytes, verify_entries, verify_text, ChainError, ChainReport};

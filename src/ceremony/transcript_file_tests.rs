@@ -3,7 +3,7 @@ use std::fs;
 use super::super::tests::{build, lines, new_entry};
 use super::super::{verify_text, TranscriptError};
 use super::*;
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 
 #[test]
 fn missing_file_is_an_empty_transcript() {

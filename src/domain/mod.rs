@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use model::{SdFile, SecurityDomain};
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::FileError;
 use crate::keys::KeyError;
 

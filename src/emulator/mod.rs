@@ -25,7 +25,7 @@ use std::path::PathBuf;
 pub use in_process::{Answer, InProcess};
 pub use server::{start, Emulator};
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::FileError;
 
 /// How to run the emulator.

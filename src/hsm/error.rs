@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::domain::DomainError;
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::FileError;
 use crate::keys::KeyError;
 

@@ -21,7 +21,7 @@ pub use private::{
 };
 pub use public::{KeyInfo, PublicKey, MIN_RSA_BITS};
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::FileError;
 use crate::passphrase::PassphraseError;
 

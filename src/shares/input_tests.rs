@@ -8,7 +8,7 @@ use openssl::rsa::Rsa;
 use serde_json::{Map, Value};
 
 use super::*;
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::keys::generate::{self_signed_certificate, GenerateOptions};
 use crate::keys::PrivateKey;
 use crate::primitives::jwe;

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 pub use format::{SetId, Share};
 pub use scheme::{combine, split, Combined};
 
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::files::FileError;
 use crate::keys::KeyError;
 

@@ -160,7 +160,7 @@ fn exactly_k_with_one_bad_asks_for_one_more() {
     given[1].1.payload[0] ^= 1;
     let err = combine(&given).expect_err("mismatch");
     assert!(err.to_string().contains("bring one more share"), "{err}");
-    assert_eq!(err.exit_code(), crate::error::ExitCode::Crypto);
+    assert_eq!(err.exit_code(), crate::exit_code::ExitCode::Crypto);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use super::*;
 use crate::domain::session::finish_session;
 use crate::domain::session::test_support::{code, session};
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 
 #[test]
 fn a_session_is_made_atomically_and_destroyed_after_use() {

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::domain::session::test_support::{code, new_pkey, options, session};
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::keys::generate::self_signed_certificate;
 
 #[test]

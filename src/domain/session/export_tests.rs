@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::model::{SecurityDomain, SplitKeys, SplitPair};
 use crate::domain::session::open_exports;
 use crate::domain::session::test_support::{code, custodians, domain, export, sd_file, session};
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 
 #[test]
 fn a_version_1_security_domain_is_refused() {

@@ -11,7 +11,7 @@ use crate::domain::session::test_support::{
     certs, code, custodians, domain, export, new_pkey, options, session, state, TestSession,
 };
 use crate::domain::unlock;
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::keys::generate::self_signed_certificate;
 use crate::keys::load_wrapping_key;
 use crate::passphrase::PassphraseSource;

@@ -12,7 +12,7 @@ use super::{create_session, export_share, ExportFile};
 use crate::domain::hsm::make_security_domain;
 use crate::domain::model::{hex, SdFile, SecurityDomain};
 use crate::domain::DomainError;
-use crate::error::ExitCode;
+use crate::exit_code::ExitCode;
 use crate::keys::generate::{self_signed_certificate, GenerateOptions};
 use crate::keys::{load_wrapping_key, Certificate, PrivateKey, WrappingKey};
 use crate::passphrase::PassphraseSource;
