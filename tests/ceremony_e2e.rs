@@ -10,7 +10,9 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::ceremony::{files_under, passphrase, transcript, transcript_path, Bed, PlanSpec};
+use common::ceremony::{
+    files_under, passphrase, snapshot, transcript, transcript_path, Bed, PlanSpec,
+};
 use common::Run;
 
 fn ok(run: &Run) -> serde_json::Value {
@@ -179,6 +181,8 @@ struct TwoMachines {
     offline: PathBuf,
     online: PathBuf,
     pass: PathBuf,
+    /// The transfer-code file both machines are given (`--transfer-code-file`).
+    code: String,
 }
 
 impl TwoMachines {
@@ -192,11 +196,13 @@ impl TwoMachines {
         let offline = bed.plan("offline", &spec);
         let online = bed.plan("online", &spec);
         let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
+        let code = bed.transfer_code("transfer.code").display().to_string();
         TwoMachines {
             bed,
             offline,
             online,
             pass,
+            code,
         }
     }
     fn out(&self, machine: &str) -> PathBuf {
@@ -209,9 +215,10 @@ impl TwoMachines {
             &self.online
         }
     }
-    /// `--machine MACHINE` (and `--allow-network` on the air-gapped one), then `extra`.
-    fn words<'a>(machine: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut words = vec!["--machine", machine];
+    /// `--machine MACHINE --transfer-code-file CODE` (and `--allow-network` on the
+    /// air-gapped one), then `extra`.
+    fn words<'a>(&'a self, machine: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut words = vec!["--machine", machine, "--transfer-code-file", &self.code];
         if machine == "offline" {
             words.push("--allow-network");
         }
@@ -220,14 +227,14 @@ impl TwoMachines {
     }
     /// A successful unattended run; its JSON result.
     fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
-        let words = Self::words(machine, extra);
+        let words = self.words(machine, extra);
         let result = json_run(&self.bed, kind, self.plan(machine), &self.pass, &words);
         self.log(kind, machine, &result);
         result
     }
     /// An unattended run that may fail.
     fn attempt(&self, kind: &str, machine: &str, extra: &[&str]) -> Run {
-        let words = Self::words(machine, extra);
+        let words = self.words(machine, extra);
         self.bed
             .unattended(kind, self.plan(machine), &self.pass, &words)
     }
@@ -370,6 +377,8 @@ fn activate_and_recover_span_two_machines_with_a_distributed_quorum() {
         "--machine",
         "online",
         "--yes",
+        "--transfer-code-file",
+        &m.code,
     ]);
     assert!(run.stdout.contains("(run recover-2)"), "{}", run.stdout);
     run.assert_error(4, "already activated");
@@ -389,10 +398,24 @@ fn unsafe_states_are_refused_with_the_reason() {
     m.bed
         .ceremony(&["activate", "--plan", &plan, "--yes"])
         .assert_error(2, "--machine offline");
+    // An unattended two-machine run without the transfer code: nothing authenticates its
+    // bundles.
+    m.bed
+        .ceremony(&["activate", "--plan", &plan, "--machine", "offline", "--yes"])
+        .assert_error(2, "needs the run's transfer code from a 0600 file");
     // Air-gapped part with a network up and no --allow-network (the test machine has one).
     if !sdctl::ceremony::safety::network_interfaces_up().is_empty() {
         m.bed
-            .ceremony(&["activate", "--plan", &plan, "--machine", "offline", "--yes"])
+            .ceremony(&[
+                "activate",
+                "--plan",
+                &plan,
+                "--machine",
+                "offline",
+                "--yes",
+                "--transfer-code-file",
+                &m.code,
+            ])
             .assert_error(1, "network interface");
     }
     assert_eq!(m.run("activate", "offline", &[])["outcome"], "handoff");
@@ -412,37 +435,25 @@ fn unsafe_states_are_refused_with_the_reason() {
         "--yes",
         "--passphrase-file",
         &pass,
+        "--transfer-code-file",
+        &m.code,
     ];
     m.bed
         .ceremony(&words)
         .assert_error(1, "private key material found on the online machine");
     fs::remove_file(&stray).unwrap();
 
-    // A public bundle whose certificate was swapped in transit.
-    let bundle_path = m.out("online").join("transfer/public-bundle.json");
-    let original = fs::read(&bundle_path).unwrap();
-    let mut bundle: serde_json::Value = serde_json::from_slice(&original).unwrap();
-    m.bed.online.fx.openssl_custodian("mallory", 2048);
-    let mallory = fs::read_to_string(m.bed.path("keys/mallory.cer"))
-        .unwrap_or_else(|_| fs::read_to_string(m.bed.path("mallory.cer")).unwrap());
-    bundle["payload"]["certificates"][1]["pem"] = mallory.into();
-    fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
-    m.bed
-        .ceremony(&words)
-        .assert_error(1, "not the one the witnesses checked");
-    // The wrong witnessed digest.
-    fs::write(&bundle_path, &original).unwrap();
+    // The wrong witnessed digest: refused, and nothing of the run is kept.
+    let before = snapshot(&m.bed.path("online"));
     let mut wrong = words.to_vec();
     wrong.extend_from_slice(&["--expect-sha256", "00"]);
     m.bed
         .ceremony(&wrong)
         .assert_error(1, "differs from --expect-sha256");
-    let refusals =
-        fs::read_to_string(m.out("online").join("runs/activate/refusals.jsonl")).unwrap();
     assert_eq!(
-        refusals.lines().count(),
-        2,
-        "import refusals are kept: {refusals}"
+        snapshot(&m.bed.path("online")),
+        before,
+        "a refused import keeps nothing"
     );
 
     // A plan changed in the middle of a run.
@@ -500,10 +511,8 @@ fn a_tampered_security_domain_bundle_is_refused() {
         .replacen("\"required\":2", "\"required\":3", 1);
     bundle["payload"]["security_domain"] = sd.into();
     fs::write(&path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
-    m.attempt("activate", "offline", &[]).assert_error(
-        2,
-        "security-domain-bundle.json: its security_domain does not match the SHA-256",
-    );
+    m.attempt("activate", "offline", &[])
+        .assert_error(3, "security-domain-bundle.json: its MAC does not verify");
     assert!(!m.out("offline").join("sd/security-domain.json").exists());
 
     // The genuine bundle, but another security domain already kept here: never replaced.
@@ -657,8 +666,19 @@ fn with_answers(bed: &Bed, args: &[&str], answers: &str) -> Run {
     common::sdctl_in(&bed.path(""), args, &[], Some(answers.as_bytes()))
 }
 
+/// The one `sdctl:` line of a failed run.
+fn one_error_line(run: &Run) -> String {
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("sdctl: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    errors[0].to_owned()
+}
+
 #[test]
-fn witnesses_who_do_not_confirm_a_digest_stop_the_import() {
+fn an_attended_import_asks_the_operator_for_the_transfer_code() {
     let m = TwoMachines::new("together");
     m.run("activate", "offline", &[]);
     m.carry("public-bundle.json", "offline", "online");
@@ -671,38 +691,56 @@ fn witnesses_who_do_not_confirm_a_digest_stop_the_import() {
         "--machine",
         "online",
     ];
-    // Yes to the step, no to the witnesses' question.
-    let run = with_answers(&m.bed, &args, "y\nn\n");
-    assert!(
-        run.stdout.contains("SHA-256"),
-        "the digest is shown: {}",
-        run.stdout
+    let code = fs::read_to_string(&m.code).unwrap().trim().to_owned();
+    let before = snapshot(&m.bed.path("online"));
+    // Another run's code (well formed): the bundle does not authenticate; nothing is kept.
+    let other = m.bed.transfer_code("other.code");
+    let other = fs::read_to_string(other).unwrap();
+    let run = with_answers(&m.bed, &args, &format!("y\n{other}"));
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(one_error_line(&run).contains("its MAC does not verify"));
+    assert_eq!(
+        snapshot(&m.bed.path("online")),
+        before,
+        "a refused import keeps nothing"
     );
-    // The answers come from a pipe: each prompt's line is ended, so the error stands alone.
-    let error = run
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("sdctl: "))
-        .collect::<Vec<_>>();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(error.len(), 1, "{}", run.stderr);
-    assert!(
-        error[0].contains("the witnesses did not confirm its SHA-256"),
-        "{}",
-        error[0]
-    );
-    assert!(!m.out("online").join("certs").exists(), "nothing imported");
-    let refusals =
-        fs::read_to_string(m.out("online").join("runs/activate/refusals.jsonl")).unwrap();
-    assert!(refusals.contains("did not confirm"), "{refusals}");
-    // Confirmed, the import goes on.
-    let run = with_answers(&m.bed, &args, "y\ny\nn\n");
+    // Mistyped three times: asked again each time, then refused.
+    let mistyped = code.replacen(&code[..1], if &code[..1] == "A" { "B" } else { "A" }, 1);
+    let run = with_answers(&m.bed, &args, &format!("y\n{mistyped}\nabc\n\n"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("attempt 3 of 3"), "{}", run.stderr);
+    assert!(run.stdout.contains("was mistyped"), "{}", run.stdout);
+    assert!(one_error_line(&run).contains("no transfer code was typed correctly"));
+    assert_eq!(snapshot(&m.bed.path("online")), before);
+    // A slip, then the code as written down (lower case, dashes): the import goes on.
+    let typed = code.to_lowercase().replace(' ', "-");
+    let run = with_answers(&m.bed, &args, &format!("y\n{mistyped}\n{typed}\nn\n"));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.contains("Stopped before step 8"),
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("authenticated (transfer code typed by the operator)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(&code) && !run.stderr.contains(&code));
+    // Kept for the run's next bundles, readable by its owner only.
+    let kept = m.out("online").join("runs/activate/transfer-code");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let entries = transcript(&transcript_path(&m.out("online"), "activate"));
+    let imported = entries.iter().find(|e| e["event"] == "imported").unwrap();
+    assert_eq!(
+        imported["facts"]["authenticated"],
+        "transfer code typed by the operator"
+    );
+    let text = fs::read_to_string(transcript_path(&m.out("online"), "activate")).unwrap();
+    assert!(!text.contains(&code[..9]), "the code is never recorded");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use super::engine::{Ctx, Outcome, Side, Step};
 use super::hsm_steps;
 use super::plan::{Plan, QuorumMode};
 use super::state::SdRecord;
+use super::transcript::Entry;
 use super::verify_sd::drill_step;
 use super::CeremonyError;
 use crate::domain::activation::check_downloaded;
@@ -82,38 +83,64 @@ fn import_public_step() -> Step {
         title: "Import the public bundle on the online machine".into(),
         explain: "The witnesses compare the bundle's SHA-256 with the one read on the air-gapped machine. The transcript it carries must verify; every certificate must be the one the witnesses checked; they are written to certs/.".into(),
         imports: Some("public"),
-        action: Box::new(|ctx| {
-            let (incoming, mut done) = bundle::import(ctx, "public")?;
-            let checked = checked_thumbprints(ctx);
-            let certs = ctx.dir("certs")?;
-            for item in incoming.payload["certificates"].as_array().into_iter().flatten() {
-                let name = item["custodian"].as_str().unwrap_or_default().to_owned();
-                if !ctx.plan.custodian_names().contains(&name) {
-                    return Err(bad_bundle(&incoming.path, format!("custodian '{name}' is not in the plan")));
-                }
-                let pem = item["pem"].as_str().unwrap_or_default();
-                let cert = certificate_in(&incoming.path, &name, pem)?;
-                if checked.get(&name) != Some(&cert.x5t_256()) {
-                    return Err(CeremonyError::Refused(format!("{}: {name}'s certificate is not the one the witnesses checked on the air-gapped machine", incoming.path.display())).into());
-                }
-                let path = certs.join(format!("{name}.cer"));
-                write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
-                done.outputs.push(ctx.digest(&path)?);
-            }
-            if done.outputs.len() != ctx.plan.custodians.len() {
-                return Err(bad_bundle(&incoming.path, "it does not carry one certificate per custodian".into()));
-            }
-            Ok(Outcome::Done(done))
-        }),
+        action: Box::new(import_public),
     }
 }
 
-/// The thumbprints the witnesses checked, from the transcript's `check-keys` entry.
-fn checked_thumbprints(ctx: &Ctx<'_>) -> std::collections::BTreeMap<String, String> {
-    ctx.transcript
-        .entries()
+/// Checks every certificate of the public bundle before anything is written: one per
+/// custodian of the plan, each the one the witnesses checked on the air-gapped machine
+/// (its `check-keys` entry, in the authenticated transcript).
+fn import_public(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
+    let (incoming, mut done) = bundle::import(ctx, "public")?;
+    let checked = checked_thumbprints(&incoming.entries, &ctx.run_id);
+    let names = ctx.plan.custodian_names();
+    let mut accepted = Vec::new();
+    for item in incoming.payload["certificates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = item["custodian"].as_str().unwrap_or_default().to_owned();
+        if !names.contains(&name) {
+            return Err(bad_bundle(
+                &incoming.path,
+                format!("custodian '{name}' is not in the plan"),
+            ));
+        }
+        if accepted.iter().any(|(n, _)| *n == name) {
+            return Err(bad_bundle(
+                &incoming.path,
+                format!("custodian '{name}' has two certificates"),
+            ));
+        }
+        let pem = item["pem"].as_str().unwrap_or_default().to_owned();
+        let cert = certificate_in(&incoming.path, &name, &pem)?;
+        if checked.get(&name) != Some(&cert.x5t_256()) {
+            return Err(CeremonyError::Refused(format!("{}: {name}'s certificate is not the one the witnesses checked on the air-gapped machine", incoming.path.display())).into());
+        }
+        accepted.push((name, pem));
+    }
+    if accepted.len() != names.len() {
+        return Err(bad_bundle(
+            &incoming.path,
+            "it does not carry one certificate per custodian".into(),
+        ));
+    }
+    bundle::accept(ctx, &incoming)?;
+    let certs = ctx.dir("certs")?;
+    for (name, pem) in accepted {
+        let path = certs.join(format!("{name}.cer"));
+        write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
+        done.outputs.push(ctx.digest(&path)?);
+    }
+    Ok(Outcome::Done(done))
+}
+
+/// The thumbprints the witnesses checked, from run `run`'s `check-keys` entry.
+fn checked_thumbprints(entries: &[Entry], run: &str) -> std::collections::BTreeMap<String, String> {
+    entries
         .iter()
-        .filter(|e| e.run == ctx.run_id && e.step == "check-keys")
+        .filter(|e| e.run == run && e.step == "check-keys")
         .flat_map(|e| {
             e.facts
                 .get("certificates")
@@ -181,6 +208,8 @@ fn import_sd_step() -> Step {
         action: Box::new(|ctx| {
             let (incoming, mut done) = bundle::import(ctx, "security-domain")?;
             let text = bundle::carried_text(&incoming, "security_domain")?;
+            check_sd(ctx, &text, &incoming.path)?;
+            bundle::accept(ctx, &incoming)?;
             let sd = save_checked_sd(ctx, &text, &incoming.path)?;
             done.outputs.push(ctx.digest(&sd)?);
             Ok(Outcome::Done(done))
@@ -188,13 +217,10 @@ fn import_sd_step() -> Step {
     }
 }
 
-/// Checks `text` against the custodians' certificates and the quorum, and saves it as the
-/// workspace's security domain (an identical file already there is kept).
-pub fn save_checked_sd(
-    ctx: &mut Ctx<'_>,
-    text: &str,
-    from: &std::path::Path,
-) -> Result<PathBuf, crate::Error> {
+/// Checks `text` against this machine's own custodian certificates and the plan's quorum,
+/// and that it may be saved here (no different security domain in its place); writes
+/// nothing.
+pub fn check_sd(ctx: &Ctx<'_>, text: &str, from: &std::path::Path) -> Result<(), crate::Error> {
     let (domain, _) = SecurityDomain::from_json(text.as_bytes())
         .map_err(|e| bad_bundle(from, format!("not a security domain: {e}")))?;
     let names = ctx.plan.custodian_names();
@@ -211,17 +237,29 @@ pub fn save_checked_sd(
         ))
         .into());
     }
-    let path = ctx.dir("sd")?.join("security-domain.json");
+    let path = ctx.out.join(SD_FILE);
     match std::fs::read(&path) {
-        Ok(existing) if existing == text.as_bytes() => {}
-        Ok(_) => {
-            return Err(CeremonyError::Refused(format!(
-                "{} already holds a different security domain: move it away deliberately before importing another",
-                path.display()
-            ))
-            .into())
-        }
-        Err(_) => write_atomic(&path, text.as_bytes(), MODE_PUBLIC, false)?,
+        Ok(existing) if existing != text.as_bytes() => Err(CeremonyError::Refused(format!(
+            "{} already holds a different security domain: move it away deliberately before importing another",
+            path.display()
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Checks `text` (see [`check_sd`]) and saves it as the workspace's security domain (an
+/// identical file already there is kept).
+pub fn save_checked_sd(
+    ctx: &mut Ctx<'_>,
+    text: &str,
+    from: &std::path::Path,
+) -> Result<PathBuf, crate::Error> {
+    check_sd(ctx, text, from)?;
+    let names = ctx.plan.custodian_names();
+    let path = ctx.dir("sd")?.join("security-domain.json");
+    if !path.exists() {
+        write_atomic(&path, text.as_bytes(), MODE_PUBLIC, false)?;
     }
     ctx.state.current_sd = Some(SdRecord {
         path: SD_FILE.into(),

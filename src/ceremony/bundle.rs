@@ -1,7 +1,9 @@
 //! Bundles: the single files that carry public data between the air-gapped and the online
 //! machine (certificates out, the security domain back; the exchange key in, the restore
 //! blob out). Each carries the run's transcript so far, so one hash chain spans both
-//! machines; its SHA-256 is shown on both machines for the witnesses to compare aloud.
+//! machines, and, on two-machine runs, an HMAC-SHA-256 under the run's transfer key
+//! ([`super::transfer_code`]): the importing machine checks it before it reads, adopts or
+//! writes anything ([`import`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,18 +11,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::engine::{Ctx, Done, Options, Outcome};
+use super::engine::{Ctx, Done, Outcome};
 use super::plan::Plan;
-use super::transcript::FileDigest;
-use super::ui::spoken;
+use super::transcript::Entry;
+use super::transfer_code::{Binding, TransferCode};
 use super::CeremonyError;
 use crate::domain::model::hex;
 use crate::files::{read_bounded, read_bounded_nonempty, write_atomic, MODE_PUBLIC};
 
-const FORMAT: u32 = 1;
+#[path = "bundle_import.rs"]
+mod import;
+pub use import::{accept, import};
+
+/// The bundle format: 2 added the MAC.
+const FORMAT: u32 = 2;
 const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BundleFile {
     sdctl_bundle: u32,
     kind: String,
@@ -29,6 +37,29 @@ struct BundleFile {
     plan_sha256: String,
     payload: Value,
     transcript: String,
+    /// HMAC-SHA-256 (hex) under the run's transfer key; absent on one-machine runs, where
+    /// nothing crosses a medium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+}
+
+/// What the MAC covers: every member but the MAC itself, in this order.
+#[derive(Serialize)]
+struct Authenticated<'a> {
+    sdctl_bundle: u32,
+    kind: &'a str,
+    ceremony: &'a str,
+    run: &'a str,
+    plan_sha256: &'a str,
+    payload: &'a Value,
+    transcript: &'a str,
+}
+
+impl Authenticated<'_> {
+    fn message(&self) -> Result<Vec<u8>, CeremonyError> {
+        serde_json::to_vec(self)
+            .map_err(|e| CeremonyError::State(format!("bundle cannot be encoded: {e}")))
+    }
 }
 
 /// The file name of a bundle of `kind` in `OUT/transfer/`.
@@ -37,7 +68,7 @@ pub fn file_name(kind: &str) -> String {
 }
 
 /// Where the bundle of `kind` to import is: `--bundle`, else `OUT/transfer/`.
-pub fn incoming_path(options: &Options, out: &Path, kind: &str) -> PathBuf {
+pub fn incoming_path(options: &super::engine::Options, out: &Path, kind: &str) -> PathBuf {
     options
         .bundle
         .clone()
@@ -53,15 +84,27 @@ pub struct Outgoing {
     run: String,
     plan_sha256: String,
     payload: Value,
+    code: Option<TransferCode>,
 }
 
 impl Outgoing {
-    /// A bundle of `kind` carrying `payload`, for this run, into `OUT/transfer/`.
+    /// A bundle of `kind` carrying `payload`, for this run, into `OUT/transfer/`; on a
+    /// two-machine run it is authenticated with the run's transfer code.
     pub fn new(
         ctx: &Ctx<'_>,
         kind: &'static str,
         payload: Value,
     ) -> Result<Outgoing, crate::Error> {
+        let code = match ctx.machine {
+            super::engine::Machine::Single => None,
+            _ => Some(ctx.transfer.clone().ok_or_else(|| {
+                CeremonyError::State(format!(
+                    "{}: this machine holds no transfer code for run {}: it is made when the run opens and kept in the run's folder",
+                    ctx.out.display(),
+                    ctx.run_id
+                ))
+            })?),
+        };
         Ok(Outgoing {
             path: ctx.dir("transfer")?.join(file_name(kind)),
             kind,
@@ -69,6 +112,7 @@ impl Outgoing {
             run: ctx.run_id.clone(),
             plan_sha256: ctx.plan.sha256.clone(),
             payload,
+            code,
         })
     }
 
@@ -85,6 +129,30 @@ impl Outgoing {
     /// Writes the bundle with `transcript` (which already holds the exporting entry) and
     /// returns the file's SHA-256.
     pub fn write(&self, transcript: &str) -> Result<String, crate::Error> {
+        let covered = Authenticated {
+            sdctl_bundle: FORMAT,
+            kind: self.kind,
+            ceremony: &self.ceremony,
+            run: &self.run,
+            plan_sha256: &self.plan_sha256,
+            payload: &self.payload,
+            transcript,
+        };
+        let mac = match &self.code {
+            Some(code) => {
+                let message = covered.message()?;
+                let key = code.bundle_key(&Binding {
+                    ceremony: &self.ceremony,
+                    run: &self.run,
+                    plan_sha256: &self.plan_sha256,
+                });
+                Some(
+                    key.and_then(|key| key.mac(&message))
+                        .map_err(|e| CeremonyError::State(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let file = BundleFile {
             sdctl_bundle: FORMAT,
             kind: self.kind.into(),
@@ -93,6 +161,7 @@ impl Outgoing {
             plan_sha256: self.plan_sha256.clone(),
             payload: self.payload.clone(),
             transcript: transcript.to_owned(),
+            mac,
         };
         let mut text = serde_json::to_string_pretty(&file)
             .map_err(|e| CeremonyError::State(format!("bundle cannot be encoded: {e}")))?;
@@ -150,7 +219,8 @@ pub fn carried_text(incoming: &Incoming, field: &str) -> Result<String, crate::E
     Ok(text.to_owned())
 }
 
-/// A bundle read for import.
+/// A bundle read for import. Until [`Incoming::authenticate`] (or [`import`]) accepts it,
+/// nothing in it is to be trusted but its file's digest.
 #[derive(Clone, Debug)]
 pub struct Incoming {
     /// The file.
@@ -159,35 +229,95 @@ pub struct Incoming {
     pub sha256: String,
     /// Its size.
     pub bytes: u64,
+    /// Its kind.
+    pub kind: String,
+    /// The ceremony it belongs to.
+    pub ceremony: String,
     /// The run it belongs to.
     pub run: String,
+    /// The plan digest it names.
+    pub plan_sha256: String,
     /// The data it carries.
     pub payload: Value,
     /// The transcript it carries.
     pub transcript: String,
+    /// Its MAC (hex), if any.
+    pub mac: Option<String>,
+    /// The carried transcript's entries, once checked to extend this machine's.
+    pub entries: Vec<Entry>,
 }
 
-/// Reads the bundle of `kind` at `path` and checks it belongs to `plan`.
+impl Incoming {
+    /// Checks the bundle's MAC under `code`'s key for its run; a bundle without one, or
+    /// whose MAC differs, is refused (exit 3): it was not written by the machine that
+    /// holds the code, or it was changed since.
+    pub fn authenticate(&self, code: &TransferCode) -> Result<(), crate::Error> {
+        let covered = Authenticated {
+            sdctl_bundle: FORMAT,
+            kind: &self.kind,
+            ceremony: &self.ceremony,
+            run: &self.run,
+            plan_sha256: &self.plan_sha256,
+            payload: &self.payload,
+            transcript: &self.transcript,
+        };
+        let key = code
+            .bundle_key(&Binding {
+                ceremony: &self.ceremony,
+                run: &self.run,
+                plan_sha256: &self.plan_sha256,
+            })
+            .map_err(|e| CeremonyError::State(e.to_string()))?;
+        let Some(mac) = &self.mac else {
+            return Err(self.unauthentic(
+                "it carries no MAC (a bundle of a one-machine run, or made by hand)",
+            ));
+        };
+        let message = covered.message()?;
+        match key.verify(&message, mac) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                Err(self.unauthentic("its MAC does not verify under this run's transfer code"))
+            }
+            Err(e) => Err(CeremonyError::State(e.to_string()).into()),
+        }
+    }
+
+    fn unauthentic(&self, why: &str) -> crate::Error {
+        CeremonyError::Unauthentic(format!(
+            "{}: {why}: either the transfer code is not this run's (compare it with the one written down when the run opened) or the bundle was changed after it was written; nothing was read from it: do not use it",
+            self.path.display()
+        ))
+        .into()
+    }
+}
+
+/// Reads the bundle of `kind` at `path` and checks it belongs to `plan` (not yet
+/// authenticated).
 pub fn peek(path: &Path, kind: &str, plan: &Plan) -> Result<Incoming, crate::Error> {
     let bytes = read_bounded_nonempty(path, MAX_BUNDLE_BYTES, "a ceremony bundle")?;
     parse(path, &bytes, kind, plan)
 }
 
-/// Parses the bytes of a bundle of `kind` read from `path` and checks it belongs to `plan`.
+/// Parses the bytes of a bundle of `kind` read from `path` and checks it belongs to `plan`
+/// (not yet authenticated).
 pub fn parse(path: &Path, bytes: &[u8], kind: &str, plan: &Plan) -> Result<Incoming, crate::Error> {
     let bad = |detail: String| CeremonyError::Bundle {
         path: path.to_owned(),
         detail,
     };
+    if let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(bytes) {
+        if let Some(v) = members.get("sdctl_bundle").and_then(Value::as_u64) {
+            if v != u64::from(FORMAT) {
+                return Err(bad(format!(
+                    "bundle format {v} is not known to this sdctl (it reads format {FORMAT}, whose bundles are authenticated): carry a bundle written by this version on the other machine"
+                ))
+                .into());
+            }
+        }
+    }
     let file: BundleFile =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("not a ceremony bundle: {e}")))?;
-    if file.sdctl_bundle != FORMAT {
-        return Err(bad(format!(
-            "bundle format {} is not known to this sdctl",
-            file.sdctl_bundle
-        ))
-        .into());
-    }
     if file.kind != kind {
         return Err(bad(format!(
             "this is a {} bundle; this step needs the {kind} bundle",
@@ -214,9 +344,14 @@ pub fn parse(path: &Path, bytes: &[u8], kind: &str, plan: &Plan) -> Result<Incom
         path: path.to_owned(),
         sha256: hex(&Sha256::digest(bytes)),
         bytes: bytes.len() as u64,
+        kind: file.kind,
+        ceremony: file.ceremony,
         run: file.run,
+        plan_sha256: file.plan_sha256,
         payload: file.payload,
         transcript: file.transcript,
+        mac: file.mac,
+        entries: Vec::new(),
     })
 }
 
@@ -252,108 +387,6 @@ fn check_payload(kind: &str, payload: &Value) -> Result<(), String> {
         "restore-blob" => text("sha256").and_then(|()| text("restore_blob")),
         _ => Ok(()),
     }
-}
-
-/// Imports the bundle of `kind` for this run: the witnesses compare its digest with the one
-/// read on the other machine (or `--expect-sha256` does), its transcript must continue this
-/// machine's, and what this machine carried out must be what the other machine received.
-pub fn import(ctx: &mut Ctx<'_>, kind: &str) -> Result<(Incoming, Done), crate::Error> {
-    let path = incoming_path(ctx.options, &ctx.out, kind);
-    let incoming = peek(&path, kind, ctx.plan)?;
-    if incoming.run != ctx.run_id {
-        return Err(CeremonyError::Bundle {
-            path,
-            detail: format!(
-                "the bundle belongs to run {}, this is run {}",
-                incoming.run, ctx.run_id
-            ),
-        }
-        .into());
-    }
-    let compared = compare_digest(ctx, &incoming)?;
-    ctx.transcript.adopt(&incoming.transcript)?;
-    check_carried_out(ctx)?;
-    let mut done = Done::new(format!(
-        "{kind} bundle imported ({}), SHA-256 {}",
-        ctx.rel(&incoming.path),
-        incoming.sha256
-    ))
-    .fact("bundle_sha256", incoming.sha256.clone())
-    .fact("digest_compared", compared);
-    done.event = Some("imported");
-    done.inputs.push(FileDigest {
-        name: format!("transfer/{}", file_name(kind)),
-        sha256: incoming.sha256.clone(),
-        bytes: incoming.bytes,
-    });
-    Ok((incoming, done))
-}
-
-fn compare_digest(ctx: &mut Ctx<'_>, incoming: &Incoming) -> Result<&'static str, crate::Error> {
-    if ctx.machine == super::engine::Machine::Single {
-        return Ok("same machine");
-    }
-    let shown = spoken(&incoming.sha256);
-    ctx.ui.say(&format!(
-        "   Bundle {}\n   SHA-256 {shown}",
-        incoming.path.display()
-    ));
-    if let Some(expected) = &ctx.options.expect_sha256 {
-        if !expected.eq_ignore_ascii_case(&incoming.sha256) {
-            return Err(CeremonyError::Refused(format!(
-                "{}: SHA-256 {} differs from --expect-sha256 {expected}: the bundle is not the one written on the other machine; do not use it",
-                incoming.path.display(),
-                incoming.sha256
-            ))
-            .into());
-        }
-        return Ok("--expect-sha256");
-    }
-    if !ctx.ui.attended() {
-        ctx.ui
-            .say("   (not compared by witnesses: unattended run without --expect-sha256)");
-        return Ok("not compared (unattended)");
-    }
-    if ctx
-        .ui
-        .confirm("Witnesses: is this the SHA-256 read aloud on the other machine?")
-    {
-        Ok("witnesses")
-    } else {
-        Err(CeremonyError::Refused(format!(
-            "{}: the witnesses did not confirm its SHA-256; do not use this bundle: carry it again from the other machine",
-            incoming.path.display()
-        ))
-        .into())
-    }
-}
-
-/// Every bundle this machine wrote for the run and the other machine imported must have
-/// arrived unchanged: the other machine's `imported` entry names its digest.
-fn check_carried_out(ctx: &Ctx<'_>) -> Result<(), crate::Error> {
-    let here = ctx.machine.name();
-    for entry in ctx.transcript.entries() {
-        if entry.run != ctx.run_id || entry.event != "imported" || entry.machine == here {
-            continue;
-        }
-        for input in &entry.inputs {
-            let local = ctx.out.join(&input.name);
-            let Ok(ours) = FileDigest::of_file(&local, &input.name) else {
-                continue;
-            };
-            if ours.sha256 != input.sha256 {
-                return Err(CeremonyError::Refused(format!(
-                    "{}: the {} machine imported a bundle with SHA-256 {}, but this machine wrote {}: it was changed in transit; stop and investigate",
-                    local.display(),
-                    entry.machine,
-                    input.sha256,
-                    ours.sha256
-                ))
-                .into());
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

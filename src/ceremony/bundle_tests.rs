@@ -3,6 +3,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::*;
+use crate::ceremony::transfer_code::TransferCode;
 
 const PLAN: &str = r#"
 [ceremony]
@@ -40,7 +41,7 @@ fn peek_text(text: &str) -> Result<Incoming, String> {
 #[test]
 fn a_bundle_of_this_plan_is_read_with_its_digest() {
     let p = plan();
-    let text = bundle("public", "bundle-tests", &p.sha256, 1).to_string();
+    let text = bundle("public", "bundle-tests", &p.sha256, 2).to_string();
     let incoming = peek_text(&text).unwrap();
     assert_eq!(incoming.run, "activate");
     assert_eq!(incoming.sha256, hex(&Sha256::digest(text.as_bytes())));
@@ -56,29 +57,29 @@ fn foreign_damaged_or_mismatched_bundles_are_refused_naming_the_file() {
         ("{\"sdctl_bundle\": 1".into(), "not a ceremony bundle"),
         ("[1, 2]".into(), "not a ceremony bundle"),
         (
-            bundle("public", "bundle-tests", &sha, 2).to_string(),
-            "bundle format 2",
+            bundle("public", "bundle-tests", &sha, 1).to_string(),
+            "bundle format 1 is not known",
         ),
         (
-            bundle("restore-blob", "bundle-tests", &sha, 1).to_string(),
+            bundle("restore-blob", "bundle-tests", &sha, 2).to_string(),
             "this is a restore-blob bundle",
         ),
         (
-            bundle("public", "other", &sha, 1).to_string(),
+            bundle("public", "other", &sha, 2).to_string(),
             "belongs to ceremony 'other'",
         ),
         (
-            bundle("public", "bundle-tests", "00", 1).to_string(),
+            bundle("public", "bundle-tests", "00", 2).to_string(),
             "a different plan",
         ),
         (
-            bundle("public", "bundle-tests", &sha, 1)
+            bundle("public", "bundle-tests", &sha, 2)
                 .to_string()
                 .replace(r#"{"certificates":[],"quorum":2}"#, "5"),
             "its payload is not a JSON object",
         ),
         (
-            bundle("public", "bundle-tests", &sha, 1)
+            bundle("public", "bundle-tests", &sha, 2)
                 .to_string()
                 .replace(r#""certificates":[]"#, r#""certificates":[7]"#),
             "payload.certificates[0] is not a custodian's name",
@@ -98,9 +99,14 @@ fn carried_text_must_match_its_digest() {
         path: "b.json".into(),
         sha256: String::new(),
         bytes: 0,
+        kind: "restore-blob".into(),
+        ceremony: "c".into(),
         run: "r".into(),
+        plan_sha256: String::new(),
         payload: json!({"restore_blob": text, "sha256": hex(&Sha256::digest(text.as_bytes()))}),
         transcript: String::new(),
+        mac: None,
+        entries: Vec::new(),
     };
     assert_eq!(carried_text(&good, "restore_blob").unwrap(), text);
     let mut bad = good.clone();
@@ -110,4 +116,71 @@ fn carried_text_must_match_its_digest() {
     let mut missing = good;
     missing.payload = json!({});
     assert!(carried_text(&missing, "restore_blob").is_err());
+}
+
+/// A bundle of this plan with `mac` computed under `code` over its other members.
+fn sealed(code: &TransferCode) -> serde_json::Value {
+    let p = plan();
+    let mut value = bundle("public", "bundle-tests", &p.sha256, 2);
+    let payload = value["payload"].clone();
+    let message = Authenticated {
+        sdctl_bundle: 2,
+        kind: "public",
+        ceremony: "bundle-tests",
+        run: "activate",
+        plan_sha256: &p.sha256,
+        payload: &payload,
+        transcript: "",
+    }
+    .message()
+    .unwrap();
+    let key = code
+        .bundle_key(&Binding {
+            ceremony: "bundle-tests",
+            run: "activate",
+            plan_sha256: &p.sha256,
+        })
+        .unwrap();
+    value["mac"] = json!(key.mac(&message).unwrap());
+    value
+}
+
+#[test]
+fn a_bundle_authenticates_only_under_its_runs_code_and_unchanged() {
+    let code = TransferCode::generate().unwrap();
+    let good = sealed(&code);
+    peek_text(&good.to_string())
+        .unwrap()
+        .authenticate(&code)
+        .unwrap();
+    let refused = |value: &serde_json::Value, code: &TransferCode| {
+        let e = peek_text(&value.to_string())
+            .unwrap()
+            .authenticate(code)
+            .unwrap_err();
+        assert_eq!(e.exit_code(), crate::ExitCode::Crypto, "{e}");
+        e.to_string()
+    };
+    assert!(refused(&good, &TransferCode::generate().unwrap()).contains("does not verify"));
+    // Every member the importer reads is covered: change each and the MAC fails.
+    let changes: [(&str, serde_json::Value); 4] = [
+        ("payload", json!({"certificates": [], "quorum": 3})),
+        ("transcript", json!("x")),
+        ("run", json!("activate-2")),
+        ("mac", json!("00".repeat(32))),
+    ];
+    for (member, value) in changes {
+        let mut forged = good.clone();
+        forged[member] = value;
+        let e = refused(&forged, &code);
+        assert!(e.contains("b.json: "), "{member}: {e}");
+    }
+    let mut bare = good.clone();
+    bare.as_object_mut().unwrap().remove("mac");
+    assert!(refused(&bare, &code).contains("carries no MAC"));
+    let mut extra = good;
+    extra["note"] = json!("unauthenticated");
+    assert!(peek_text(&extra.to_string())
+        .unwrap_err()
+        .contains("unknown field"));
 }

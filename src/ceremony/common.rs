@@ -2,9 +2,10 @@
 
 use serde_json::{json, Value};
 
-use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::engine::{Ctx, Done, Machine, Outcome, Side, Step, TransferSource};
 use super::plan::{HsmSection, Plan};
 use super::transcript::FileDigest;
+use super::transfer_code::TransferCode;
 use super::CeremonyError;
 
 /// How an HSM is named for people.
@@ -63,6 +64,10 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
             ),
         );
     }
+    let transfer = match open_transfer_code(ctx)? {
+        Ok(label) => label,
+        Err(waiting) => return Ok(waiting),
+    };
     let build = crate::build_info::build_info();
     let mut done = Done::new(format!(
         "{} ceremony opened for {} with {} custodians, quorum {}",
@@ -95,10 +100,57 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     if let Some(op) = &plan.ceremony.operator {
         done = done.fact("operator", op.clone());
     }
+    if let Some(label) = transfer {
+        done = done.fact("transfer_code", label);
+    }
     done.event = Some("opened");
     done.inputs
         .push(FileDigest::of_file(&plan.path, "plan.toml")?);
     Ok(Outcome::Done(done))
+}
+
+/// A two-machine run's transfer code, made here when the run opens (or taken from
+/// `--transfer-code-file`) and kept in the run's folder; shown to the operator, who writes
+/// it down for the other machine. `Err` is the step waiting until it is written down.
+fn open_transfer_code(
+    ctx: &mut Ctx<'_>,
+) -> Result<Result<Option<&'static str>, Outcome>, crate::Error> {
+    if ctx.machine == Machine::Single {
+        return Ok(Ok(None));
+    }
+    let code = match &ctx.transfer {
+        Some(code) => code.clone(),
+        None => {
+            let code = TransferCode::generate().map_err(|e| CeremonyError::State(e.to_string()))?;
+            ctx.transfer = Some(code.clone());
+            ctx.transfer_source = TransferSource::Made;
+            code
+        }
+    };
+    ctx.keep_transfer_code()?;
+    if ctx.transfer_source == TransferSource::File {
+        return Ok(Ok(Some(ctx.transfer_source.label())));
+    }
+    ctx.ui.say("");
+    ctx.ui
+        .say("   Transfer code of this run (it authenticates every bundle between the machines):");
+    ctx.ui.say("");
+    ctx.ui.say(&format!("      {}", code.grouped().as_str()));
+    ctx.ui.say("");
+    ctx.ui
+        .say("   Write it down on paper now: the operator types it on the other machine when the");
+    ctx.ui.say(
+        "   first bundle arrives. Never put it on the transfer medium; it is not shown again.",
+    );
+    if !ctx
+        .ui
+        .confirm("Operator: is the transfer code written down on paper?")
+    {
+        return Ok(Err(Outcome::Waiting(
+            "Write the transfer code down, then run the same command again (it is shown again until this step is done).".into(),
+        )));
+    }
+    Ok(Ok(Some(TransferSource::Made.label())))
 }
 
 fn participants(plan: &Plan) -> Value {

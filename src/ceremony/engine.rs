@@ -17,6 +17,7 @@ use super::record;
 use super::safety::{find_private_keys, network_interfaces_up, remove_stale_temporaries};
 use super::state::{run_dir, Kind, Run, State};
 use super::transcript::{FileDigest, NewEntry, Transcript};
+use super::transfer_code::TransferCode;
 use super::ui::{Announcement, Ui};
 use super::CeremonyError;
 use crate::files::create_private_dir;
@@ -89,7 +90,42 @@ pub struct Options {
     pub bundle: Option<PathBuf>,
     /// `--allow-network`: run the air-gapped part with a network interface up (recorded).
     pub allow_network: bool,
+    /// `--transfer-code-file`: the run's transfer code, from a 0600 file (unattended
+    /// two-machine runs need it; attended ones show or ask for the code instead).
+    pub transfer_code_file: Option<PathBuf>,
 }
+
+/// Where this machine's transfer code for the run came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransferSource {
+    /// None yet (one-machine runs never have one).
+    #[default]
+    None,
+    /// Made here when the run opened, and shown to the operator.
+    Made,
+    /// Typed by the operator when the run's first bundle arrived.
+    Typed,
+    /// From `--transfer-code-file`.
+    File,
+    /// Kept in the run's folder by an earlier invocation.
+    Kept,
+}
+
+impl TransferSource {
+    /// For people and transcripts.
+    pub fn label(self) -> &'static str {
+        match self {
+            TransferSource::None => "no transfer code",
+            TransferSource::Made => "transfer code made on this machine",
+            TransferSource::Typed => "transfer code typed by the operator",
+            TransferSource::File => "transfer code from --transfer-code-file",
+            TransferSource::Kept => "transfer code kept on this machine",
+        }
+    }
+}
+
+/// The file in a run's folder that keeps the run's transfer code (mode 0600).
+pub const TRANSFER_CODE_FILE: &str = "transfer-code";
 
 /// What a step did.
 #[derive(Clone, Debug, Default)]
@@ -172,6 +208,13 @@ pub struct Ctx<'a> {
     pub options: &'a Options,
     /// The people.
     pub ui: &'a mut dyn Ui,
+    /// The run's transfer code, once this machine has it (two-machine runs).
+    pub transfer: Option<TransferCode>,
+    /// Where it came from.
+    pub transfer_source: TransferSource,
+    /// A run started by this invocation from the other machine's bundle: nothing of it is
+    /// on disk until its first step (the import) has checked the bundle.
+    pub fresh: bool,
 }
 
 impl Ctx<'_> {
@@ -218,6 +261,28 @@ impl Ctx<'_> {
     pub fn save_state(&self) -> Result<(), crate::Error> {
         self.state.save(&self.out)
     }
+    /// Makes the output directory and the run's folder of a run that began with this
+    /// invocation's import (see [`Ctx::fresh`]).
+    pub fn materialize(&mut self) -> Result<(), crate::Error> {
+        if self.fresh {
+            create_private_dir(&self.out)?;
+            self.run_dir()?;
+            self.fresh = false;
+        }
+        Ok(())
+    }
+    /// Keeps the run's transfer code in the run's folder (mode 0600), unless it is there.
+    pub fn keep_transfer_code(&self) -> Result<(), crate::Error> {
+        let Some(code) = &self.transfer else {
+            return Ok(());
+        };
+        let path = self.run_dir()?.join(TRANSFER_CODE_FILE);
+        if !path.exists() {
+            code.write_file(&path, false)
+                .map_err(|e| CeremonyError::State(e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 /// How an invocation ended.
@@ -263,17 +328,31 @@ pub fn run(
     ui: &mut dyn Ui,
 ) -> Result<Report, crate::Error> {
     let machine = machine_of(plan, options)?;
+    let from_file = transfer_code_option(plan, options, &*ui)?;
     // The output directory is made only once there is a run to record (after the bundle
     // that starts a run here was read and found sound): a refused start leaves nothing.
     let out = plan.output_dir();
     refuse_unsafe_machine(plan, machine, options, &out, ui)?;
     let mut state = State::load(&out, &plan.ceremony.name)?;
-    let run = choose_run(plan, kind, &steps, machine, options, &mut state, &out)?;
-    let Some(run) = run else {
+    let start = choose_run(plan, kind, &steps, machine, options, &mut state, &out)?;
+    let Some(start) = start else {
         return Ok(nothing_to_do(plan, kind, &state, machine, &out));
     };
-    create_private_dir(&run_dir(&out, &run.id))?;
-    tidy(&out, &run.id, ui);
+    let run = start.run;
+    // A run that starts here with the other machine's bundle keeps nothing until its import
+    // step has authenticated and checked that bundle.
+    let fresh = start.from_bundle;
+    let mut transfer = (from_file.clone(), TransferSource::File);
+    if !fresh {
+        create_private_dir(&run_dir(&out, &run.id))?;
+        tidy(&out, &run.id, ui);
+        if let Some(kept) = kept_transfer_code(&out, &run.id, from_file.as_ref())? {
+            transfer = (Some(kept), TransferSource::Kept);
+        }
+    }
+    if machine == Machine::Single || transfer.0.is_none() {
+        transfer = (None, TransferSource::None);
+    }
     let transcript = Transcript::open(&run_dir(&out, &run.id).join("transcript.jsonl"))?;
     let mut ctx = Ctx {
         plan,
@@ -285,6 +364,9 @@ pub fn run(
         transcript,
         options,
         ui,
+        transfer: transfer.0,
+        transfer_source: transfer.1,
+        fresh,
     };
     super::runner::drive(&mut ctx, &steps)
 }
@@ -342,7 +424,15 @@ fn refuse_unsafe_machine(
     Ok(())
 }
 
-/// The run to resume or start; `None` when there is nothing to do.
+/// A run to resume or start.
+struct Start {
+    run: Run,
+    /// Whether the other machine's bundle starts this run here.
+    from_bundle: bool,
+}
+
+/// The run to resume or start; `None` when there is nothing to do. A run that starts here
+/// with the other machine's bundle is not saved yet: its import step saves it.
 fn choose_run(
     plan: &Plan,
     kind: Kind,
@@ -351,7 +441,7 @@ fn choose_run(
     options: &Options,
     state: &mut State,
     out: &Path,
-) -> Result<Option<Run>, crate::Error> {
+) -> Result<Option<Start>, crate::Error> {
     if let Some(open) = state.latest(kind).filter(|r| !r.closed) {
         if open.plan_sha256 != plan.sha256 {
             return Err(CeremonyError::Refused(format!(
@@ -363,12 +453,16 @@ fn choose_run(
             ))
             .into());
         }
-        return Ok(Some(open.clone()));
+        return Ok(Some(Start {
+            run: open.clone(),
+            from_bundle: false,
+        }));
     }
     if kind == Kind::Activate && state.latest(kind).is_some() {
         return Ok(None);
     }
     let first_here = steps.iter().find(|s| machine.runs(s.side));
+    let mut from_bundle = false;
     let id = match first_here.and_then(|s| s.imports) {
         Some(bundle) if steps.first().is_some_and(|s| !machine.runs(s.side)) => {
             let path = super::bundle::incoming_path(options, out, bundle);
@@ -381,6 +475,7 @@ fn choose_run(
                 ))
                 .into());
             }
+            from_bundle = true;
             peek.run
         }
         _ => state.next_run_id(kind),
@@ -394,9 +489,56 @@ fn choose_run(
         closed: false,
     };
     state.runs.push(run.clone());
-    create_private_dir(out)?;
-    state.save(out)?;
-    Ok(Some(run))
+    if !from_bundle {
+        create_private_dir(out)?;
+        state.save(out)?;
+    }
+    Ok(Some(Start { run, from_bundle }))
+}
+
+/// `--transfer-code-file`, read; an unattended two-machine run is refused without it (no
+/// person is there to type or read the code, and nothing else authenticates the bundles).
+fn transfer_code_option(
+    plan: &Plan,
+    options: &Options,
+    ui: &dyn Ui,
+) -> Result<Option<TransferCode>, crate::Error> {
+    let code = match &options.transfer_code_file {
+        Some(path) => {
+            Some(TransferCode::read_file(path).map_err(|e| CeremonyError::Usage(e.to_string()))?)
+        }
+        None => None,
+    };
+    if code.is_none() && plan.ceremony.machines == Machines::Two && !ui.attended() {
+        return Err(CeremonyError::Usage(format!(
+            "{}: an unattended run of a two-machine plan (--yes) needs the run's transfer code from a 0600 file: give --transfer-code-file FILE on both machines (make one with 'sdctl ceremony transfer-code --out FILE' and carry it apart from the transfer medium)",
+            plan.path.display()
+        ))
+        .into());
+    }
+    Ok(code)
+}
+
+/// The transfer code kept in run `run`'s folder, if any; it must be the one of
+/// `--transfer-code-file` when both are there.
+fn kept_transfer_code(
+    out: &Path,
+    run: &str,
+    from_file: Option<&TransferCode>,
+) -> Result<Option<TransferCode>, crate::Error> {
+    let path = run_dir(out, run).join(TRANSFER_CODE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let kept = TransferCode::read_file(&path).map_err(|e| CeremonyError::State(e.to_string()))?;
+    if from_file.is_some_and(|f| *f != kept) {
+        return Err(CeremonyError::Usage(format!(
+            "--transfer-code-file: the code is not run {run}'s (kept in {}): give the file of this run",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(Some(kept))
 }
 
 fn tidy(out: &Path, run: &str, ui: &mut dyn Ui) {

@@ -3,7 +3,7 @@
 //!
 //! - [`plan`]: the plan file; [`state`]: the workspace's state file;
 //! - [`engine`] and [`runner`]: steps announced, confirmed, run, recorded, resumed;
-//! - [`bundle`]: what crosses the air gap; [`transcript`] and [`record`]: the evidence;
+//! - [`bundle`]: what crosses the air gap, authenticated by [`transfer_code`]; [`transcript`] and [`record`]: the evidence;
 //! - [`activate`], [`drill`], [`rotate`], [`recover`]: the ceremonies;
 //!   [`rehearse`] (feature `online`): all of them against the built-in emulator.
 
@@ -28,6 +28,7 @@ pub mod safety;
 pub mod state;
 pub mod status;
 pub mod transcript;
+pub mod transfer_code;
 pub mod ui;
 pub mod verify_sd;
 
@@ -57,6 +58,9 @@ pub enum CeremonyError {
     /// The state file is unusable.
     #[error("{0}")]
     State(String),
+    /// A bundle does not authenticate under the run's transfer code: forged or changed.
+    #[error("refused: {0}")]
+    Unauthentic(String),
     /// A bundle is unusable.
     #[error("{}: {detail}", path.display())]
     Bundle {
@@ -69,11 +73,13 @@ pub enum CeremonyError {
 
 impl CeremonyError {
     /// The documented exit code: refusals and broken records are failed checks (1), bad
-    /// plans, bundles and usage are bad input (2).
+    /// plans, bundles and usage are bad input (2), a bundle whose MAC does not verify is a
+    /// cryptographic failure (3).
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CeremonyError::Transcript(e) => e.exit_code(),
             CeremonyError::Refused(_) => ExitCode::CheckFailed,
+            CeremonyError::Unauthentic(_) => ExitCode::Crypto,
             CeremonyError::Plan(_)
             | CeremonyError::Usage(_)
             | CeremonyError::State(_)

@@ -8,8 +8,9 @@ use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::hsm_steps;
 use super::plan::{Plan, QuorumMode};
 use super::quorum::{describe, gather, session_step, Shares};
+use super::transcript::Entry;
 use super::CeremonyError;
-use crate::domain::exchange::read_exchange_key;
+use crate::domain::exchange::{parse_exchange_key, read_exchange_key};
 use crate::domain::restore_blob::{build_with_keys, RestoreBlob};
 use crate::domain::session::restore_blob_from_exports;
 use crate::domain::SdFile;
@@ -65,32 +66,37 @@ fn import_exchange_step() -> Step {
         title: "Import the exchange-key bundle on the air-gapped machine".into(),
         explain: "The witnesses compare the bundle's SHA-256 with the one read on the online machine; the exchange key is saved in this run's folder.".into(),
         imports: Some("exchange-key"),
-        action: Box::new(|ctx| {
-            let (incoming, mut done) = bundle::import(ctx, "exchange-key")?;
-            let pem = bundle::carried_text(&incoming, "exchange_key_pem")?;
-            let path = ctx.run_dir()?.join("exchange-key.pem");
-            write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
-            let key = read_exchange_key(&path)?;
-            let recorded = recorded_exchange_x5t(ctx);
-            if key.x5t_256.is_none() || key.x5t_256 != recorded {
-                return Err(CeremonyError::Refused(format!(
-                    "{}: the exchange key is not the one the online machine recorded fetching from the new HSM",
-                    incoming.path.display()
-                ))
-                .into());
-            }
-            done.outputs.push(ctx.digest(&path)?);
-            Ok(Outcome::Done(done))
-        }),
+        action: Box::new(import_exchange),
     }
 }
 
-fn recorded_exchange_x5t(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.transcript
-        .entries()
+/// Checks the carried exchange key before anything is written: it must be the key the
+/// online machine recorded fetching from the new HSM (its `exchange-key` entry, in the
+/// authenticated transcript), by the thumbprint computed here from its certificate.
+fn import_exchange(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
+    let (incoming, mut done) = bundle::import(ctx, "exchange-key")?;
+    let pem = bundle::carried_text(&incoming, "exchange_key_pem")?;
+    let key = parse_exchange_key(&incoming.path, pem.as_bytes())?;
+    let recorded = recorded_exchange_x5t(&incoming.entries, &ctx.run_id);
+    if key.x5t_256.is_none() || key.x5t_256 != recorded {
+        return Err(CeremonyError::Refused(format!(
+            "{}: the exchange key is not the one the online machine recorded fetching from the new HSM",
+            incoming.path.display()
+        ))
+        .into());
+    }
+    bundle::accept(ctx, &incoming)?;
+    let path = ctx.run_dir()?.join("exchange-key.pem");
+    write_atomic(&path, pem.as_bytes(), MODE_PUBLIC, true)?;
+    done.outputs.push(ctx.digest(&path)?);
+    Ok(Outcome::Done(done))
+}
+
+fn recorded_exchange_x5t(entries: &[Entry], run: &str) -> Option<String> {
+    entries
         .iter()
         .rev()
-        .find(|e| e.run == ctx.run_id && e.step == "exchange-key")
+        .find(|e| e.run == run && e.step == "exchange-key")
         .and_then(|e| e.facts.get("exchange_x5t_256")?.as_str().map(str::to_owned))
 }
 
@@ -167,8 +173,20 @@ fn import_blob_step() -> Step {
         action: Box::new(|ctx| {
             let (incoming, mut done) = bundle::import(ctx, "restore-blob")?;
             let text = bundle::carried_text(&incoming, "restore_blob")?;
+            let blob = RestoreBlob::from_json(text.as_bytes()).map_err(|e| CeremonyError::Bundle { path: incoming.path.clone(), detail: format!("not a restore blob: {e}") })?;
+            // This machine fetched the exchange key itself: the blob must be wrapped to it.
+            let fetched = recorded_exchange_x5t(ctx.transcript.entries(), &ctx.run_id);
+            if fetched.as_deref() != Some(blob.wrapped_key.x5t_256.as_str()) {
+                return Err(CeremonyError::Refused(format!(
+                    "{}: the restore blob is wrapped to exchange key {}, not to the one this machine fetched from the new HSM ({})",
+                    incoming.path.display(),
+                    blob.wrapped_key.x5t_256,
+                    fetched.as_deref().unwrap_or("none recorded")
+                ))
+                .into());
+            }
+            bundle::accept(ctx, &incoming)?;
             let path = ctx.run_dir()?.join("restore-blob.json");
-            RestoreBlob::from_json(text.as_bytes()).map_err(|e| CeremonyError::Bundle { path: incoming.path.clone(), detail: format!("not a restore blob: {e}") })?;
             write_atomic(&path, text.as_bytes(), MODE_PUBLIC, true)?;
             done.outputs.push(ctx.digest(&path)?);
             Ok(Outcome::Done(done))

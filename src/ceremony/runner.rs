@@ -39,7 +39,9 @@ fn sync_state(ctx: &mut Ctx<'_>, steps: &[Step], closed: bool) -> Result<(), cra
 
 /// Runs the steps of `ctx`'s run that are not finished and belong to this machine.
 pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> {
-    sync_state(ctx, steps, false)?;
+    if !ctx.fresh {
+        sync_state(ctx, steps, false)?;
+    }
     let already = finished_steps(ctx);
     let finished_before = steps.iter().filter(|s| already.contains(&s.id)).count();
     if finished_before > 0 {
@@ -117,6 +119,11 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
                 break;
             }
             Err(e) => {
+                // A refused import leaves this machine's workspace as it was: the refusal
+                // is told on stderr, nothing is written.
+                if step.imports.is_some() || ctx.fresh {
+                    return Err(e);
+                }
                 if let crate::Error::Ceremony(CeremonyError::Refused(reason)) = &e {
                     record_refusal(ctx, step, reason);
                 }
@@ -124,6 +131,10 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
                 return Err(e);
             }
         }
+    }
+    if ctx.fresh {
+        // Stopped before the import that would have started the run here: nothing to keep.
+        return Ok(unstarted(ctx, steps, outcome, next));
     }
     // A machine whose part is over (every step left belongs to the other one) closes the run
     // here, so that its next ceremony of this kind starts a new run.
@@ -181,7 +192,25 @@ fn bundle_for_this_run(ctx: &Ctx<'_>, kind: &str) -> bool {
     }
 }
 
+fn unstarted(ctx: &Ctx<'_>, steps: &[Step], outcome: &'static str, next: Option<String>) -> Report {
+    Report {
+        ceremony: ctx.plan.ceremony.name.clone(),
+        kind: ctx.kind.name(),
+        run: ctx.run_id.clone(),
+        machine: ctx.machine.name(),
+        outcome,
+        steps_done: Vec::new(),
+        steps_finished: 0,
+        steps_total: steps.len(),
+        next,
+        transcript: ctx.transcript.path().display().to_string(),
+        final_digest: None,
+        record: Vec::new(),
+    }
+}
+
 fn finish(ctx: &mut Ctx<'_>, step: &Step, mut done: Done) -> Result<(), crate::Error> {
+    ctx.materialize()?;
     if ctx.machine == Machine::Offline {
         let up = network_interfaces_up();
         if !up.is_empty() {
@@ -228,33 +257,12 @@ fn carried_out(ctx: &Ctx<'_>) -> bool {
         .is_some_and(|e| e.event == "handoff" && e.machine == ctx.machine.name())
 }
 
-/// Records a refusal: in the transcript, except for imports (the transcript must stay a
-/// prefix of the one the next bundle carries back), whose refusals go to the run's
-/// `refusals.jsonl` beside it.
+/// Records a refusal in the transcript (never for imports: see [`drive`]).
 fn record_refusal(ctx: &mut Ctx<'_>, step: &Step, reason: &str) {
     let mut refused = Done::new(reason);
     refused.event = Some("refused");
     let entry = ctx.entry(step, &refused);
-    if step.imports.is_none() {
-        let _ = ctx.transcript.append(entry);
-        return;
-    }
-    let line = serde_json::json!({
-        "time": crate::keys::generate::now_rfc3339(),
-        "machine": entry.machine,
-        "step": entry.step,
-        "refused": entry.summary,
-    });
-    if let Ok(dir) = ctx.run_dir() {
-        use std::io::Write;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("refusals.jsonl"));
-        if let Ok(mut f) = file {
-            let _ = writeln!(f, "{line}").and_then(|()| f.sync_all());
-        }
-    }
+    let _ = ctx.transcript.append(entry);
 }
 
 fn handoff_message(ctx: &Ctx<'_>, step: &Step) -> String {

@@ -110,9 +110,27 @@ impl Transcript {
         Ok(&self.entries[last])
     }
 
+    /// The entries of `other_text`, the transcript carried back from the other machine, if
+    /// it verifies and extends this one; nothing is written.
+    pub fn check_extension(&self, other_text: &str) -> Result<Vec<Entry>, TranscriptError> {
+        self.extension(other_text).map(|other| other.entries)
+    }
+
     /// Replaces this transcript with `other_text`, the transcript carried back from the
     /// other machine, if it verifies and extends this one; returns the number of new entries.
     pub fn adopt(&mut self, other_text: &str) -> Result<usize, TranscriptError> {
+        let other = self.extension(other_text)?;
+        let added = other.lines.len() - self.lines.len();
+        if added > 0 {
+            self.ensure_unchanged()?;
+            write_atomic(&self.path, other_text.as_bytes(), MODE_PUBLIC, true)?;
+            self.lines = other.lines;
+            self.entries = other.entries;
+        }
+        Ok(added)
+    }
+
+    fn extension(&self, other_text: &str) -> Result<chain::Checked, TranscriptError> {
         let diverged = |line: usize, detail: String| TranscriptError::Diverged {
             path: self.path.clone(),
             line,
@@ -148,14 +166,7 @@ impl Transcript {
                 }
             }
         }
-        let added = other.lines.len() - self.lines.len();
-        if added > 0 {
-            self.ensure_unchanged()?;
-            write_atomic(&self.path, other_text.as_bytes(), MODE_PUBLIC, true)?;
-            self.lines = other.lines;
-            self.entries = other.entries;
-        }
-        Ok(added)
+        Ok(other)
     }
 }
 

@@ -41,6 +41,9 @@ pub trait Ui {
     }
     /// Asks a yes/no question; `false` stops the ceremony cleanly.
     fn confirm(&mut self, question: &str) -> bool;
+    /// Asks for a line of text (the transfer code); `None` when nobody answers (unattended,
+    /// or the input ended). The answer is wiped when dropped.
+    fn ask(&mut self, question: &str) -> Option<zeroize::Zeroizing<String>>;
     /// Whether a person answers (false with `--yes`).
     fn attended(&self) -> bool;
     /// Where passphrases come from.
@@ -86,6 +89,24 @@ impl Ui for Console {
         match read {
             Ok(0) | Err(_) => false,
             Ok(_) => matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+        }
+    }
+
+    fn ask(&mut self, question: &str) -> Option<zeroize::Zeroizing<String>> {
+        if self.yes {
+            return None;
+        }
+        let _ = std::io::stdout().flush();
+        eprint!("{question} ");
+        let _ = std::io::stderr().flush();
+        let mut answer = zeroize::Zeroizing::new(String::with_capacity(128));
+        let read = std::io::stdin().lock().read_line(&mut answer);
+        if !std::io::stdin().is_terminal() || !matches!(read, Ok(n) if n > 0) {
+            eprintln!();
+        }
+        match read {
+            Ok(n) if n > 0 => Some(answer),
+            _ => None,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use sdctl::ceremony::transfer_code::TransferCode;
 use sdctl::ceremony::ui::Console;
 use sdctl::ceremony::{self, Kind, Machine, Options, Plan, Report};
 use sdctl::Error;
@@ -30,6 +31,9 @@ pub enum CeremonyCommand {
     /// prompts: activate, drill, rotate, recover onto a second HSM, key backup restored.
     #[cfg(feature = "online")]
     Rehearse(RehearseArgs),
+    /// Make a transfer code for an unattended two-machine run: a new 0600 file, given to
+    /// both machines with --transfer-code-file and carried apart from the bundles.
+    TransferCode(TransferCodeArgs),
     /// Where each ceremony of a plan stands on this machine: its runs, the steps finished
     /// and the next one, the transcripts' digests, and the security domain in force.
     Status(StatusArgs),
@@ -76,6 +80,22 @@ pub struct RunArgs {
     /// transcript records it).
     #[arg(long)]
     allow_network: bool,
+    /// The run's transfer code from this 0600 file, for two-machine runs with --yes (both
+    /// machines, the same file; see 'sdctl ceremony transfer-code'). Attended runs show
+    /// the code on the machine that opens the run and ask for it on the other.
+    #[arg(long, value_name = "FILE")]
+    transfer_code_file: Option<PathBuf>,
+}
+
+/// Arguments of `ceremony transfer-code`.
+#[derive(Args, Debug)]
+pub struct TransferCodeArgs {
+    /// The new file (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Arguments of `ceremony status`.
@@ -107,6 +127,7 @@ pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
         CeremonyCommand::Drill(_) => "ceremony drill",
         #[cfg(feature = "online")]
         CeremonyCommand::Rehearse(_) => "ceremony rehearse",
+        CeremonyCommand::TransferCode(_) => "ceremony transfer-code",
         CeremonyCommand::Status(_) => "ceremony status",
         CeremonyCommand::Log(_) => "ceremony log",
     };
@@ -118,6 +139,7 @@ pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
         CeremonyCommand::Drill(a) => run_ceremony(&mut rep, Kind::Drill, a),
         #[cfg(feature = "online")]
         CeremonyCommand::Rehearse(a) => rehearse(&mut rep, a),
+        CeremonyCommand::TransferCode(a) => transfer_code(&mut rep, a),
         CeremonyCommand::Status(a) => status(&mut rep, a),
         CeremonyCommand::Log(cmd) => return ceremony_log::run(cmd, format),
     };
@@ -139,6 +161,7 @@ fn run_ceremony(rep: &mut Reporter, kind: Kind, args: RunArgs) -> Result<i32, Er
         expect_sha256: args.expect_sha256,
         bundle: args.bundle,
         allow_network: args.allow_network,
+        transfer_code_file: args.transfer_code_file,
     };
     let mut ui = Console {
         yes: args.yes,
@@ -178,6 +201,20 @@ pub fn finish(rep: &Reporter, report: &Report) -> i32 {
             println!("Record: {r}");
         }
     })
+}
+
+fn transfer_code(rep: &mut Reporter, args: TransferCodeArgs) -> Result<i32, Error> {
+    let code =
+        TransferCode::generate().map_err(|e| ceremony::CeremonyError::State(e.to_string()))?;
+    code.write_file(&args.out, args.force)
+        .map_err(|e| ceremony::CeremonyError::Usage(e.to_string()))?;
+    let result = serde_json::json!({"file": args.out.display().to_string(), "mode": "0600"});
+    Ok(rep.finish(&result, true, || {
+        println!(
+            "Transfer code written to {} (mode 0600). Give it to both machines with --transfer-code-file; never put it on the transfer medium.",
+            args.out.display()
+        );
+    }))
 }
 
 fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {

@@ -33,6 +33,12 @@ pub struct ExchangeKey {
 /// Reads an exchange key file of any of the accepted forms.
 pub fn read_exchange_key(path: &Path) -> Result<ExchangeKey, DomainError> {
     let bytes = files::read_bounded(path, 1024 * 1024, "an exchange key")?;
+    parse_exchange_key(path, &bytes)
+}
+
+/// Parses an exchange key of any of the accepted forms from `bytes` (read from, or carried
+/// in, `path`, which messages name).
+pub fn parse_exchange_key(path: &Path, bytes: &[u8]) -> Result<ExchangeKey, DomainError> {
     let err = |detail: String| DomainError::Exchange {
         path: path.to_owned(),
         detail,
@@ -40,10 +46,10 @@ pub fn read_exchange_key(path: &Path) -> Result<ExchangeKey, DomainError> {
     let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
     let exchange = if trimmed.map(|i| bytes[i] == b'{') == Some(true) {
         let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| err(format!("not valid JSON: {e}")))?;
+            serde_json::from_slice(bytes).map_err(|e| err(format!("not valid JSON: {e}")))?;
         from_json(&value).map_err(err)?
     } else {
-        let file = KeyFile::parse(path, &bytes)?;
+        let file = KeyFile::parse(path, bytes)?;
         let mut found = None;
         for item in file.items {
             match item {

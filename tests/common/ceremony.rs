@@ -105,6 +105,15 @@ impl Bed {
         self.online.fx.pass_file(file, &refs)
     }
 
+    /// A new transfer-code file (0600) made by `sdctl ceremony transfer-code`, for
+    /// unattended two-machine runs.
+    pub fn transfer_code(&self, file: &str) -> PathBuf {
+        let path = self.path(file);
+        let run = self.ceremony(&["transfer-code", "--out", &path.display().to_string()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        path
+    }
+
     /// Runs `sdctl ceremony WORDS...` in the fixture.
     pub fn ceremony(&self, words: &[&str]) -> Run {
         let mut args = vec!["ceremony"];
@@ -141,6 +150,31 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    out
+}
+
+/// Every file (by SHA-256 of its bytes, and its mode) and every directory under `dir`: two
+/// equal snapshots mean a workspace left byte for byte as it was.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let meta = fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                out.insert(p.clone(), format!("dir {mode:o}"));
+                stack.push(p);
+            } else {
+                let digest = Sha256::digest(fs::read(&p).unwrap());
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                out.insert(p, format!("{hex} {mode:o}"));
+            }
+        }
+    }
     out
 }
 
