@@ -8,10 +8,11 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::ceremony::{
-    files_under, passphrase, snapshot, transcript, transcript_path, Bed, PlanSpec,
+    copy, files_under, json_run, passphrase, snapshot, transcript, transcript_path, Bed, PlanSpec,
+    TwoMachines,
 };
 use common::Run;
 
@@ -25,34 +26,10 @@ fn ok(run: &Run) -> serde_json::Value {
     run.stdout.clone().into()
 }
 
-fn json_run(bed: &Bed, kind: &str, plan: &Path, pass: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut words = vec!["--output", "json"];
-    words.extend_from_slice(extra);
-    let run = bed.unattended(kind, plan, pass, &words);
-    assert_eq!(
-        run.code, 0,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    // Everything printed is kept for the secret scan.
-    let logs = bed.path("logs");
-    fs::create_dir_all(&logs).unwrap();
-    let n = fs::read_dir(&logs).unwrap().count();
-    fs::write(logs.join(format!("{n}-{kind}.out")), &run.stdout).unwrap();
-    fs::write(logs.join(format!("{n}-{kind}.err")), &run.stderr).unwrap();
-    let envelope: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    envelope["result"].clone()
-}
-
 fn verify_log(bed: &Bed, path: &Path) -> String {
     let run = bed.ceremony(&["log", "verify", &path.display().to_string()]);
     ok(&run);
     run.stdout
-}
-
-fn copy(from: &Path, to: &Path) {
-    fs::create_dir_all(to.parent().unwrap()).unwrap();
-    fs::copy(from, to).unwrap();
 }
 
 /// The whole life cycle on one machine: activate, a key and a full backup on HSM A, drill,
@@ -173,88 +150,6 @@ fn every_ceremony_runs_unattended_on_one_machine() {
         &[&bed.path("logs")],
         &["alice", "bob", "carol", "dave"],
     );
-}
-
-/// Two workspaces stand for the air-gapped and the online machine: only bundles cross.
-struct TwoMachines {
-    bed: Bed,
-    offline: PathBuf,
-    online: PathBuf,
-    pass: PathBuf,
-    /// The transfer-code file both machines are given (`--transfer-code-file`).
-    code: String,
-}
-
-impl TwoMachines {
-    fn new(mode: &str) -> Self {
-        let bed = Bed::start();
-        let spec = PlanSpec {
-            machines: "two",
-            mode,
-            ..PlanSpec::default()
-        };
-        let offline = bed.plan("offline", &spec);
-        let online = bed.plan("online", &spec);
-        let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
-        let code = bed.transfer_code("transfer.code").display().to_string();
-        TwoMachines {
-            bed,
-            offline,
-            online,
-            pass,
-            code,
-        }
-    }
-    fn out(&self, machine: &str) -> PathBuf {
-        self.bed.path(&format!("{machine}/ceremony"))
-    }
-    fn plan(&self, machine: &str) -> &Path {
-        if machine == "offline" {
-            &self.offline
-        } else {
-            &self.online
-        }
-    }
-    /// `--machine MACHINE --transfer-code-file CODE` (and `--allow-network` on the
-    /// air-gapped one), then `extra`.
-    fn words<'a>(&'a self, machine: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut words = vec!["--machine", machine, "--transfer-code-file", &self.code];
-        if machine == "offline" {
-            words.push("--allow-network");
-        }
-        words.extend_from_slice(extra);
-        words
-    }
-    /// A successful unattended run; its JSON result.
-    fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
-        let words = self.words(machine, extra);
-        let result = json_run(&self.bed, kind, self.plan(machine), &self.pass, &words);
-        self.log(kind, machine, &result);
-        result
-    }
-    /// An unattended run that may fail.
-    fn attempt(&self, kind: &str, machine: &str, extra: &[&str]) -> Run {
-        let words = self.words(machine, extra);
-        self.bed
-            .unattended(kind, self.plan(machine), &self.pass, &words)
-    }
-    fn log(&self, kind: &str, machine: &str, result: &serde_json::Value) {
-        let dir = self.bed.path("logs");
-        fs::create_dir_all(&dir).unwrap();
-        let n = fs::read_dir(&dir).unwrap().count();
-        fs::write(
-            dir.join(format!("{n}-{kind}-{machine}.json")),
-            result.to_string(),
-        )
-        .unwrap();
-    }
-    /// Carries bundle `name` from one machine's transfer/ folder to the other's.
-    fn carry(&self, name: &str, from: &str, to: &str) {
-        copy(
-            &self.out(from).join("transfer").join(name),
-            &self.out(to).join("transfer").join(name),
-        );
-    }
 }
 
 #[test]

@@ -180,9 +180,12 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
 
 /// The entries of a transcript, parsed.
 pub fn transcript(path: &Path) -> Vec<serde_json::Value> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
+    transcript_lines(&fs::read_to_string(path).unwrap())
+}
+
+/// The entries of a transcript's text, parsed.
+pub fn transcript_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -190,4 +193,124 @@ pub fn transcript(path: &Path) -> Vec<serde_json::Value> {
 /// The run's transcript in a workspace.
 pub fn transcript_path(workspace: &Path, run: &str) -> PathBuf {
     workspace.join("runs").join(run).join("transcript.jsonl")
+}
+
+/// An unattended run that must succeed (`--output json`, printed output kept for the
+/// secret scans in `logs/`); its JSON result.
+pub fn json_run(
+    bed: &Bed,
+    kind: &str,
+    plan: &Path,
+    pass: &Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut words = vec!["--output", "json"];
+    words.extend_from_slice(extra);
+    let run = bed.unattended(kind, plan, pass, &words);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    // Everything printed is kept for the secret scan.
+    let logs = bed.path("logs");
+    fs::create_dir_all(&logs).unwrap();
+    let n = fs::read_dir(&logs).unwrap().count();
+    fs::write(logs.join(format!("{n}-{kind}.out")), &run.stdout).unwrap();
+    fs::write(logs.join(format!("{n}-{kind}.err")), &run.stderr).unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    envelope["result"].clone()
+}
+
+/// Copies a file, making the destination's directory.
+pub fn copy(from: &Path, to: &Path) {
+    fs::create_dir_all(to.parent().unwrap()).unwrap();
+    fs::copy(from, to).unwrap();
+}
+
+/// Two workspaces stand for the air-gapped and the online machine: only bundles cross.
+pub struct TwoMachines {
+    pub bed: Bed,
+    pub offline: PathBuf,
+    pub online: PathBuf,
+    pub pass: PathBuf,
+    /// The transfer-code file both machines are given (`--transfer-code-file`).
+    pub code: String,
+}
+
+impl TwoMachines {
+    /// Both workspaces for a plan with quorum mode `mode`, one passphrase file and one
+    /// transfer-code file.
+    pub fn new(mode: &str) -> Self {
+        let bed = Bed::start();
+        let spec = PlanSpec {
+            machines: "two",
+            mode,
+            ..PlanSpec::default()
+        };
+        let offline = bed.plan("offline", &spec);
+        let online = bed.plan("online", &spec);
+        let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
+        let code = bed.transfer_code("transfer.code").display().to_string();
+        TwoMachines {
+            bed,
+            offline,
+            online,
+            pass,
+            code,
+        }
+    }
+    /// The output directory of `machine`.
+    pub fn out(&self, machine: &str) -> PathBuf {
+        self.bed.path(&format!("{machine}/ceremony"))
+    }
+    /// The plan of `machine`.
+    pub fn plan(&self, machine: &str) -> &Path {
+        if machine == "offline" {
+            &self.offline
+        } else {
+            &self.online
+        }
+    }
+    /// `--machine MACHINE --transfer-code-file CODE` (and `--allow-network` on the
+    /// air-gapped one), then `extra`.
+    pub fn words<'a>(&'a self, machine: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut words = vec!["--machine", machine, "--transfer-code-file", &self.code];
+        if machine == "offline" {
+            words.push("--allow-network");
+        }
+        words.extend_from_slice(extra);
+        words
+    }
+    /// A successful unattended run; its JSON result.
+    pub fn run(&self, kind: &str, machine: &str, extra: &[&str]) -> serde_json::Value {
+        let words = self.words(machine, extra);
+        let result = json_run(&self.bed, kind, self.plan(machine), &self.pass, &words);
+        self.log(kind, machine, &result);
+        result
+    }
+    /// An unattended run that may fail.
+    pub fn attempt(&self, kind: &str, machine: &str, extra: &[&str]) -> Run {
+        let words = self.words(machine, extra);
+        self.bed
+            .unattended(kind, self.plan(machine), &self.pass, &words)
+    }
+    /// Keeps a run's JSON result for the secret scans.
+    pub fn log(&self, kind: &str, machine: &str, result: &serde_json::Value) {
+        let dir = self.bed.path("logs");
+        fs::create_dir_all(&dir).unwrap();
+        let n = fs::read_dir(&dir).unwrap().count();
+        fs::write(
+            dir.join(format!("{n}-{kind}-{machine}.json")),
+            result.to_string(),
+        )
+        .unwrap();
+    }
+    /// Carries bundle `name` from one machine's transfer/ folder to the other's.
+    pub fn carry(&self, name: &str, from: &str, to: &str) {
+        copy(
+            &self.out(from).join("transfer").join(name),
+            &self.out(to).join("transfer").join(name),
+        );
+    }
 }
