@@ -651,9 +651,10 @@ fn ceremony_commands() {
         "ceremony-pass.txt",
         "public-bundle.json",
         "transcript.jsonl",
+        "transfer.code",
     ]);
     let mut cases = Vec::new();
-    let offline = "--machine offline --allow-network --yes";
+    let offline = "--machine offline --allow-network --yes --transfer-code-file transfer.code";
     let activate = cmd(
         "ceremony activate",
         &format!(
@@ -679,13 +680,19 @@ fn ceremony_commands() {
         ),
         cmd(
             "ceremony recover",
-            "ceremony recover --plan plan.toml --machine online --yes",
+            "ceremony recover --plan plan.toml --machine online --yes --transfer-code-file transfer.code",
             &files,
         ),
     ];
     for c in [&status, &activate].into_iter().chain(&others) {
         cases.extend(c.generic("plan.toml", PLAN_FILE));
     }
+    // The transfer code of unattended two-machine runs: refused before anything is made.
+    let code = Kind {
+        text: true,
+        ..Kind::binary(&["transfer code"])
+    };
+    cases.extend(activate.generic("transfer.code", code));
     let wrong = [
         (
             "quorum a string",
@@ -761,7 +768,7 @@ fn ceremony_commands() {
     }
 
     // The online machine's first step imports the public bundle.
-    let import = "ceremony activate --plan plan.toml --machine online --yes --bundle bundle.json";
+    let import = "ceremony activate --plan plan.toml --machine online --yes --transfer-code-file transfer.code --bundle bundle.json";
     let import = cmd("ceremony activate --bundle", import, &files)
         .with_files(&[("bundle.json", lib.bytes("public-bundle.json"))]);
     let bundle = Kind {

@@ -184,6 +184,7 @@ impl TransferCode {
             path: path.to_owned(),
             detail,
         };
+        let bytes = Zeroizing::new(read_bounded_nonempty(path, 4096, "a transfer code file")?);
         let meta = std::fs::metadata(path).map_err(|e| FileError::Read {
             path: path.to_owned(),
             source: e,
@@ -196,7 +197,6 @@ impl TransferCode {
                 path.display()
             )));
         }
-        let bytes = Zeroizing::new(read_bounded_nonempty(path, 4096, "a transfer code file")?);
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| bad("not text; expected the transfer code on one line".into()))?;
         TransferCode::parse(text.trim()).map_err(|e| bad(e.to_string()))

@@ -26,7 +26,7 @@ pub struct Kind {
 }
 
 impl Kind {
-    const fn binary(garbage: &'static [&'static str]) -> Kind {
+    pub const fn binary(garbage: &'static [&'static str]) -> Kind {
         Kind {
             json: false,
             toml: false,

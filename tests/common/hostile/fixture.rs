@@ -182,7 +182,11 @@ fn make() -> Library {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     fx.pass_file("ceremony-pass.txt", &lines);
     ok(
-        &fx.run("ceremony activate --plan plan.toml --machine offline --allow-network --yes --passphrase-file ceremony-pass.txt"),
+        &fx.run("ceremony transfer-code --out transfer.code"),
+        "transfer code",
+    );
+    ok(
+        &fx.run("ceremony activate --plan plan.toml --machine offline --allow-network --yes --passphrase-file ceremony-pass.txt --transfer-code-file transfer.code"),
         "offline activation",
     );
     fs::copy(
