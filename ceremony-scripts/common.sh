@@ -322,7 +322,7 @@ json_field() {
 # bundle to carry to the other machine and its SHA-256. With MEDIA the bundle is also
 # copied there, and the copy's digest checked against the original.
 witness_checkpoint() {
-  local plan=$1 kind=$2 machine=$3 media=${4:-} out run transcript refusals verified last event who rel bundle digest copy
+  local plan=$1 kind=$2 machine=$3 media=${4:-} out run transcript verified last event who rel bundle digest copy
   banner "Witness checkpoint ($kind, $machine machine)"
   out=$(plan_output_dir "$plan") || {
     info "The plan names no output_dir; nothing to show."
@@ -330,13 +330,6 @@ witness_checkpoint() {
   }
   run=$(latest_run "$plan" "$kind")
   transcript="$out/runs/$run/transcript.jsonl"
-  # Refused imports are kept beside the transcript (which must stay a prefix of the one
-  # the next bundle carries back): show them, they belong in the witnesses' notes.
-  refusals="$out/runs/$run/refusals.jsonl"
-  if [[ -n "$run" && -s "$refusals" ]]; then
-    step "Refused imports of run $run ($refusals)"
-    tail -n 3 -- "$refusals" | sed 's/^/   /'
-  fi
   if [[ -z "$run" || ! -s "$transcript" ]]; then
     info "No $kind transcript on this machine yet: nothing was recorded."
     return 0

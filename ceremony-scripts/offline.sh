@@ -30,14 +30,16 @@ the witness checkpoint (transcript digest, bundle to carry and its SHA-256).
                 written here is copied to it (and the copy checked); a bundle to import
                 that is on it is passed as --bundle
   sdctl args    passed to sdctl as they are: --expect-sha256 HEX, --bundle FILE,
-                --passphrase-file FILE (unattended), --yes, --allow-network (rehearsals)
+                --passphrase-file FILE and --transfer-code-file FILE (unattended),
+                --yes, --allow-network (rehearsals)
 
 Examples:
   $PROG --media /media/transfer activate /ceremony/plan.toml
   $PROG recover /ceremony/plan.toml --expect-sha256 3f2a91c0...   # as read on the online machine
 
 The sdctl used is \$SDCTL if set, else 'sdctl' in PATH. Exit status: sdctl's (0 done,
-handed off, waiting or stopped; 1 refused; 2 bad plan, bundle or usage; 3 wrong passphrase),
+handed off, waiting or stopped; 1 refused; 2 bad plan, bundle or usage; 3 wrong passphrase
+or a bundle that does not authenticate under the run's transfer code),
 or 1 when the preflight failed.
 EOF2
 }

@@ -33,14 +33,16 @@ checkpoint (transcript digest, bundle to carry and its SHA-256).
   --media DIR   the removable medium's mount point: a bundle to import that is on it is
                 passed as --bundle; the bundle written here is copied to it (and the copy
                 checked)
-  sdctl args    passed to sdctl as they are: --expect-sha256 HEX, --bundle FILE, --yes
+  sdctl args    passed to sdctl as they are: --expect-sha256 HEX, --bundle FILE, --yes,
+                --transfer-code-file FILE (unattended)
 
 Examples:
   $PROG --media /media/transfer activate /ceremony/plan.toml
   $PROG activate /ceremony/plan.toml --expect-sha256 a17b543a...   # as read on the air-gapped machine
 
 The sdctl used is \$SDCTL if set, else 'sdctl' in PATH. Exit status: sdctl's (0 done,
-handed off, waiting or stopped; 1 refused; 2 bad plan, bundle or usage; 4 service or
+handed off, waiting or stopped; 1 refused; 2 bad plan, bundle or usage; 3 a bundle that
+does not authenticate under the run's transfer code; 4 service or
 network error), or 1 when the preflight failed.
 EOF2
 }

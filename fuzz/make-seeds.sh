@@ -151,8 +151,9 @@ payloads = [("public", 0, {"certificates": public}),
             ("exchange-key", 2, carried("exchange_key_pem", exch)),
             ("restore-blob", 3, carried("restore_blob", blob))]
 for kind, selector, payload in payloads:
-    bundle = {"sdctl_bundle": 1, "kind": kind, "ceremony": "rehearsal", "run": "run-1",
-              "plan_sha256": "0" * 64, "payload": payload, "transcript": text}
+    bundle = {"sdctl_bundle": 2, "kind": kind, "ceremony": "rehearsal", "run": "run-1",
+              "plan_sha256": "0" * 64, "payload": payload, "transcript": text,
+              "mac": hashlib.sha256(kind.encode()).hexdigest()}
     open(f"{seeds}/bundle/{kind}.json", "wb").write(bytes([selector]) + json.dumps(bundle).encode())
 PY
 find "$seeds" -type f | wc -l | xargs echo "seed files:"

@@ -655,3 +655,75 @@ fn a_bundle_changed_in_transit_is_caught_when_the_answer_comes_back() {
         .assert_error(1, "it was changed in transit");
     assert!(!m.out("offline").join("sd/security-domain.json").exists());
 }
+
+/// An attended two-machine activation driven through standard input: the air-gapped
+/// machine shows the run's transfer code once, the operator types it on the online machine,
+/// and the bundles back authenticate under the code each machine keeps.
+#[test]
+fn an_attended_two_machine_activation_carries_the_code_on_paper() {
+    let m = TwoMachines::new("together");
+    let offline = m.offline.display().to_string();
+    let online = m.online.display().to_string();
+    let pass = m.pass.display().to_string();
+    let yes = "y\n".repeat(20);
+    let run_on = |plan: &str, machine: &str, answers: &str| {
+        let mut args = vec![
+            "ceremony",
+            "activate",
+            "--plan",
+            plan,
+            "--machine",
+            machine,
+            "--passphrase-file",
+            &pass,
+        ];
+        if machine == "offline" {
+            args.push("--allow-network");
+        }
+        let run = with_answers(&m.bed, &args, answers);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        run
+    };
+    // Step 1 only: the code is shown, then the operator stops before step 2.
+    let first = run_on(&offline, "offline", "y\ny\nn\n");
+    let kept = fs::read_to_string(m.out("offline").join("runs/activate/transfer-code")).unwrap();
+    let code = kept.trim();
+    assert_eq!(code.len(), 29, "{code}");
+    assert_eq!(first.stdout.matches(code).count(), 1, "{}", first.stdout);
+    assert!(first.stdout.contains("Write it down on paper now"));
+    let opened = common::ceremony::transcript(&transcript_path(&m.out("offline"), "activate"));
+    assert_eq!(
+        opened[0]["facts"]["transfer_code"],
+        "transfer code made on this machine"
+    );
+    // Resumed: never shown again.
+    let rest = run_on(&offline, "offline", &yes);
+    assert!(!rest.stdout.contains(code), "{}", rest.stdout);
+    m.carry("public-bundle.json", "offline", "online");
+    let typed = run_on(&online, "online", &format!("y\n{code}\n{yes}"));
+    assert!(typed
+        .stdout
+        .contains("authenticated (transfer code typed by the operator)"));
+    m.carry("security-domain-bundle.json", "online", "offline");
+    let last = run_on(&offline, "offline", &yes);
+    assert!(
+        last.stdout
+            .contains("authenticated (transfer code kept on this machine)"),
+        "{}",
+        last.stdout
+    );
+    assert!(last
+        .stdout
+        .contains("Ceremony activate (activate) complete"));
+    for machine in ["offline", "online"] {
+        let text = fs::read_to_string(transcript_path(&m.out(machine), "activate")).unwrap();
+        assert!(!text.contains(&code[..14]), "the code is never recorded");
+        for bundle in fs::read_dir(m.out(machine).join("transfer")).unwrap() {
+            let bytes = fs::read_to_string(bundle.unwrap().path()).unwrap();
+            assert!(
+                !bytes.contains(&code[..14]),
+                "the code never goes on the medium"
+            );
+        }
+    }
+}

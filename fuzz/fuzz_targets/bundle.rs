@@ -1,5 +1,6 @@
 //! Ceremony bundles (the files carried between the two machines): parse one of each kind
-//! against a plan, then read the transcript and the text it carries.
+//! against a plan, check its MAC under a transfer code, then read the transcript and the
+//! text it carries.
 #![no_main]
 
 use std::path::Path;
@@ -9,6 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use sdctl::ceremony::bundle::{carried_text, parse};
 use sdctl::ceremony::plan::Plan;
 use sdctl::ceremony::transcript::verify_text;
+use sdctl::ceremony::transfer_code::TransferCode;
 
 const KINDS: [&str; 4] = ["public", "security-domain", "exchange-key", "restore-blob"];
 
@@ -18,6 +20,11 @@ fn plan() -> &'static Plan {
         let text = include_bytes!("../../docs/ceremonies/plan.example.toml");
         Plan::parse(Path::new("/ceremony/plan.toml"), text).expect("the example plan parses")
     })
+}
+
+fn code() -> &'static TransferCode {
+    static CODE: OnceLock<TransferCode> = OnceLock::new();
+    CODE.get_or_init(|| TransferCode::generate().expect("OpenSSL makes a transfer code"))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -41,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(incoming) = parse(Path::new("bundle.json"), bundle, kind, &plan) else {
         return;
     };
+    let _ = incoming.authenticate(code());
     let _ = verify_text(&incoming.transcript);
     for field in [
         "security_domain",
