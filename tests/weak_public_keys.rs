@@ -216,9 +216,6 @@ fn weak_keys_are_refused_wherever_they_are_loaded() {
     // The good key passes through the same paths (the refusals below are the check's).
     let good = fx.run("sd restore-blob --sd-file sd.json --sd-exchange-key x.cer --sd-wrapping-keys a.key b.key --sd-file-restore-blob good.json");
     assert_eq!(good.code, 0, "{}", good.stderr);
-    fx.openssl(&[
-        "req", "-new", "-x509", "-key", "x.key", "-subj", "/CN=x2", "-out", "x2.cer",
-    ]);
     let same_key = certificate_der(&fx, "x.cer", "x.key", &numbers(&fx, "x.key").0, &[1, 0, 1]);
     write_forms(&fx, "xhand", &same_key);
     let hand_good = fx.run("sd restore-blob --sd-file sd.json --sd-exchange-key xhand.json --sd-wrapping-keys a.key b.key --sd-file-restore-blob hand.json");
@@ -227,7 +224,19 @@ fn weak_keys_are_refused_wherever_they_are_loaded() {
         "a hand-built certificate of a good key: {}",
         hand_good.stderr
     );
+    let inspect = fx.run("keys inspect xhand.cer --output json");
+    assert!(inspect.json()["result"]["files"][0]["items"][0]["wrapping_key_problem"].is_null());
     fs::write(fx.path("secret.bin"), b"a secret to split among custodians").unwrap();
+    // The hand-built certificate of a good key is taken by every command below.
+    for line in [
+        "sd rewrap --sd-file sd.json --sd-wrapping-keys a.key b.key --new-wrapping-keys c.cer d.cer xhand.cer --new-quorum 2 --out rewrapped.json",
+        "keys check --sd-wrapping-keys a.cer b.cer xhand.cer",
+        "shares split --threshold 2 --shares 3 --in secret.bin --out-dir good-split --to-certs a.cer b.cer xhand.cer",
+        "sd share-export --sd-file sd.json --key a.key --to xhand.cer --out good-export.jwe",
+    ] {
+        let run = fx.run(line);
+        assert_eq!(run.code, 0, "{line}: {}{}", run.stdout, run.stderr);
+    }
 
     for (name, reason) in &table {
         let cer = format!("{name}.cer");
@@ -252,6 +261,15 @@ fn weak_keys_are_refused_wherever_they_are_loaded() {
         ));
         assert_refused(&run, "sd share-export --to", &cer, reason);
         assert!(!fx.path("export.jwe").exists());
+
+        // `keys inspect` reads the key without refusing it, and names the same problem.
+        for file in [cer.clone(), format!("{name}.pub")] {
+            let run = fx.run(&format!("keys inspect {file} --output json"));
+            assert_eq!(run.code, 0, "keys inspect {file}: {}", run.stderr);
+            let item = &run.json()["result"]["files"][0]["items"][0];
+            let problem = item["wrapping_key_problem"].as_str().unwrap_or_default();
+            assert!(problem.contains(reason), "keys inspect {file}: {item}");
+        }
 
         #[cfg(feature = "online")]
         hsm_download_refused(&fx, &cer, reason);
