@@ -377,6 +377,14 @@ fn an_exchange_key_thumbprint_is_computed_never_read() {
         );
         assert!(!fx.path("refused.json").exists());
     }
+    // Only one of n and e (which alone could not be compared): refused.
+    for drop in ["e", "n"] {
+        let mut half = jwk(&other_n, &other_e, Some(&der), &computed);
+        half.as_object_mut().unwrap().remove(drop);
+        fx.write_json("half.json", &half);
+        let run = restore("half.json", "refused.json");
+        assert_refused(&run, "half a key", "half.json", "only one of 'n' and 'e'");
+    }
     // The attacker's key with x's genuine thumbprint and no certificate: refused, as is a
     // bare PEM public key (nothing binds either to the new HSM).
     fx.write_json("no-x5c.json", &jwk(&other_n, &other_e, None, &computed));
