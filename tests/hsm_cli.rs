@@ -130,7 +130,7 @@ fn nothing_is_sent_when_the_certificates_or_the_output_are_wrong() {
     let fx = &online.fx;
     fx.openssl_custodian("weak", 1024);
 
-    // A 1024-bit certificate fails the pre-flight keys check: exit 1, nothing sent.
+    // A 1024-bit certificate is refused as it is loaded: exit 2, nothing sent.
     let run = online.hsm(
         "alpha",
         &[
@@ -145,12 +145,31 @@ fn nothing_is_sent_when_the_certificates_or_the_output_are_wrong() {
             "sd.json",
         ],
     );
+    run.assert_error(2, "weak.cer: RSA key of 1024 bits is too small");
+    assert!(!fx.path("sd.json").exists());
+
+    // A certificate given twice fails the pre-flight keys check: exit 1, nothing sent.
+    let run = online.hsm(
+        "alpha",
+        &[
+            "download",
+            "--sd-wrapping-keys",
+            CERTS[0],
+            CERTS[1],
+            CERTS[0],
+            "--sd-quorum",
+            "2",
+            "--security-domain-file",
+            "sd.json",
+        ],
+    );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("Nothing was sent to the HSM"),
         "{}",
         run.stdout
     );
+    assert!(!fx.path("sd.json").exists());
 
     // An existing output without --force: exit 2 before anything is sent.
     std::fs::write(fx.path("taken.json"), "keep me").unwrap();

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::model::{KeySplit, SecurityDomain, MAX_QUORUM, MAX_SHARES, MIN_QUORUM, MIN_SHARES};
 use super::DomainError;
-use crate::keys::{Certificate, PublicKey, MIN_RSA_BITS};
+use crate::keys::{Certificate, PublicKey};
 use crate::primitives::base64url;
 
 /// The JWK of a custodian certificate as the download request carries it (DESIGN.md),
@@ -20,10 +20,8 @@ pub fn certificate_jwk(name: &str, cert: &Certificate) -> Result<Value, DomainEr
             "{name}: the certificate's key is not RSA; Managed HSM wraps security domains to RSA keys only"
         )));
     };
-    if cert.public_key().info().bits.unwrap_or(0) < MIN_RSA_BITS {
-        return Err(DomainError::Usage(format!(
-            "{name}: RSA keys of at least {MIN_RSA_BITS} bits are required"
-        )));
+    if let Some(reason) = cert.public_key().encryption_problem() {
+        return Err(DomainError::Usage(format!("{name}: {reason}")));
     }
     Ok(json!({
         "kty": "RSA",

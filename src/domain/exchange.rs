@@ -2,6 +2,14 @@
 //! PEM or DER certificate (what `az keyvault security-domain init-recovery` writes), a PEM
 //! public key, a JWK, or the whole `GET /securitydomain/upload` response
 //! (`{"key_format": "jwk", "transfer_key": <JWK object or JSON string>}`).
+//!
+//! The key's `x5t_256` is always computed from its certificate (the PEM certificate, or the
+//! JWK's `x5c[0]`), never read from a field: a JWK's own `x5t#S256` is self-asserted and is
+//! ignored. A JWK whose `n`/`e` differ from its certificate is refused, and so is every key
+//! [`check_rsa_public_key`](crate::keys::check_rsa_public_key) refuses. A key with no
+//! certificate (a bare public key, a JWK without `x5c`) is parsed, but
+//! [`read_exchange_key`] refuses it: nothing binds it to the new HSM and its `x5t_256`
+//! cannot be computed (docs/decisions.md).
 
 use std::path::Path;
 
@@ -12,7 +20,7 @@ use serde_json::Value;
 
 use super::DomainError;
 use crate::files;
-use crate::keys::{Certificate, Item, KeyFile, PublicKey, MIN_RSA_BITS};
+use crate::keys::{Certificate, Item, KeyFile, PublicKey};
 use crate::primitives::base64url;
 
 /// The exchange key: its RSA public key and, when known, its certificate.
@@ -23,14 +31,17 @@ pub struct ExchangeKey {
     pub key: PublicKey,
     /// The certificate (`x5c[0]` of the JWK, or the PEM certificate), when given.
     pub certificate: Option<Certificate>,
-    /// `x5t_256` for the restore blob: SHA-256 of the certificate DER, or the JWK's
-    /// `x5t#S256` when there is no certificate.
+    /// `x5t_256` for the restore blob: the unpadded base64url SHA-256 of the certificate's
+    /// DER, computed here; `None` exactly when there is no certificate (never taken from a
+    /// JWK's self-asserted `x5t#S256`).
     pub x5t_256: Option<String>,
     /// What the file held ("PEM certificate", "JWK", "transfer-key response", ...).
     pub form: &'static str,
 }
 
-/// Reads an exchange key file of any of the accepted forms.
+/// Reads an exchange key file of any of the accepted forms, for a restore blob: the key
+/// must pass the RSA checks and come with its certificate (refused otherwise, naming the
+/// file, before any private key is asked for).
 pub fn read_exchange_key(path: &Path) -> Result<ExchangeKey, DomainError> {
     let bytes = files::read_bounded(path, 1024 * 1024, "an exchange key")?;
     parse_exchange_key(path, &bytes)
@@ -67,36 +78,37 @@ pub fn parse_exchange_key(path: &Path, bytes: &[u8]) -> Result<ExchangeKey, Doma
             err("holds no certificate or public key; expected the exchange key as a PEM certificate, PEM public key, JWK, or transfer-key response".into())
         })?
     };
-    if let Some(bits) = exchange.key.info().bits {
-        if bits < MIN_RSA_BITS {
-            return Err(err(format!(
-                "RSA key of {bits} bits is too small for an exchange key"
-            )));
-        }
+    if exchange.certificate.is_none() {
+        return Err(err(format!(
+            "{} without a certificate: nothing binds it to the new HSM and its x5t_256 cannot be computed; give the exchange key's certificate (what 'sdctl hsm init-recovery' or 'az keyvault security-domain init-recovery' writes) or the JWK with x5c",
+            exchange.form
+        )));
     }
     Ok(exchange)
 }
 
 impl ExchangeKey {
     fn from_certificate(cert: Certificate, form: &'static str) -> Result<Self, String> {
-        let x5t = cert.x5t_256();
-        Self::from_public(cert.public_key().clone(), Some(cert), form).map(|mut e| {
-            e.x5t_256 = Some(x5t);
-            e
-        })
+        Self::from_public(cert.public_key().clone(), Some(cert), form)
     }
 
+    /// The one constructor: refuses a key sdctl must not encrypt to, and computes
+    /// `x5t_256` from the certificate when there is one.
     fn from_public(
         key: PublicKey,
         certificate: Option<Certificate>,
         form: &'static str,
     ) -> Result<Self, String> {
+        if let Some(problem) = key.encryption_problem() {
+            return Err(format!("exchange key: {problem}"));
+        }
         let public = key.to_openssl()?;
+        let x5t_256 = certificate.as_ref().map(Certificate::x5t_256);
         Ok(ExchangeKey {
             public,
             key,
             certificate,
-            x5t_256: None,
+            x5t_256,
             form,
         })
     }
@@ -143,12 +155,15 @@ fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {
         Some(other) => return Err(format!("JWK kty '{other}'; the exchange key must be RSA")),
         None => return Err("JSON is not a JWK (no 'kty') nor a transfer-key response".into()),
     }
+    // `x5t#S256` is read only to refuse a member of the wrong type; its value is never used.
+    field("x5t#S256")?;
     let from_numbers = match (field("n")?, field("e")?) {
         (Some(n), Some(e)) => Some(PublicKey::rsa(
             &base64url::decode(n).ok_or("JWK 'n' is not base64url")?,
             &base64url::decode(e).ok_or("JWK 'e' is not base64url")?,
         )),
-        _ => None,
+        (None, None) => None,
+        _ => return Err("JWK has only one of 'n' and 'e'".into()),
     };
     let x5c = match jwk.get("x5c") {
         None | Some(Value::Null) => None,
@@ -177,11 +192,7 @@ fn from_jwk(jwk: &Value, form: &'static str) -> Result<ExchangeKey, String> {
             }
             ExchangeKey::from_certificate(cert, form)
         }
-        (None, Some(key)) => {
-            let mut exchange = ExchangeKey::from_public(key, None, form)?;
-            exchange.x5t_256 = field("x5t#S256")?.map(str::to_owned);
-            Ok(exchange)
-        }
+        (None, Some(key)) => ExchangeKey::from_public(key, None, form),
         (None, None) => Err("JWK has neither x5c nor n and e".into()),
     }
 }

@@ -44,7 +44,7 @@ pub fn rewrap(
     new_required: usize,
 ) -> Result<(SecurityDomain, RewrapReport), DomainError> {
     for cert in new_certs {
-        if let Some(reason) = cert.public_key().info().unusable_reason() {
+        if let Some(reason) = cert.public_key().encryption_problem() {
             return Err(DomainError::Usage(format!(
                 "new certificate {}: {reason}",
                 cert.subject()

@@ -179,7 +179,7 @@ fn certificate_row(index: usize, path: &Path, cert: &Certificate, now: SystemTim
     let key = cert.public_key().info();
     let days_left = cert.days_left(now);
     let mut findings = Vec::new();
-    if let Some(reason) = key.unusable_reason() {
+    if let Some(reason) = cert.public_key().encryption_problem() {
         findings.push(Finding::error("unusable_key", format!("{name}: {reason}")));
     }
     if cert.is_expired(now) {

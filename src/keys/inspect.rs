@@ -121,13 +121,10 @@ pub fn inspect_file(path: &Path, now: SystemTime) -> Result<FileReport, KeyError
     for item in &file.items {
         items.push(match item {
             Item::Certificate(cert) => ItemReport::Certificate(certificate_report(cert, now)),
-            Item::PublicKey(key) => {
-                let key = key.info();
-                ItemReport::PublicKey {
-                    wrapping_key_problem: key.unusable_reason(),
-                    key,
-                }
-            }
+            Item::PublicKey(key) => ItemReport::PublicKey {
+                wrapping_key_problem: key.encryption_problem(),
+                key: key.info(),
+            },
             Item::PrivateKey(encoded) => {
                 let paired = match file.certificates().next() {
                     Some(cert) => Some((path.to_owned(), cert.clone())),
@@ -193,7 +190,7 @@ pub fn certificate_report(cert: &Certificate, now: SystemTime) -> CertificateRep
         } else {
             "valid"
         },
-        wrapping_key_problem: key.unusable_reason(),
+        wrapping_key_problem: cert.public_key().encryption_problem(),
         key,
         key_encipherment: cert.key_encipherment(),
         x5t_256: cert.x5t_256(),

@@ -19,7 +19,7 @@ pub use file::{Encoding, Item, KeyFile, KeySyntax};
 pub use private::{
     find_certificate_beside, load_wrapping_key, load_wrapping_keys, PrivateKey, WrappingKey,
 };
-pub use public::{KeyInfo, PublicKey, MIN_RSA_BITS};
+pub use public::{check_rsa_public_key, KeyInfo, PublicKey, WeakRsaKey, MIN_RSA_BITS};
 
 use crate::exit_code::ExitCode;
 use crate::files::FileError;
@@ -124,12 +124,19 @@ impl KeyError {
     }
 }
 
-/// Reads the one certificate in a file (PEM or DER).
+/// Reads the one certificate in a file (PEM or DER): a certificate sdctl will encrypt to,
+/// so an RSA key in it must pass [`check_rsa_public_key`] (refused here, naming the file).
 pub fn load_certificate(path: &std::path::Path) -> Result<Certificate, KeyError> {
     let file = KeyFile::read(path)?;
     let mut certs = file.certificates();
     match (certs.next(), certs.next()) {
-        (Some(cert), None) => Ok(cert.clone()),
+        (Some(cert), None) => match cert.public_key().check_if_rsa() {
+            Ok(()) => Ok(cert.clone()),
+            Err(weak) => Err(KeyError::Unusable {
+                path: path.to_owned(),
+                reason: weak.to_string(),
+            }),
+        },
         (Some(_), Some(_)) => Err(KeyError::Malformed {
             path: path.to_owned(),
             detail: "holds more than one certificate; give one certificate per custodian".into(),

@@ -11,6 +11,88 @@ use super::asn1::oid;
 /// Smallest RSA modulus Managed HSM accepts for a wrapping key.
 pub const MIN_RSA_BITS: u32 = 2048;
 
+/// Largest RSA modulus sdctl encrypts to (OpenSSL's own limit for RSA public-key
+/// operations, `OPENSSL_RSA_MAX_MODULUS_BITS`).
+pub const MAX_RSA_BITS: u32 = 16384;
+
+/// Smallest RSA public exponent sdctl encrypts to: 2^16 + 1 (FIPS 186-5 wants e > 2^16).
+pub const MIN_RSA_EXPONENT: u64 = 65537;
+
+/// RSA public exponents must fit in this many bits (below 2^32); docs/decisions.md says why.
+pub const MAX_RSA_EXPONENT_BITS: u32 = 32;
+
+/// Why an RSA public key must not be encrypted to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WeakRsaKey {
+    /// The modulus is shorter than [`MIN_RSA_BITS`].
+    #[error("RSA key of {bits} bits is too small: sdctl encrypts only to RSA keys of at least {MIN_RSA_BITS} bits")]
+    ModulusTooSmall {
+        /// The modulus size.
+        bits: u32,
+    },
+    /// The modulus is longer than [`MAX_RSA_BITS`].
+    #[error("RSA key of {bits} bits is too large: sdctl encrypts only to RSA keys of at most {MAX_RSA_BITS} bits")]
+    ModulusTooLarge {
+        /// The modulus size.
+        bits: u32,
+    },
+    /// The modulus is even, so it is not the product of two large primes.
+    #[error("RSA modulus is even: it is not the product of two large primes, so this is not a real RSA key")]
+    ModulusEven,
+    /// The public exponent is longer than [`MAX_RSA_EXPONENT_BITS`].
+    #[error("RSA public exponent of {bits} bits is too large: it must be below 2^{MAX_RSA_EXPONENT_BITS} (65537 is usual)")]
+    ExponentTooLarge {
+        /// The exponent's size.
+        bits: u32,
+    },
+    /// The public exponent is even (never a valid RSA exponent; 2^16 = 65536 is one).
+    #[error(
+        "RSA public exponent {exponent} is even: it is not a valid RSA exponent (65537 is usual)"
+    )]
+    ExponentEven {
+        /// The exponent.
+        exponent: u64,
+    },
+    /// The public exponent is below [`MIN_RSA_EXPONENT`] (1 leaves the plaintext readable).
+    #[error("RSA public exponent {exponent} is too small: sdctl encrypts only to exponents of at least {MIN_RSA_EXPONENT}")]
+    ExponentTooSmall {
+        /// The exponent.
+        exponent: u64,
+    },
+}
+
+/// Checks an RSA public key given as big-endian modulus and exponent (leading zeros
+/// allowed) before anything is encrypted to it: modulus of [`MIN_RSA_BITS`] to
+/// [`MAX_RSA_BITS`] bits and odd; exponent odd, at least [`MIN_RSA_EXPONENT`] and below
+/// 2^[`MAX_RSA_EXPONENT_BITS`]. The one place sdctl decides this; every loader of a key
+/// it encrypts to calls it.
+pub fn check_rsa_public_key(modulus: &[u8], exponent: &[u8]) -> Result<(), WeakRsaKey> {
+    let bits = bit_length(modulus);
+    if bits < MIN_RSA_BITS {
+        return Err(WeakRsaKey::ModulusTooSmall { bits });
+    }
+    if bits > MAX_RSA_BITS {
+        return Err(WeakRsaKey::ModulusTooLarge { bits });
+    }
+    if modulus.last().is_none_or(|b| b & 1 == 0) {
+        return Err(WeakRsaKey::ModulusEven);
+    }
+    let e_bits = bit_length(exponent);
+    if e_bits > MAX_RSA_EXPONENT_BITS {
+        return Err(WeakRsaKey::ExponentTooLarge { bits: e_bits });
+    }
+    let e = strip_zeros(exponent)
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    if e & 1 == 0 {
+        return Err(WeakRsaKey::ExponentEven { exponent: e });
+    }
+    if e < MIN_RSA_EXPONENT {
+        return Err(WeakRsaKey::ExponentTooSmall { exponent: e });
+    }
+    Ok(())
+}
+
 /// A public key: RSA with its numbers, or another algorithm by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {
@@ -114,6 +196,26 @@ impl PublicKey {
         )
         .map_err(err)?;
         openssl::pkey::PKey::from_rsa(rsa).map_err(err)
+    }
+
+    /// Why sdctl must not encrypt to this key, or `None` when it may: not RSA (Managed HSM
+    /// wraps to RSA only), or an RSA key [`check_rsa_public_key`] refuses.
+    pub fn encryption_problem(&self) -> Option<String> {
+        match self {
+            PublicKey::Rsa { modulus, exponent } => check_rsa_public_key(modulus, exponent)
+                .err()
+                .map(|weak| weak.to_string()),
+            PublicKey::Other { .. } => self.info().unusable_reason(),
+        }
+    }
+
+    /// [`check_rsa_public_key`] for an RSA key; other algorithms pass (callers that need
+    /// RSA say so themselves).
+    pub fn check_if_rsa(&self) -> Result<(), WeakRsaKey> {
+        match self {
+            PublicKey::Rsa { modulus, exponent } => check_rsa_public_key(modulus, exponent),
+            PublicKey::Other { .. } => Ok(()),
+        }
     }
 
     /// Algorithm and size.

@@ -244,7 +244,7 @@ impl SplitOutput {
 /// shares for one custodian would lower the threshold).
 fn check_recipients(recipients: &[(PathBuf, Certificate)]) -> Result<(), ShareError> {
     for (i, (path, cert)) in recipients.iter().enumerate() {
-        if let Some(reason) = cert.public_key().info().unusable_reason() {
+        if let Some(reason) = cert.public_key().encryption_problem() {
             return Err(ShareError::Usage(format!("{}: {reason}", path.display())));
         }
         if let Some((other, _)) = recipients[..i].iter().find(|(_, c)| c.der() == cert.der()) {

@@ -91,7 +91,7 @@ pub fn preflight_export(
         path: session_path.to_owned(),
         detail,
     };
-    if let Some(reason) = session.public_key().info().unusable_reason() {
+    if let Some(reason) = session.public_key().encryption_problem() {
         return Err(problem(reason));
     }
     if session.is_expired(SystemTime::now()) {
