@@ -103,6 +103,10 @@ pub struct HsmSection {
     /// Break-glass bearer token file (the emulator's `admin.token`), relative to the plan.
     #[serde(default)]
     pub access_token_file: Option<PathBuf>,
+    /// Hosts beyond the cloud's own and loopback that may receive this HSM's access token
+    /// (exact names, as `--allow-host`); recorded in the transcript when used.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
 }
 
 /// `[keys]`: the custodians' new keys.

@@ -91,12 +91,9 @@ impl Cloud {
         }
     }
 
-    /// The cloud whose HSM suffix `host` ends with.
+    /// The cloud whose HSM suffix `host` is under.
     fn of_host(host: &str) -> Option<Cloud> {
-        let host = host.to_ascii_lowercase();
-        Cloud::ALL
-            .into_iter()
-            .find(|c| host.ends_with(&format!(".{}", c.hsm_suffix())))
+        super::host_scope::cloud_of_hsm_host(host)
     }
 }
 
@@ -167,6 +164,11 @@ impl Endpoint {
                 .unwrap_or_default()
                 .to_owned(),
         }
+    }
+
+    /// The base URL, parsed (what [`super::host_scope::HostScope::check`] reads).
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// The base URL, without a trailing slash.

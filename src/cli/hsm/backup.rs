@@ -133,6 +133,8 @@ async fn run(
     storage: Storage,
     folder: Option<String>,
 ) -> Result<i32, Error> {
+    // Before the SAS token (or any credential) is read.
+    conn.check_hosts(None)?;
     if let Some(uri) = &storage.storage_uri {
         check_storage_uri(uri)?;
     }
