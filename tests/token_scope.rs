@@ -461,3 +461,59 @@ fn a_plan_allowing_the_host_records_it_and_tries() {
     );
     assert_refused_before_credentials(&bed, &run, "[recovery.hsm] allow_hosts", "bad value");
 }
+
+#[test]
+fn a_sas_token_is_not_given_for_a_storage_host_outside_the_scope() {
+    let bed = Bed::new();
+    // The HSM is loopback (nothing listens there: a connection would be exit 4).
+    let hsm = "https://127.0.0.1:9/hsm/alpha";
+    for (words, storage) in [
+        (&["backup"][..], "https://attacker.example/c"),
+        (
+            &["restore", "--folder", "mhsm-a-20240101120000"][..],
+            "https://acct.blob.core.windows.net.attacker.invalid/c",
+        ),
+    ] {
+        let mut args = vec!["hsm"];
+        args.extend_from_slice(words);
+        args.extend([
+            "--hsm-url",
+            hsm,
+            "--storage-uri",
+            storage,
+            "--token-file",
+            "missing-sas.token",
+            "--credential",
+            "azure-cli",
+        ]);
+        let run = bed.run(&args, &[]);
+        assert_refused_before_credentials(&bed, &run, "the storage SAS token is not sent", storage);
+        assert!(run.stderr.contains("--allow-host"), "{}", run.stderr);
+    }
+    // In a plan: refused before the run begins.
+    let recovery = "url = \"https://127.0.0.1:9/hsm/b\"";
+    let plan = plan(&bed, "two", "name = \"contoso\"", recovery);
+    let text = std::fs::read_to_string(&plan).unwrap()
+        + "backup_storage_uri = \"https://attacker.example/c\"\nbackup_folder = \"mhsm-a-20240101120000\"\nbackup_token_file = \"missing-sas.token\"\n";
+    std::fs::write(&plan, text).unwrap();
+    let plan = plan.display().to_string();
+    let run = bed.run(
+        &[
+            "ceremony",
+            "recover",
+            "--plan",
+            &plan,
+            "--machine",
+            "online",
+            "--yes",
+        ],
+        &[],
+    );
+    assert_refused_before_credentials(
+        &bed,
+        &run,
+        "add allow_hosts = [\"attacker.example\"] to [recovery.hsm]",
+        "plan backup",
+    );
+    assert!(!bed.fx.path("ceremony").exists(), "a workspace was made");
+}

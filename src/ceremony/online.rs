@@ -14,6 +14,7 @@ use crate::domain::activation::check_downloaded;
 use crate::domain::SdFile;
 use crate::files::{read_bounded, write_atomic, MODE_PUBLIC};
 use crate::hsm::credential::process_env;
+use crate::hsm::host_scope::check_storage_host;
 use crate::hsm::rbac::check::Step as RbacStep;
 use crate::hsm::security_domain::{self, parse_restore_blob, DownloadPlan};
 use crate::hsm::{
@@ -57,10 +58,14 @@ pub fn scoped_endpoint(
 }
 
 /// Refuses, before the online machine reads a credential or records anything, a plan whose
-/// HSMs (`[hsm]`, and `[recovery.hsm]` when there is one) are outside the token's scope.
+/// HSMs (`[hsm]`, and `[recovery.hsm]` when there is one) are outside the token's scope,
+/// or whose full backup's storage (`backup_storage_uri`, which receives the SAS token) is.
 pub fn check_hosts(plan: &Plan) -> Result<(), crate::Error> {
     for hsm in std::iter::once(&plan.hsm).chain(plan.recovery.hsm.as_ref()) {
         scoped_endpoint(plan, hsm)?;
+    }
+    if let (Some(uri), Some(hsm)) = (&plan.recovery.backup_storage_uri, &plan.recovery.hsm) {
+        check_storage_host(&scoped_endpoint(plan, hsm)?.1, uri)?;
     }
     Ok(())
 }
@@ -405,6 +410,7 @@ pub fn full_restore(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
     };
     let hsm = recovery_hsm(ctx.plan)?;
     let client = client(ctx.plan, &hsm)?;
+    check_storage_host(&client.scope, &uri)?;
     let token_path = ctx.plan.resolve(&token_file);
     let token = zeroize::Zeroizing::new(
         String::from_utf8_lossy(&read_bounded(

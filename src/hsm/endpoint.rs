@@ -66,6 +66,16 @@ impl Cloud {
         }
     }
 
+    /// The DNS suffix of Blob Storage accounts in this cloud (where a full backup goes).
+    pub fn blob_suffix(self) -> &'static str {
+        match self {
+            Cloud::AzureCloud => "blob.core.windows.net",
+            Cloud::AzureUSGovernment => "blob.core.usgovcloudapi.net",
+            Cloud::AzureChinaCloud => "blob.core.chinacloudapi.cn",
+            Cloud::AzureGermanCloud => "blob.core.cloudapi.de",
+        }
+    }
+
     /// The token audience of the Managed HSM data plane.
     pub fn hsm_resource(self) -> String {
         format!("https://{}", self.hsm_suffix())

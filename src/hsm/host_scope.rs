@@ -22,6 +22,9 @@ pub enum TokenKind {
     Hsm,
     /// A Resource Manager token of this cloud.
     Arm(Cloud),
+    /// A storage SAS token: sdctl gives it to the HSM, which sends it to the storage
+    /// account named beside it (`ACCOUNT.blob.core.windows.net`, ...).
+    StorageSas,
 }
 
 /// Why a host may receive a token.
@@ -90,11 +93,11 @@ impl HostScope {
             detail,
         };
         if url.scheme() != "https" {
-            return Err(refuse("only https URLs receive an access token".to_owned()));
+            return Err(refuse("only https URLs receive a token".to_owned()));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(refuse(
-                "a URL with user information (NAME@HOST) never receives an access token".to_owned(),
+                "a URL with user information (NAME@HOST) never receives a token".to_owned(),
             ));
         }
         let host = url
@@ -124,6 +127,15 @@ impl HostScope {
                     format!("{}'s Resource Manager ({arm})", cloud.name()),
                 )
             }
+            TokenKind::StorageSas => (
+                under_suffix(host, Cloud::ALL.map(Cloud::blob_suffix)).is_some(),
+                format!(
+                    "a Blob Storage account ({})",
+                    Cloud::ALL
+                        .map(|c| format!("*.{}", c.blob_suffix()))
+                        .join(", ")
+                ),
+            ),
         };
         if ours && default_port {
             return Ok(Reach::Cloud);
@@ -131,6 +143,7 @@ impl HostScope {
         let token = match kind {
             TokenKind::Hsm => "a Managed HSM access token",
             TokenKind::Arm(_) => "a Resource Manager access token",
+            TokenKind::StorageSas => "the storage SAS token",
         };
         let why = if ours {
             format!(
@@ -180,12 +193,38 @@ pub fn is_loopback_url(url: &str) -> bool {
 
 /// The cloud whose managedhsm suffix `host` is under (one label or more before it).
 pub fn cloud_of_hsm_host(host: &str) -> Option<Cloud> {
+    under_suffix(host, Cloud::ALL.map(Cloud::hsm_suffix)).map(|i| Cloud::ALL[i])
+}
+
+/// The index of the suffix in `suffixes` that `host` is under, with one label or more
+/// before it.
+fn under_suffix(host: &str, suffixes: [&str; 4]) -> Option<usize> {
     let host = host.to_ascii_lowercase();
-    Cloud::ALL.into_iter().find(|c| {
-        host.strip_suffix(c.hsm_suffix())
+    suffixes.iter().position(|suffix| {
+        host.strip_suffix(suffix)
             .and_then(|rest| rest.strip_suffix('.'))
             .is_some_and(|name| !name.is_empty() && !name.ends_with('.'))
     })
+}
+
+/// Checks the storage URI a SAS token goes with (through the HSM): a `file:///` directory
+/// (the emulator's), or an `https` URL on a Blob Storage host, loopback, or a host that
+/// `scope` names.
+pub fn check_storage_host(scope: &HostScope, storage_uri: &str) -> Result<Reach, HsmError> {
+    let url = Url::parse(storage_uri.trim()).map_err(|e| {
+        HsmError::Usage(format!(
+            "storage URI '{}': {e}",
+            storage_uri
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .escape_debug()
+        ))
+    })?;
+    if url.scheme() == "file" && url.host_str().is_none_or(str::is_empty) {
+        return Ok(Reach::Loopback);
+    }
+    scope.check(&url, TokenKind::StorageSas)
 }
 
 /// The host of `cloud`'s Resource Manager (`management.azure.com`).

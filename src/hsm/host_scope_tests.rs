@@ -220,3 +220,32 @@ fn the_cloud_of_a_host_needs_a_label_before_the_suffix() {
     assert_eq!(cloud_of_hsm_host("amanagedhsm.azure.net"), None);
     assert_eq!(cloud_of_hsm_host("a..managedhsm.azure.net"), None);
 }
+
+#[test]
+fn a_sas_token_goes_only_with_a_blob_storage_uri() {
+    let scope = HostScope::strict();
+    for ok in [
+        "https://acct.blob.core.windows.net/backups",
+        "https://acct.privatelink.blob.core.windows.net/backups",
+        "https://acct.blob.core.usgovcloudapi.net/backups",
+        "https://127.0.0.1:8443/backups",
+        "file:///srv/backups",
+    ] {
+        assert!(check_storage_host(&scope, ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "https://attacker.example/backups",
+        "https://blob.core.windows.net/backups",
+        "https://acct.blob.core.windows.net.attacker.example/backups",
+        "https://attacker.example/acct.blob.core.windows.net",
+        "https://acct.blob.core.windows.net@attacker.example/backups",
+        "https://contoso.managedhsm.azure.net/backups",
+        "http://acct.blob.core.windows.net/backups",
+        "file://attacker.example/share",
+    ] {
+        let e = check_storage_host(&scope, bad).expect_err(bad);
+        assert!(matches!(e, HsmError::HostNotInScope { .. }), "{bad}: {e:?}");
+    }
+    let allowed = HostScope::new(&["backups.internal.example".into()], AllowVia::Flag).unwrap();
+    assert!(check_storage_host(&allowed, "https://backups.internal.example/c").is_ok());
+}
