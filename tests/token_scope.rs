@@ -123,9 +123,12 @@ fn subcommands() -> Vec<Vec<&'static str>> {
     .collect()
 }
 
+/// Sign-in flags and the environment they need.
+type SignIn = (Vec<String>, Vec<(String, String)>);
+
 /// The ways of signing in a refused run must never reach: the Azure CLI (the stand-in),
 /// a token file, and a service principal's certificate file (neither file exists).
-fn credential_choices(bed: &Bed) -> Vec<(Vec<String>, Vec<(String, String)>)> {
+fn credential_choices(bed: &Bed) -> Vec<SignIn> {
     let cert = bed.missing("missing-client.pem").display().to_string();
     vec![
         (vec!["--credential".into(), "azure-cli".into()], vec![]),
