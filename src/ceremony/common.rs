@@ -97,6 +97,17 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
         "openssl",
         format!("{} ({})", build.openssl, build.openssl_linkage()),
     );
+    let allowed = allowed_hosts(plan);
+    if !allowed.is_empty() {
+        say(
+            ctx,
+            format!(
+                "Allowed:  access tokens may also go to {} (named by the plan's allow_hosts)",
+                allowed.join(", ")
+            ),
+        );
+        done = done.fact("allow_hosts", Value::from(allowed));
+    }
     if let Some(op) = &plan.ceremony.operator {
         done = done.fact("operator", op.clone());
     }
@@ -151,6 +162,18 @@ fn open_transfer_code(
         )));
     }
     Ok(Ok(Some(TransferSource::Made.label())))
+}
+
+/// The hosts the plan allows tokens to go to beyond the cloud's own and loopback
+/// (`allow_hosts` of `[hsm]` and `[recovery.hsm]`), each once.
+fn allowed_hosts(plan: &Plan) -> Vec<String> {
+    let mut hosts: Vec<String> = std::iter::once(&plan.hsm)
+        .chain(plan.recovery.hsm.as_ref())
+        .flat_map(|h| h.allow_hosts.iter().cloned())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 fn participants(plan: &Plan) -> Value {

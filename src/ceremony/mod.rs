@@ -111,6 +111,12 @@ pub fn run(
         plan.recovery_hsm()?;
     }
     check_passphrase_file(plan, options, ui.passphrases())?;
+    // A token goes only where it belongs: refused before a credential is read or a run
+    // recorded, on the machine that would send it.
+    #[cfg(feature = "online")]
+    if options.machine != Some(engine::Machine::Offline) {
+        online::check_hosts(plan)?;
+    }
     engine::run(plan, kind, steps(plan, kind), options, ui)
 }
 

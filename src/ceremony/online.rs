@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::common::hsm_label;
 use super::custodians::cert_facts;
@@ -15,16 +14,32 @@ use crate::domain::activation::check_downloaded;
 use crate::domain::SdFile;
 use crate::files::{read_bounded, write_atomic, MODE_PUBLIC};
 use crate::hsm::credential::process_env;
+use crate::hsm::host_scope::check_storage_host;
 use crate::hsm::rbac::check::Step as RbacStep;
 use crate::hsm::security_domain::{self, parse_restore_blob, DownloadPlan};
 use crate::hsm::{
-    Cloud, CredentialKind, CredentialOptions, Credentials, Endpoint, HsmClient, HsmError,
-    Operation, State, WaitOptions,
+    AllowVia, Cloud, CredentialKind, CredentialOptions, Endpoint, HostScope, HsmClient, HsmError,
+    Operation, Reach, State, TokenKind, WaitOptions,
 };
 use crate::keys::load_certificate;
 
-/// A client for `hsm` as the plan names it.
-pub fn client(plan: &Plan, hsm: &HsmSection) -> Result<HsmClient, crate::Error> {
+/// The plan's section naming `hsm`, for messages: `[hsm]` or `[recovery.hsm]`.
+fn section_of(plan: &Plan, hsm: &HsmSection) -> &'static str {
+    let same = |h: &HsmSection| h.url == hsm.url && h.name == hsm.name && h.cloud == hsm.cloud;
+    if same(&plan.hsm) {
+        "[hsm]"
+    } else {
+        "[recovery.hsm]"
+    }
+}
+
+/// The endpoint `hsm` names, the hosts its token may go to, and why its own host may:
+/// refused (exit 2) when the host is outside the token's scope
+/// ([`crate::hsm::host_scope`]). Reads no file and sends nothing.
+pub fn scoped_endpoint(
+    plan: &Plan,
+    hsm: &HsmSection,
+) -> Result<(Endpoint, HostScope, Reach), crate::Error> {
     let endpoint = match (&hsm.url, &hsm.name) {
         (Some(url), _) => Endpoint::from_url(url)?,
         (None, Some(name)) => Endpoint::from_name(
@@ -33,6 +48,31 @@ pub fn client(plan: &Plan, hsm: &HsmSection) -> Result<HsmClient, crate::Error> 
         )?,
         (None, None) => return Err(HsmError::Usage("the plan names no HSM".into()).into()),
     };
+    let via = AllowVia::Plan {
+        plan: plan.path.display().to_string(),
+        section: section_of(plan, hsm).to_owned(),
+    };
+    let scope = HostScope::new(&hsm.allow_hosts, via)?;
+    let reach = scope.check(endpoint.base(), TokenKind::Hsm)?;
+    Ok((endpoint, scope, reach))
+}
+
+/// Refuses, before the online machine reads a credential or records anything, a plan whose
+/// HSMs (`[hsm]`, and `[recovery.hsm]` when there is one) are outside the token's scope,
+/// or whose full backup's storage (`backup_storage_uri`, which receives the SAS token) is.
+pub fn check_hosts(plan: &Plan) -> Result<(), crate::Error> {
+    for hsm in std::iter::once(&plan.hsm).chain(plan.recovery.hsm.as_ref()) {
+        scoped_endpoint(plan, hsm)?;
+    }
+    if let (Some(uri), Some(hsm)) = (&plan.recovery.backup_storage_uri, &plan.recovery.hsm) {
+        check_storage_host(&scoped_endpoint(plan, hsm)?.1, uri)?;
+    }
+    Ok(())
+}
+
+/// A client for `hsm` as the plan names it; its host is checked before any credential.
+pub fn client(plan: &Plan, hsm: &HsmSection) -> Result<HsmClient, crate::Error> {
+    let (endpoint, scope, _) = scoped_endpoint(plan, hsm)?;
     let ca_pem = match &hsm.ca_cert {
         Some(p) => Some(crate::hsm::http::read_ca_certificates(&plan.resolve(p))?),
         None => None,
@@ -42,15 +82,11 @@ pub fn client(plan: &Plan, hsm: &HsmSection) -> Result<HsmClient, crate::Error> 
         access_token_file: hsm.access_token_file.as_ref().map(|p| plan.resolve(p)),
         authority_host: None,
         cloud: endpoint.cloud,
-        ca_pem: ca_pem.clone(),
+        ca_pem,
         tenant_id: None,
     };
-    let credentials = Credentials::resolve(&options, &process_env)?;
-    Ok(HsmClient::new(
-        endpoint,
-        Arc::new(credentials),
-        ca_pem.as_deref(),
-    )?)
+    let (client, _) = HsmClient::connect(endpoint, scope, &options, &process_env)?;
+    Ok(client)
 }
 
 /// Runs `work` on a current-thread runtime.
@@ -72,6 +108,16 @@ fn target(ctx: &Ctx<'_>) -> Result<HsmSection, crate::Error> {
         super::Kind::Recover => recovery_hsm(ctx.plan),
         _ => Ok(ctx.plan.hsm.clone()),
     }
+}
+
+/// Why the HSM's host may receive the token, for the transcript: `cloud`, `loopback`, or
+/// `allowed by the plan: HOST`.
+fn token_host(plan: &Plan, hsm: &HsmSection) -> Result<String, crate::Error> {
+    Ok(match scoped_endpoint(plan, hsm)?.2 {
+        Reach::Cloud => "cloud".to_owned(),
+        Reach::Loopback => "loopback".to_owned(),
+        Reach::Allowed(host) => format!("allowed by the plan: {host}"),
+    })
 }
 
 /// `roles`: the signed-in principal must hold what the next steps need.
@@ -100,7 +146,8 @@ pub fn roles(ctx: &mut Ctx<'_>, hsm: &HsmSection, purpose: &str) -> Result<Outco
             ctx.ui.say(&format!("   warning: the roles could not be read ({message}); the steps themselves will tell"));
             return Ok(Outcome::Done(
                 Done::new("role check not possible: the operator may not read role assignments")
-                    .fact("role_check", "not readable"),
+                    .fact("role_check", "not readable")
+                    .fact("token_host", token_host(ctx.plan, &hsm)?),
             ));
         }
         Err(e) => return Err(e.into()),
@@ -121,7 +168,8 @@ pub fn roles(ctx: &mut Ctx<'_>, hsm: &HsmSection, purpose: &str) -> Result<Outco
             report.principal
         ))
         .fact("principal", report.principal)
-        .fact("hsm", hsm_label(&hsm)),
+        .fact("hsm", hsm_label(&hsm))
+        .fact("token_host", token_host(ctx.plan, &hsm)?),
     ))
 }
 
@@ -362,6 +410,7 @@ pub fn full_restore(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
     };
     let hsm = recovery_hsm(ctx.plan)?;
     let client = client(ctx.plan, &hsm)?;
+    check_storage_host(&client.scope, &uri)?;
     let token_path = ctx.plan.resolve(&token_file);
     let token = zeroize::Zeroizing::new(
         String::from_utf8_lossy(&read_bounded(

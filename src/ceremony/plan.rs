@@ -103,6 +103,10 @@ pub struct HsmSection {
     /// Break-glass bearer token file (the emulator's `admin.token`), relative to the plan.
     #[serde(default)]
     pub access_token_file: Option<PathBuf>,
+    /// Hosts beyond the cloud's own and loopback that may receive this HSM's access token
+    /// (exact names, as `--allow-host`); recorded in the transcript when used.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
 }
 
 /// `[keys]`: the custodians' new keys.
@@ -423,7 +427,12 @@ pub fn is_loopback_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://") else {
         return false;
     };
-    let host_port = rest.split('/').next().unwrap_or_default();
+    // The authority ends where the URL parser ends it; user information ('127.0.0.1:1@'
+    // before another host) makes it no loopback URL.
+    let host_port = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    if host_port.contains('@') {
+        return false;
+    }
     let host = match host_port.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host_port.split(':').next().unwrap_or_default(),

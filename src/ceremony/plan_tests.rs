@@ -137,4 +137,7 @@ fn loopback_urls_are_told_apart() {
     assert!(!is_loopback_url("http://127.0.0.1/hsm/a"));
     assert!(!is_loopback_url("https://contoso.managedhsm.azure.net"));
     assert!(!is_loopback_url("https://127.0.0.1.evil.example/"));
+    assert!(!is_loopback_url("https://127.0.0.1:443@evil.example/hsm/a"));
+    assert!(!is_loopback_url("https://[::1]@evil.example/"));
+    assert!(is_loopback_url("https://127.0.0.1\\@evil.example/"));
 }

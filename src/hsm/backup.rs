@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroize;
 
 use super::client::{remaining, HsmClient};
+use super::host_scope::check_storage_host;
 use super::operation::{transient, State, WaitOptions};
 use super::retry::{parse_retry_after, Idempotency};
 use super::HsmError;
@@ -174,6 +175,7 @@ pub async fn start_backup(
     token: &str,
 ) -> Result<Job, HsmError> {
     check_storage_uri(storage_uri)?;
+    check_storage_host(&client.scope, storage_uri)?;
     check_token(token)?;
     let mut body = json!({"storageResourceUri": storage_uri, "token": token});
     let answer = start(client, JobKind::Backup, Method::POST, &body).await;
@@ -190,6 +192,7 @@ pub async fn start_restore(
     folder: &str,
 ) -> Result<Job, HsmError> {
     check_storage_uri(storage_uri)?;
+    check_storage_host(&client.scope, storage_uri)?;
     check_token(token)?;
     check_folder(folder)?;
     let mut body = json!({

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::credential::Credentials;
-use super::endpoint::Endpoint;
+use super::credential::{CredentialOptions, Credentials, Env};
+use super::endpoint::{Cloud, Endpoint};
+use super::host_scope::{HostScope, Reach, TokenKind};
 use super::http::{display_url, is_certificate_error, network_error, reqwest_client, Response};
 use super::retry::{jitter_unit, parse_retry_after, retryable_status, Idempotency, RetryPolicy};
 use super::HsmError;
@@ -23,24 +24,68 @@ pub struct HsmClient {
     pub credentials: Arc<Credentials>,
     /// Backoff for retried requests.
     pub retry: RetryPolicy,
+    /// The hosts tokens may go to ([`super::host_scope`]), checked before every request.
+    pub scope: HostScope,
     http: reqwest::Client,
     notify: Option<Notify>,
 }
 
 impl HsmClient {
-    /// A client for `endpoint`, trusting the platform roots plus `ca_pem`.
+    /// A client for `endpoint` signed in per `options` (read through `env`): the endpoint's
+    /// host is checked against `scope` first, so that a refused host never sees a
+    /// credential loaded (no token file read, no `az` run, no connection). Returns the
+    /// client and why its host may receive the token.
+    pub fn connect(
+        endpoint: Endpoint,
+        scope: HostScope,
+        options: &CredentialOptions,
+        env: Env,
+    ) -> Result<(HsmClient, Reach), HsmError> {
+        let reach = scope.check(endpoint.base(), TokenKind::Hsm)?;
+        let credentials = Credentials::resolve(options, env)?;
+        let client = HsmClient::new(
+            endpoint,
+            scope,
+            Arc::new(credentials),
+            options.ca_pem.as_deref(),
+        )?;
+        Ok((client, reach))
+    }
+
+    /// A client for `endpoint`, trusting the platform roots plus `ca_pem`; refused when
+    /// the endpoint's host is outside `scope`.
     pub fn new(
         endpoint: Endpoint,
+        scope: HostScope,
         credentials: Arc<Credentials>,
         ca_pem: Option<&[u8]>,
     ) -> Result<HsmClient, HsmError> {
+        scope.check(endpoint.base(), TokenKind::Hsm)?;
         Ok(HsmClient {
             endpoint,
             credentials,
             retry: RetryPolicy::default(),
+            scope,
             http: reqwest_client(ca_pem)?,
             notify: None,
         })
+    }
+
+    /// Which token `resource` is: the HSM's, or a cloud's Resource Manager's.
+    fn token_kind(&self, resource: &str) -> Result<TokenKind, HsmError> {
+        let same = |a: &str| a.trim_end_matches('/') == resource.trim_end_matches('/');
+        if same(&self.endpoint.resource) {
+            return Ok(TokenKind::Hsm);
+        }
+        Cloud::ALL
+            .into_iter()
+            .find(|c| same(c.resource_manager()))
+            .map(TokenKind::Arm)
+            .ok_or_else(|| {
+                HsmError::Usage(format!(
+                    "no token for '{resource}' is sent by this client (neither the HSM's nor Resource Manager's)"
+                ))
+            })
     }
 
     /// Reports retries and polls to `notify` (a spinner, a log).
@@ -87,6 +132,8 @@ impl HsmClient {
         deadline: Option<Instant>,
     ) -> Result<Response, HsmError> {
         let shown = display_url(&url);
+        // The last gate: whatever built this URL, the token goes only where it belongs.
+        self.scope.check(&url, self.token_kind(resource)?)?;
         let body = body.map(|b| b.to_string());
         let mut attempt = 1;
         loop {
@@ -181,3 +228,7 @@ impl HsmClient {
 pub fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

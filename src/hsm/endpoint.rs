@@ -66,6 +66,16 @@ impl Cloud {
         }
     }
 
+    /// The DNS suffix of Blob Storage accounts in this cloud (where a full backup goes).
+    pub fn blob_suffix(self) -> &'static str {
+        match self {
+            Cloud::AzureCloud => "blob.core.windows.net",
+            Cloud::AzureUSGovernment => "blob.core.usgovcloudapi.net",
+            Cloud::AzureChinaCloud => "blob.core.chinacloudapi.cn",
+            Cloud::AzureGermanCloud => "blob.core.cloudapi.de",
+        }
+    }
+
     /// The token audience of the Managed HSM data plane.
     pub fn hsm_resource(self) -> String {
         format!("https://{}", self.hsm_suffix())
@@ -91,12 +101,9 @@ impl Cloud {
         }
     }
 
-    /// The cloud whose HSM suffix `host` ends with.
+    /// The cloud whose HSM suffix `host` is under.
     fn of_host(host: &str) -> Option<Cloud> {
-        let host = host.to_ascii_lowercase();
-        Cloud::ALL
-            .into_iter()
-            .find(|c| host.ends_with(&format!(".{}", c.hsm_suffix())))
+        super::host_scope::cloud_of_hsm_host(host)
     }
 }
 
@@ -167,6 +174,11 @@ impl Endpoint {
                 .unwrap_or_default()
                 .to_owned(),
         }
+    }
+
+    /// The base URL, parsed (what [`super::host_scope::HostScope::check`] reads).
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// The base URL, without a trailing slash.

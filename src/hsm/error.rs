@@ -31,6 +31,15 @@ pub enum HsmError {
         /// What failed afterwards.
         source: Box<HsmError>,
     },
+    /// A token would go to a host outside its scope ([`super::host_scope`]); refused before
+    /// any credential is consulted.
+    #[error("{url}: {detail}")]
+    HostNotInScope {
+        /// The URL refused (without query).
+        url: String,
+        /// Which host, why, and how to allow it.
+        detail: String,
+    },
     /// The access-token file is not usable.
     #[error("{}: {detail}", path.display())]
     TokenFile {
@@ -131,7 +140,9 @@ impl HsmError {
     /// The documented exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            HsmError::Usage(_) | HsmError::TokenFile { .. } => ExitCode::BadInput,
+            HsmError::Usage(_) | HsmError::TokenFile { .. } | HsmError::HostNotInScope { .. } => {
+                ExitCode::BadInput
+            }
             HsmError::File(e) => e.exit_code(),
             HsmError::Key(e) => e.exit_code(),
             HsmError::Domain(e) => e.exit_code(),

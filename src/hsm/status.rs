@@ -97,12 +97,7 @@ impl ArmResource {
         resource_group: &str,
         name: &str,
     ) -> Result<ArmResource, HsmError> {
-        let cloud = endpoint.cloud.unwrap_or(Cloud::AzureCloud);
-        let text = arm_url.unwrap_or(cloud.resource_manager());
-        let url = Url::parse(text)
-            .ok()
-            .filter(|u| u.scheme() == "https")
-            .ok_or_else(|| HsmError::Usage(format!("--arm-url {text}: give an https URL")))?;
+        let (url, cloud) = arm_endpoint(endpoint, arm_url)?;
         Ok(ArmResource {
             endpoint: url,
             audience: cloud.resource_manager().to_owned(),
@@ -111,6 +106,18 @@ impl ArmResource {
             name: name.to_owned(),
         })
     }
+}
+
+/// The Resource Manager endpoint for the HSM at `endpoint` (its cloud's, or `arm_url`),
+/// and the cloud whose Resource Manager token it gets.
+pub fn arm_endpoint(endpoint: &Endpoint, arm_url: Option<&str>) -> Result<(Url, Cloud), HsmError> {
+    let cloud = endpoint.cloud.unwrap_or(Cloud::AzureCloud);
+    let text = arm_url.unwrap_or(cloud.resource_manager());
+    let url = Url::parse(text)
+        .ok()
+        .filter(|u| u.scheme() == "https")
+        .ok_or_else(|| HsmError::Usage(format!("--arm-url {text}: give an https URL")))?;
+    Ok((url, cloud))
 }
 
 /// What Resource Manager says.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use sdctl::files::{read_bounded_nonempty, readable_by_others};
 use sdctl::hsm::backup::{self, check_folder, check_storage_uri, Job, JobKind};
+use sdctl::hsm::host_scope::check_storage_host;
 use sdctl::hsm::{HsmClient, HsmError, WaitOptions};
 use sdctl::Error;
 use serde::Serialize;
@@ -133,8 +134,11 @@ async fn run(
     storage: Storage,
     folder: Option<String>,
 ) -> Result<i32, Error> {
+    // Before the SAS token (or any credential) is read.
+    conn.check_hosts(None)?;
     if let Some(uri) = &storage.storage_uri {
         check_storage_uri(uri)?;
+        check_storage_host(&conn.scope()?, uri)?;
     }
     let token = match &storage.token_file {
         Some(path) => Some(read_token(path, rep)?),

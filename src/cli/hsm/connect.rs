@@ -1,13 +1,14 @@
 //! The flags every online command shares, and turning them into a client.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use sdctl::hsm::credential::process_env;
 use sdctl::hsm::http::read_ca_certificates;
+use sdctl::hsm::status::arm_endpoint;
 use sdctl::hsm::{
-    Cloud, CredentialKind, CredentialOptions, Credentials, Endpoint, HsmClient, HsmError,
+    AllowVia, Cloud, CredentialKind, CredentialOptions, Endpoint, HostScope, HsmClient, HsmError,
+    Reach, TokenKind,
 };
 use sdctl::Error;
 
@@ -46,6 +47,12 @@ pub struct Connection {
     /// The tenant to ask the Azure CLI for a token in (default: its current one).
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
+    /// Also send the access token to this host (exact name or IP address, any port;
+    /// repeatable). Without it a token goes only to the cloud's own hosts
+    /// (*.managedhsm.azure.net, management.azure.com, ...) or to a loopback address (the
+    /// emulator); any other --hsm-url or --arm-url is refused before a credential is read.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_host: Vec<String>,
 }
 
 /// `--credential`.
@@ -74,10 +81,30 @@ impl Connection {
         }
     }
 
+    /// The hosts, beyond the cloud's own and loopback, that tokens may go to.
+    pub fn scope(&self) -> Result<HostScope, HsmError> {
+        HostScope::new(&self.allow_host, AllowVia::Flag)
+    }
+
+    /// Refuses, before anything is read or sent, an HSM whose host is outside the token's
+    /// scope; with `arm_url` (`Some(None)`: the cloud's own), also Resource Manager's.
+    pub fn check_hosts(&self, arm_url: Option<Option<&str>>) -> Result<(), HsmError> {
+        let endpoint = self.endpoint()?;
+        let scope = self.scope()?;
+        scope.check(endpoint.base(), TokenKind::Hsm)?;
+        if let Some(arm_url) = arm_url {
+            let (url, cloud) = arm_endpoint(&endpoint, arm_url)?;
+            scope.check(&url, TokenKind::Arm(cloud))?;
+        }
+        Ok(())
+    }
+
     /// A client for the HSM, reporting retries through `spinner`; credential warnings go
-    /// to `rep`.
+    /// to `rep`. The HSM's host is checked before any credential is consulted.
     pub fn client(&self, rep: &mut Reporter, spinner: &Spinner) -> Result<HsmClient, Error> {
         let endpoint = self.endpoint()?;
+        let scope = self.scope()?;
+        let reach = scope.check(endpoint.base(), TokenKind::Hsm)?;
         let ca_pem = match &self.ca_cert {
             Some(path) => Some(read_ca_certificates(path)?),
             None => None,
@@ -97,12 +124,15 @@ impl Connection {
             ca_pem: ca_pem.clone(),
             tenant_id: self.tenant.clone(),
         };
-        let credentials = Credentials::resolve(&options, &process_env)?;
-        for w in &credentials.warnings {
+        if let Reach::Allowed(host) = &reach {
+            rep.warn(format!(
+                "{host}: not a Managed HSM host of a known cloud nor loopback; the access token is sent there because --allow-host names it"
+            ));
+        }
+        let (client, _) = HsmClient::connect(endpoint, scope, &options, &process_env)?;
+        for w in &client.credentials.warnings {
             rep.warn(w.clone());
         }
-        let client = HsmClient::new(endpoint, Arc::new(credentials), ca_pem.as_deref())?
-            .with_notify(spinner.notifier());
-        Ok(client)
+        Ok(client.with_notify(spinner.notifier()))
     }
 }

@@ -252,6 +252,8 @@ pub async fn init_recovery(rep: &mut Reporter, args: InitRecoveryArgs) -> Result
 
 /// `hsm upload`.
 pub async fn upload(rep: &mut Reporter, args: UploadArgs) -> Result<i32, Error> {
+    // Before the blob, or the custodians' keys and passphrases that build it, are read.
+    args.conn.check_hosts(None)?;
     let blob = if args.restore_blob {
         let bytes = read_bounded_nonempty(&args.sd_file, 64 * 1024 * 1024, "a restore blob")?;
         security_domain::parse_restore_blob(&args.sd_file, &bytes)?

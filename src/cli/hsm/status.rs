@@ -26,6 +26,9 @@ pub struct StatusArgs {
 
 /// `hsm status`.
 pub async fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {
+    let asks_arm = args.subscription.is_some() && args.resource_group.is_some();
+    args.conn
+        .check_hosts(asks_arm.then_some(args.arm_url.as_deref()))?;
     let spinner = Spinner::new(rep, "reading the HSM's status");
     let client = args.conn.client(rep, &spinner)?;
     let data_plane = data_plane_status(&client).await;

@@ -129,6 +129,7 @@ async fn definition_show(rep: &mut Reporter, args: DefinitionShowArgs) -> Result
 
 /// `hsm role definition create`.
 async fn definition_create(rep: &mut Reporter, args: DefinitionCreateArgs) -> Result<i32, Error> {
+    args.conn.check_hosts(None)?;
     let bytes = read_bounded_nonempty(&args.role_definition, 1024 * 1024, "a role definition")?;
     let body = rbac::parse_definition_body(&args.role_definition.display().to_string(), &bytes)?;
     if let Some(n) = &args.name {
