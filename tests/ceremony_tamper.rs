@@ -332,3 +332,105 @@ fn a_restore_blob_swapped_in_its_bundle_is_never_uploaded() {
         status.stdout
     );
 }
+
+/// The members a bundle's MAC covers, in their order (as `sdctl::ceremony::bundle` writes
+/// them), for tests that play an *authentic* but misbehaving other machine.
+#[derive(serde::Serialize)]
+struct Covered<'a> {
+    sdctl_bundle: u32,
+    kind: &'a str,
+    ceremony: &'a str,
+    run: &'a str,
+    plan_sha256: &'a str,
+    payload: &'a Value,
+    transcript: &'a str,
+}
+
+/// Recomputes the MAC of the bundle at `path` with the run's transfer code from `code_file`.
+fn reseal(path: &Path, code_file: &str) {
+    use sdctl::ceremony::transfer_code::{Binding, TransferCode};
+    let mut bundle: Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    let text = |k: &str| bundle[k].as_str().unwrap().to_owned();
+    let (kind, ceremony, run, plan) = (
+        text("kind"),
+        text("ceremony"),
+        text("run"),
+        text("plan_sha256"),
+    );
+    let transcript = text("transcript");
+    let message = serde_json::to_vec(&Covered {
+        sdctl_bundle: 2,
+        kind: &kind,
+        ceremony: &ceremony,
+        run: &run,
+        plan_sha256: &plan,
+        payload: &bundle["payload"],
+        transcript: &transcript,
+    })
+    .unwrap();
+    let code = TransferCode::read_file(Path::new(code_file)).unwrap();
+    let key = code
+        .bundle_key(&Binding {
+            ceremony: &ceremony,
+            run: &run,
+            plan_sha256: &plan,
+        })
+        .unwrap();
+    bundle["mac"] = key.mac(&message).unwrap().into();
+    fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+}
+
+/// What this machine carried out is checked by the name and digest the other machine
+/// recorded importing: a name that is not a bundle in `transfer/` is refused even in an
+/// authentic bundle, and so is a bundle this machine no longer has.
+#[test]
+fn what_this_machine_carried_out_is_checked_by_name_and_digest() {
+    let m = TwoMachines::new("together");
+    assert_eq!(m.run("activate", "offline", &[])["outcome"], "handoff");
+    m.carry("public-bundle.json", "offline", "online");
+    assert_eq!(m.run("activate", "online", &[])["outcome"], "handoff");
+    m.carry("security-domain-bundle.json", "online", "offline");
+    let bundle = m
+        .out("offline")
+        .join("transfer/security-domain-bundle.json");
+    let genuine = fs::read(&bundle).unwrap();
+    // Sealed with the real code, as a compromised online machine could: the MAC passes.
+    reseal(&bundle, &m.code);
+    assert_eq!(fs::read(&bundle).unwrap(), {
+        let v: Value = serde_json::from_slice(&genuine).unwrap();
+        serde_json::to_vec_pretty(&v).unwrap()
+    });
+    for name in [
+        "transfer/../state.json",
+        "state.json",
+        "transfer/",
+        "transfer/..",
+        "transfer/sub/public-bundle.json",
+    ] {
+        fs::write(&bundle, &genuine).unwrap();
+        forge(
+            &bundle,
+            |_| {},
+            |e| {
+                if e.event == "imported" && e.machine == "online" {
+                    e.inputs[0].name = name.to_owned();
+                }
+            },
+            false,
+        );
+        reseal(&bundle, &m.code);
+        let before = snapshot(&m.bed.path("offline"));
+        m.attempt("activate", "offline", &[])
+            .assert_error(1, "which is not a bundle in transfer/");
+        assert_eq!(snapshot(&m.bed.path("offline")), before, "{name}");
+    }
+    // The genuine bundle, but the public bundle this machine wrote is gone.
+    fs::write(&bundle, &genuine).unwrap();
+    let written = m.out("offline").join("transfer/public-bundle.json");
+    let kept = fs::read(&written).unwrap();
+    fs::remove_file(&written).unwrap();
+    m.attempt("activate", "offline", &[])
+        .assert_error(1, "cannot read the bundle it wrote");
+    fs::write(&written, kept).unwrap();
+    assert_eq!(m.run("activate", "offline", &[])["outcome"], "complete");
+}

@@ -166,7 +166,13 @@ fn certificate_in(
     let file = KeyFile::parse(path, pem.as_bytes())?;
     let mut certs = file.certificates();
     match (certs.next(), certs.next()) {
-        (Some(c), None) => Ok(c.clone()),
+        (Some(c), None) => match c.public_key().encryption_problem() {
+            None => Ok(c.clone()),
+            Some(problem) => Err(bad_bundle(
+                path,
+                format!("{name}'s certificate cannot be a wrapping key: {problem}"),
+            )),
+        },
         _ => Err(bad_bundle(
             path,
             format!("{name}'s entry is not one PEM certificate"),
