@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 
 use super::plan::{Machines, Plan};
 use super::record;
+use super::run_transfer::{kept_transfer_code, transfer_code_option};
+pub use super::run_transfer::{TransferSource, TRANSFER_CODE_FILE};
 use super::safety::{find_private_keys, network_interfaces_up, remove_stale_temporaries};
 use super::state::{run_dir, Kind, Run, State};
 use super::transcript::{FileDigest, NewEntry, Transcript};
@@ -94,38 +96,6 @@ pub struct Options {
     /// two-machine runs need it; attended ones show or ask for the code instead).
     pub transfer_code_file: Option<PathBuf>,
 }
-
-/// Where this machine's transfer code for the run came from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TransferSource {
-    /// None yet (one-machine runs never have one).
-    #[default]
-    None,
-    /// Made here when the run opened, and shown to the operator.
-    Made,
-    /// Typed by the operator when the run's first bundle arrived.
-    Typed,
-    /// From `--transfer-code-file`.
-    File,
-    /// Kept in the run's folder by an earlier invocation.
-    Kept,
-}
-
-impl TransferSource {
-    /// For people and transcripts.
-    pub fn label(self) -> &'static str {
-        match self {
-            TransferSource::None => "no transfer code",
-            TransferSource::Made => "transfer code made on this machine",
-            TransferSource::Typed => "transfer code typed by the operator",
-            TransferSource::File => "transfer code from --transfer-code-file",
-            TransferSource::Kept => "transfer code kept on this machine",
-        }
-    }
-}
-
-/// The file in a run's folder that keeps the run's transfer code (mode 0600).
-pub const TRANSFER_CODE_FILE: &str = "transfer-code";
 
 /// What a step did.
 #[derive(Clone, Debug, Default)]
@@ -494,51 +464,6 @@ fn choose_run(
         state.save(out)?;
     }
     Ok(Some(Start { run, from_bundle }))
-}
-
-/// `--transfer-code-file`, read; an unattended two-machine run is refused without it (no
-/// person is there to type or read the code, and nothing else authenticates the bundles).
-fn transfer_code_option(
-    plan: &Plan,
-    options: &Options,
-    ui: &dyn Ui,
-) -> Result<Option<TransferCode>, crate::Error> {
-    let code = match &options.transfer_code_file {
-        Some(path) => {
-            Some(TransferCode::read_file(path).map_err(|e| CeremonyError::Usage(e.to_string()))?)
-        }
-        None => None,
-    };
-    if code.is_none() && plan.ceremony.machines == Machines::Two && !ui.attended() {
-        return Err(CeremonyError::Usage(format!(
-            "{}: an unattended run of a two-machine plan (--yes) needs the run's transfer code from a 0600 file: give --transfer-code-file FILE on both machines (make one with 'sdctl ceremony transfer-code --out FILE' and carry it apart from the transfer medium)",
-            plan.path.display()
-        ))
-        .into());
-    }
-    Ok(code)
-}
-
-/// The transfer code kept in run `run`'s folder, if any; it must be the one of
-/// `--transfer-code-file` when both are there.
-fn kept_transfer_code(
-    out: &Path,
-    run: &str,
-    from_file: Option<&TransferCode>,
-) -> Result<Option<TransferCode>, crate::Error> {
-    let path = run_dir(out, run).join(TRANSFER_CODE_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let kept = TransferCode::read_file(&path).map_err(|e| CeremonyError::State(e.to_string()))?;
-    if from_file.is_some_and(|f| *f != kept) {
-        return Err(CeremonyError::Usage(format!(
-            "--transfer-code-file: the code is not run {run}'s (kept in {}): give the file of this run",
-            path.display()
-        ))
-        .into());
-    }
-    Ok(Some(kept))
 }
 
 fn tidy(out: &Path, run: &str, ui: &mut dyn Ui) {

@@ -23,6 +23,7 @@ pub mod recover;
 #[cfg(feature = "online")]
 pub mod rehearse;
 pub mod rotate;
+pub mod run_transfer;
 pub mod runner;
 pub mod safety;
 pub mod state;
