@@ -14,8 +14,9 @@
 #      TARGET_DIR/HOST/release/sdctl and never overwrites the full build's
 #      TARGET_DIR/release/sdctl (both can live in one target directory, and its cache);
 #   4. the binary: ldd (and the ELF's NEEDED entries) list no libssl or libcrypto; it has no
-#      online command (hsm, emulator); it imports no libc function that opens a connection,
-#      listens or resolves a host name (DENIED_IMPORTS below);
+#      online command (hsm, emulator) and no kill-test hook (the name
+#      SDCTL_TEST_PAUSE_BEFORE_RENAME does not appear in it); it imports no libc function
+#      that opens a connection, listens or resolves a host name (DENIED_IMPORTS below);
 #   5. a self-test with no network: the binary makes three custodians' keys (keys generate,
 #      passphrase file), a security domain for them is made with the openssl CLI alone
 #      (the documented format, none of sdctl's code), `sd verify` opens it with a quorum of
@@ -38,10 +39,10 @@ Usage: $PROG [--target-dir DIR] [--skip-self-test]
 
 Builds the air-gapped sdctl (cargo build --release --locked --no-default-features
 --features vendored: no network code, static OpenSSL) and checks it: no HTTP/TLS/async
-crate in its dependency graph, no libssl or libcrypto in ldd, no online command, no libc
-import that connects or resolves names, and a self-test (keys generate, sd verify) with no
-network. Prints the binary's path, size, embedded OpenSSL and SHA-256 for the ceremony
-record.
+crate in its dependency graph, no libssl or libcrypto in ldd, no online command, no test
+hook, no libc import that connects or resolves names, and a self-test (keys generate, sd
+verify) with no network. Prints the binary's path, size, embedded OpenSSL and SHA-256 for
+the ceremony record.
 
   --target-dir DIR   cargo's target directory (default: \$CARGO_TARGET_DIR, else target/)
   --skip-self-test   do not run the keys generate / sd verify self-test
@@ -72,6 +73,9 @@ DENIED_IMPORTS=(
   connect listen sendto getaddrinfo getaddrinfo_a gethostbyname gethostbyname_r
   gethostbyname2 gethostbyname2_r res_query res_search res_nquery res_nsearch
 )
+
+# The environment variable of the kill tests' hook (src/files.rs, PAUSE_HOOK).
+TEST_HOOK=SDCTL_TEST_PAUSE_BEFORE_RENAME
 
 target_dir=${CARGO_TARGET_DIR:-}
 self_test=1
@@ -229,6 +233,14 @@ if "$bin" hsm --help >/dev/null 2>&1 || "$bin" emulator --help >/dev/null 2>&1; 
   fail "the binary has online commands (hsm, emulator): it was built with the 'online' feature"
 else
   pass "no online command (hsm, emulator)"
+fi
+# The kill tests' hook (src/files.rs) is compiled into debug builds only: its variable's name
+# in a release binary would mean the hook is there too.
+hook_hits=$(grep -c -a -- "$TEST_HOOK" "$bin" || true)
+if [[ "$hook_hits" == 0 ]]; then
+  pass "no test hook ($TEST_HOOK does not appear in the binary)"
+else
+  fail "the binary carries the kill tests' hook ($TEST_HOOK found $hook_hits time(s)): it is a debug build"
 fi
 # What the binary says of itself (sdctl --version: build kind and the OpenSSL it runs on).
 self_report=$("$bin" --version 2>&1) || self_report=''

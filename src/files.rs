@@ -250,6 +250,7 @@ impl WriteBatch {
 
     /// Renames every staged file into place and fsyncs the directories.
     pub fn commit(mut self) -> Result<(), FileError> {
+        #[cfg(debug_assertions)]
         for staged in &self.staged {
             pause_for_kill_tests(&staged.dest);
         }
@@ -292,13 +293,18 @@ impl Drop for WriteBatch {
 }
 
 /// Environment variable of the kill tests' hook: a write into the file it names pauses 30 s
-/// between fsync and rename, so a test can kill the process inside the write.
+/// between fsync and rename, so a test can kill the process inside the write. Only debug
+/// builds (what `cargo test` runs) read it: a release build has no hook, and no code uses
+/// this name there, so it is not in the binary (ceremony-scripts/build-offline.sh checks).
 pub const PAUSE_HOOK: &str = "SDCTL_TEST_PAUSE_BEFORE_RENAME";
 
-/// Test hook for the ceremony kill tests: when [`PAUSE_HOOK`] names `dest`'s file name, the
-/// write stops for up to 30 seconds with its temporary file complete and synced but not yet
-/// renamed, and says so on stderr, so a test can kill the process inside the write. Not a
-/// secret and not a behaviour: unset, nothing happens.
+/// Test hook for the ceremony kill tests, compiled in debug builds only: when
+/// [`PAUSE_HOOK`] names `dest`'s file name, the write stops for 30 seconds with its
+/// temporary file complete and synced but not yet renamed, and says so on stderr (naming
+/// `dest`, never the variable's value), so a test can kill the process inside the write.
+/// The value is only compared with the file name: whatever it holds, the hook can do
+/// nothing but pause one write. Not a secret and not a behaviour: unset, nothing happens.
+#[cfg(debug_assertions)]
 fn pause_for_kill_tests(dest: &Path) {
     let Some(name) = std::env::var_os(PAUSE_HOOK) else {
         return;

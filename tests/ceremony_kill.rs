@@ -7,7 +7,8 @@
 //! temporary files; a transcript that verifies; the security domain proven (activate) or
 //! the new HSM active (recover).
 
-#![cfg(feature = "online")]
+// The kill-test hook (src/files.rs) is compiled into debug builds only.
+#![cfg(all(feature = "online", debug_assertions))]
 
 mod common;
 

@@ -28,13 +28,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine;
-use common::dumps::{allow_core_dumps, check_control, dump_state, give_to, test_uid};
 use common::{mode_of, tamper_jwe, Fixture};
 use sdctl::passphrase::{PassphraseFile, PassphraseSource};
 use sdctl::primitives::jwe::CompactJwe;
@@ -868,240 +867,251 @@ fn the_cli_opens_private_keys_only_after_disabling_core_dumps() {
 
 // ---------------------------------------------------------------------------------------
 // Processes stopped inside a write: temporaries, core dumps, children.
+// The kill-test hook is compiled into debug builds only (src/files.rs): these tests run
+// where `cargo test` runs, against the debug binary.
 
-/// A running sdctl stopped by the kill-test hook before it renames its outputs.
-struct Paused {
-    child: Child,
-    /// sdctl's own pid (the child is strace when traced).
-    pid: u32,
-    stderr: String,
-}
+#[cfg(debug_assertions)]
+mod paused {
+    use std::io::{BufRead, BufReader};
+    use std::process::Child;
 
-/// Starts sdctl with the hook on `hook`, as `uid` (when given), with core dumps allowed and
-/// umask 0, and waits until it says it paused. With `strace_to`, under strace.
-fn start_paused(
-    dir: &Path,
-    args: &[&str],
-    hook: &str,
-    uid: Option<u32>,
-    strace_to: Option<&Path>,
-) -> Paused {
-    let mut cmd = match strace_to {
-        Some(trace) => {
-            let mut c = Command::new("strace");
-            c.args(words("-f -e trace=openat,open,creat -o")).arg(trace);
-            c.arg(env!("CARGO_BIN_EXE_sdctl"))
-                .args(args)
-                .current_dir(dir);
-            umask_zero(&mut c);
-            c
-        }
-        None => command(dir, args),
-    };
-    cmd.env(sdctl::files::PAUSE_HOOK, hook)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    allow_core_dumps(&mut cmd, uid);
-    let mut child = cmd.spawn().expect("sdctl starts");
-    let mut stderr = String::new();
-    let mut lines = BufReader::new(child.stderr.take().unwrap());
-    while !stderr.contains("test hook: paused") {
-        if lines.read_line(&mut stderr).unwrap() == 0 {
-            let status = child.wait().unwrap();
-            panic!("sdctl {args:?} ended ({status}) without pausing before {hook}:\n{stderr}");
-        }
+    use super::*;
+    use common::dumps::{allow_core_dumps, check_control, dump_state, give_to, test_uid};
+
+    /// A running sdctl stopped by the kill-test hook before it renames its outputs.
+    struct Paused {
+        child: Child,
+        /// sdctl's own pid (the child is strace when traced).
+        pid: u32,
+        stderr: String,
     }
-    let pid = match strace_to {
-        Some(_) => children_of(child.id())[0],
-        None => child.id(),
-    };
-    Paused { child, pid, stderr }
-}
 
-impl Paused {
-    /// SIGKILLs sdctl (inside its write) and reaps the child.
-    fn kill(mut self) {
-        // SAFETY: kill(2) with a pid of a process this test started.
-        assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
-        self.child.wait().unwrap();
-    }
-}
-
-/// Processes whose parent is `pid`.
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut kids = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
+    /// Starts sdctl with the hook on `hook`, as `uid` (when given), with core dumps allowed and
+    /// umask 0, and waits until it says it paused. With `strace_to`, under strace.
+    fn start_paused(
+        dir: &Path,
+        args: &[&str],
+        hook: &str,
+        uid: Option<u32>,
+        strace_to: Option<&Path>,
+    ) -> Paused {
+        let mut cmd = match strace_to {
+            Some(trace) => {
+                let mut c = Command::new("strace");
+                c.args(words("-f -e trace=openat,open,creat -o")).arg(trace);
+                c.arg(env!("CARGO_BIN_EXE_sdctl"))
+                    .args(args)
+                    .current_dir(dir);
+                umask_zero(&mut c);
+                c
+            }
+            None => command(dir, args),
         };
-        // Field 4 (ppid) follows the parenthesised command name and the state.
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        if words(after).get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
-            kids.extend(entry.file_name().to_string_lossy().parse::<u32>().ok());
+        cmd.env(sdctl::files::PAUSE_HOOK, hook)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        allow_core_dumps(&mut cmd, uid);
+        let mut child = cmd.spawn().expect("sdctl starts");
+        let mut stderr = String::new();
+        let mut lines = BufReader::new(child.stderr.take().unwrap());
+        while !stderr.contains("test hook: paused") {
+            if lines.read_line(&mut stderr).unwrap() == 0 {
+                let status = child.wait().unwrap();
+                panic!("sdctl {args:?} ended ({status}) without pausing before {hook}:\n{stderr}");
+            }
+        }
+        let pid = match strace_to {
+            Some(_) => children_of(child.id())[0],
+            None => child.id(),
+        };
+        Paused { child, pid, stderr }
+    }
+
+    impl Paused {
+        /// SIGKILLs sdctl (inside its write) and reaps the child.
+        fn kill(mut self) {
+            // SAFETY: kill(2) with a pid of a process this test started.
+            assert_eq!(unsafe { libc::kill(self.pid as i32, libc::SIGKILL) }, 0);
+            self.child.wait().unwrap();
         }
     }
-    kids
-}
 
-#[test]
-fn key_generation_temporaries_are_0600_encrypted_and_safe_when_killed() {
-    let fx = Fixture::new();
-    let d = fx.dir.path();
-    let names = ["alice", "bob", "carol"];
-    let passes = names.map(passphrase);
-    fx.pass_file("p.txt", &[&passes[0], &passes[1], &passes[2]]);
-    let strace = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let trace = d.join("strace.txt");
-    let args = words("keys generate --count 3 --names alice,bob,carol --bits 2048 --passphrase-file p.txt --out-dir keys");
-    let paused = start_paused(
-        d,
-        &args,
-        "alice.key",
-        None,
-        strace.then_some(trace.as_path()),
-    );
-    assert!(
-        paused.stderr.contains("keys/alice.key"),
-        "{}",
-        paused.stderr
-    );
+    /// Processes whose parent is `pid`.
+    fn children_of(pid: u32) -> Vec<u32> {
+        let mut kids = Vec::new();
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // Field 4 (ppid) follows the parenthesised command name and the state.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if words(after).get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+                kids.extend(entry.file_name().to_string_lossy().parse::<u32>().ok());
+            }
+        }
+        kids
+    }
 
-    // Inside the write: every output is a complete, synced temporary; nothing renamed yet.
-    let out = d.join("keys");
-    assert_eq!(mode_of(&out), 0o700, "the key directory");
-    let temps = files_under(&out);
-    let name_of = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
-    let listing: Vec<String> = temps.iter().map(|p| name_of(p)).collect();
-    assert_eq!(
-        temps.len(),
-        7,
-        "3 keys, 3 certificates, the manifest: {listing:?}"
-    );
-    assert!(
-        listing
-            .iter()
-            .all(|n| n.starts_with('.') && n.ends_with(".tmp")),
-        "{listing:?}"
-    );
-    let mut needles = Needles::default();
-    for (name, pass) in names.iter().zip(&passes) {
-        let temp = temps
-            .iter()
-            .find(|p| name_of(p).starts_with(&format!(".{name}.key.")))
-            .unwrap();
-        assert_eq!(mode_of(temp), 0o600, "{}", temp.display());
-        let text = fs::read_to_string(temp).unwrap();
-        let (begin, end) = (
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
-            "-----END ENCRYPTED PRIVATE KEY-----\n",
-        );
-        assert!(text.starts_with(begin) && text.ends_with(end), "{text}");
-        // It is the real key, complete: it opens with the custodian's passphrase.
-        fx.pass_file(&format!("{name}.pass"), &[pass]);
-        let rel = temp.strip_prefix(d).unwrap().display().to_string();
-        needles.add_key(
+    #[test]
+    fn key_generation_temporaries_are_0600_encrypted_and_safe_when_killed() {
+        let fx = Fixture::new();
+        let d = fx.dir.path();
+        let names = ["alice", "bob", "carol"];
+        let passes = names.map(passphrase);
+        fx.pass_file("p.txt", &[&passes[0], &passes[1], &passes[2]]);
+        let strace = Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let trace = d.join("strace.txt");
+        let args = words("keys generate --count 3 --names alice,bob,carol --bits 2048 --passphrase-file p.txt --out-dir keys");
+        let paused = start_paused(
             d,
-            &format!("{name}'s key"),
-            &rel,
-            Some(&format!("{name}.pass")),
+            &args,
+            "alice.key",
+            None,
+            strace.then_some(trace.as_path()),
         );
-        needles.add(&format!("{name}'s passphrase"), pass.as_bytes());
-    }
-    // No temporary holds an unencrypted key (its own encrypted PEM lines are allowed).
-    let plain = Needles {
-        list: needles
-            .list
-            .iter()
-            .filter(|(w, _)| !w.contains("PEM line"))
-            .cloned()
-            .collect(),
-    };
-    for temp in &temps {
-        let text = String::from_utf8_lossy(&fs::read(temp).unwrap()).into_owned();
-        assert!(!text.contains("BEGIN PRIVATE KEY") && !text.contains("BEGIN RSA PRIVATE"));
-        plain.assert_absent(&temp.display().to_string(), text.as_bytes());
-    }
-    let pid = paused.pid;
-    paused.kill();
+        assert!(
+            paused.stderr.contains("keys/alice.key"),
+            "{}",
+            paused.stderr
+        );
 
-    // Killed inside the write, it leaves the temporaries (nothing could remove them), in a
-    // 0700 directory; the keys are not in place; what others could read holds no secret.
-    assert_eq!(mode_of(&out), 0o700);
-    for path in files_under(&out) {
-        let name = name_of(&path);
-        assert!(!name.ends_with(".key"), "{name} was renamed into place");
-        if mode_of(&path) & 0o077 != 0 {
-            assert!(!name.contains(".key."), "{name} is readable by others");
-            needles.assert_absent(&name, &fs::read(&path).unwrap());
-        }
-    }
-
-    // The key temporaries were created 0600 (O_CREAT|O_EXCL), not narrowed afterwards.
-    if strace {
-        let calls = fs::read_to_string(&trace).unwrap();
-        let creates: Vec<&str> = calls
-            .lines()
-            .filter(|l| l.contains(".key.") && l.contains(".tmp\"") && l.contains("O_CREAT"))
-            .collect();
-        assert_eq!(creates.len(), 3, "pid {pid}: {calls}");
-        for call in creates {
-            assert!(
-                call.contains("O_EXCL") && call.contains(", 0600) = "),
-                "{call}"
+        // Inside the write: every output is a complete, synced temporary; nothing renamed yet.
+        let out = d.join("keys");
+        assert_eq!(mode_of(&out), 0o700, "the key directory");
+        let temps = files_under(&out);
+        let name_of = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        let listing: Vec<String> = temps.iter().map(|p| name_of(p)).collect();
+        assert_eq!(
+            temps.len(),
+            7,
+            "3 keys, 3 certificates, the manifest: {listing:?}"
+        );
+        assert!(
+            listing
+                .iter()
+                .all(|n| n.starts_with('.') && n.ends_with(".tmp")),
+            "{listing:?}"
+        );
+        let mut needles = Needles::default();
+        for (name, pass) in names.iter().zip(&passes) {
+            let temp = temps
+                .iter()
+                .find(|p| name_of(p).starts_with(&format!(".{name}.key.")))
+                .unwrap();
+            assert_eq!(mode_of(temp), 0o600, "{}", temp.display());
+            let text = fs::read_to_string(temp).unwrap();
+            let (begin, end) = (
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
+                "-----END ENCRYPTED PRIVATE KEY-----\n",
             );
+            assert!(text.starts_with(begin) && text.ends_with(end), "{text}");
+            // It is the real key, complete: it opens with the custodian's passphrase.
+            fx.pass_file(&format!("{name}.pass"), &[pass]);
+            let rel = temp.strip_prefix(d).unwrap().display().to_string();
+            needles.add_key(
+                d,
+                &format!("{name}'s key"),
+                &rel,
+                Some(&format!("{name}.pass")),
+            );
+            needles.add(&format!("{name}'s passphrase"), pass.as_bytes());
         }
-    } else {
-        eprintln!("strace is not installed: the creation mode is checked only after the fact");
-    }
-}
-
-#[test]
-fn core_dumps_are_off_while_keys_are_loaded() {
-    let bed = sd_bed();
-    let d = bed.fx.dir.path();
-    let mut setup = Runs::default();
-    setup.script(
-        d,
-        &[
-            "0 sd session new --out-dir s0 --bits 2048",
-            "0 shares split --threshold 2 --shares 3 --in pa.txt --out-dir sh",
-        ],
-    );
-    bed.fx.pass_file(
-        "gen.txt",
-        &["One Quokka 12345", "Two Quokka 12345", "Six Quokka 12345"],
-    );
-
-    // When the test runs as root, sdctl runs as nobody, in files it owns (see test_uid).
-    let uid = test_uid();
-    give_to(d, uid);
-    check_control(d, uid);
-
-    // Each command holding key material, stopped inside the write of an output: HOOK ARGS.
-    let cases = [
-        "custodian1.key keys generate --count 3 --bits 2048 --passphrase-file gen.txt --out-dir k",
-        "blob.json sd restore-blob --sd-file sd.json --sd-wrapping-keys a.key b.p12 c.key --passphrase-file pass.txt --sd-exchange-key x.cer --sd-file-restore-blob blob.json",
-        "new.json sd rewrap --sd-file sd.json --sd-wrapping-keys a.key c.key --passphrase-file two.txt --new-wrapping-keys n1.cer n2.cer n3.cer --new-quorum 2 --out new.json",
-        "a.jwe sd share-export --sd-file sd.json --key a.key --passphrase-file pa.txt --to s0/session.cer --out a.jwe",
-        "session.key sd session new --out-dir s1 --bits 2048",
-        "share-1.share shares split --threshold 2 --shares 3 --in pb.txt --out-dir sh2",
-        "secret.out shares combine sh/share-1.share sh/share-2.share --out secret.out",
-    ];
-    for case in cases {
-        let (hook, line) = case.split_once(' ').unwrap();
-        let paused = start_paused(d, &words(line), hook, uid, None);
+        // No temporary holds an unencrypted key (its own encrypted PEM lines are allowed).
+        let plain = Needles {
+            list: needles
+                .list
+                .iter()
+                .filter(|(w, _)| !w.contains("PEM line"))
+                .cloned()
+                .collect(),
+        };
+        for temp in &temps {
+            let text = String::from_utf8_lossy(&fs::read(temp).unwrap()).into_owned();
+            assert!(!text.contains("BEGIN PRIVATE KEY") && !text.contains("BEGIN RSA PRIVATE"));
+            plain.assert_absent(&temp.display().to_string(), text.as_bytes());
+        }
         let pid = paused.pid;
-        let (dumps, kids) = (dump_state(pid), children_of(pid));
-        let argv = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
         paused.kill();
-        let at = format!("sdctl {line}");
-        dumps.assert_off(&at);
-        assert!(kids.is_empty(), "{at}: started processes {kids:?}");
-        bed.needles
-            .assert_absent(&format!("the argv of {at}"), &argv);
+
+        // Killed inside the write, it leaves the temporaries (nothing could remove them), in a
+        // 0700 directory; the keys are not in place; what others could read holds no secret.
+        assert_eq!(mode_of(&out), 0o700);
+        for path in files_under(&out) {
+            let name = name_of(&path);
+            assert!(!name.ends_with(".key"), "{name} was renamed into place");
+            if mode_of(&path) & 0o077 != 0 {
+                assert!(!name.contains(".key."), "{name} is readable by others");
+                needles.assert_absent(&name, &fs::read(&path).unwrap());
+            }
+        }
+
+        // The key temporaries were created 0600 (O_CREAT|O_EXCL), not narrowed afterwards.
+        if strace {
+            let calls = fs::read_to_string(&trace).unwrap();
+            let creates: Vec<&str> = calls
+                .lines()
+                .filter(|l| l.contains(".key.") && l.contains(".tmp\"") && l.contains("O_CREAT"))
+                .collect();
+            assert_eq!(creates.len(), 3, "pid {pid}: {calls}");
+            for call in creates {
+                assert!(
+                    call.contains("O_EXCL") && call.contains(", 0600) = "),
+                    "{call}"
+                );
+            }
+        } else {
+            eprintln!("strace is not installed: the creation mode is checked only after the fact");
+        }
+    }
+
+    #[test]
+    fn core_dumps_are_off_while_keys_are_loaded() {
+        let bed = sd_bed();
+        let d = bed.fx.dir.path();
+        let mut setup = Runs::default();
+        setup.script(
+            d,
+            &[
+                "0 sd session new --out-dir s0 --bits 2048",
+                "0 shares split --threshold 2 --shares 3 --in pa.txt --out-dir sh",
+            ],
+        );
+        bed.fx.pass_file(
+            "gen.txt",
+            &["One Quokka 12345", "Two Quokka 12345", "Six Quokka 12345"],
+        );
+
+        // When the test runs as root, sdctl runs as nobody, in files it owns (see test_uid).
+        let uid = test_uid();
+        give_to(d, uid);
+        check_control(d, uid);
+
+        // Each command holding key material, stopped inside the write of an output: HOOK ARGS.
+        let cases = [
+            "custodian1.key keys generate --count 3 --bits 2048 --passphrase-file gen.txt --out-dir k",
+            "blob.json sd restore-blob --sd-file sd.json --sd-wrapping-keys a.key b.p12 c.key --passphrase-file pass.txt --sd-exchange-key x.cer --sd-file-restore-blob blob.json",
+            "new.json sd rewrap --sd-file sd.json --sd-wrapping-keys a.key c.key --passphrase-file two.txt --new-wrapping-keys n1.cer n2.cer n3.cer --new-quorum 2 --out new.json",
+            "a.jwe sd share-export --sd-file sd.json --key a.key --passphrase-file pa.txt --to s0/session.cer --out a.jwe",
+            "session.key sd session new --out-dir s1 --bits 2048",
+            "share-1.share shares split --threshold 2 --shares 3 --in pb.txt --out-dir sh2",
+            "secret.out shares combine sh/share-1.share sh/share-2.share --out secret.out",
+        ];
+        for case in cases {
+            let (hook, line) = case.split_once(' ').unwrap();
+            let paused = start_paused(d, &words(line), hook, uid, None);
+            let pid = paused.pid;
+            let (dumps, kids) = (dump_state(pid), children_of(pid));
+            let argv = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+            paused.kill();
+            let at = format!("sdctl {line}");
+            dumps.assert_off(&at);
+            assert!(kids.is_empty(), "{at}: started processes {kids:?}");
+            bed.needles
+                .assert_absent(&format!("the argv of {at}"), &argv);
+        }
     }
 }

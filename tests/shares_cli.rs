@@ -147,6 +147,11 @@ fn refusals_name_the_problem_with_the_right_exit_code() {
         .assert_error(2, "--names has 2 name(s) but --shares is 5");
     assert!(!fx.path("x").exists());
     split(&fx, 2, 3, "missing", "y", "").assert_error(2, "missing: cannot read");
+    // More files than a set can have are refused before any is read (none of these exists).
+    let many: Vec<String> = (0..256).map(|i| format!("none-{i}.share")).collect();
+    combine(&fx, &many.join(" "), "z", "")
+        .assert_error(2, "256 shares given; a set has at most 255");
+    assert!(!fx.path("z").exists());
 }
 
 fn typo(line: &str, column: usize) -> String {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::format::{Share, MAGIC, MAX_SHARE_LEN};
+use super::scheme::{check_count, MAX_TOTAL_PAYLOAD};
 use super::{sealed, text, ShareError};
 use crate::files::read_bounded_nonempty;
 use crate::keys::WrappingKey;
@@ -87,21 +88,46 @@ pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareE
     Ok(done(share, form, None))
 }
 
-/// Reads every share file (sealed ones opened with `keys`) and combines them.
+/// Reads every share file (sealed ones opened with `keys`) and combines them. More than
+/// [`MAX_SHARES`](super::scheme::MAX_SHARES) files are refused before any is read; shares
+/// carrying more than [`MAX_TOTAL_PAYLOAD`] bytes together are refused at the file that
+/// goes over.
 pub fn combine_files(
     paths: &[PathBuf],
     keys: &[WrappingKey],
 ) -> Result<(Vec<ReadShare>, super::Combined), ShareError> {
-    let read = paths
-        .iter()
-        .map(|p| read_share(p, keys))
-        .collect::<Result<Vec<_>, _>>()?;
+    let read = read_all(paths, keys, MAX_TOTAL_PAYLOAD)?;
     let named: Vec<(PathBuf, Share)> = read
         .iter()
         .map(|r| (r.path.clone(), r.share.clone()))
         .collect();
     let combined = super::combine(&named)?;
     Ok((read, combined))
+}
+
+/// Reads the share files of one combine: at most [`MAX_SHARES`](super::scheme::MAX_SHARES)
+/// of them, carrying at most `cap` payload bytes together.
+fn read_all(
+    paths: &[PathBuf],
+    keys: &[WrappingKey],
+    cap: usize,
+) -> Result<Vec<ReadShare>, ShareError> {
+    check_count(paths.len())?;
+    let mut read = Vec::with_capacity(paths.len());
+    let mut total = 0usize;
+    for path in paths {
+        let share = read_share(path, keys)?;
+        total = total.saturating_add(share.share.payload.len());
+        if total > cap {
+            return Err(ShareError::Usage(format!(
+                "{}: brings the shares given to more than {cap} bytes together; a combine \
+                 takes at most that much (give exactly the threshold's number of shares)",
+                path.display()
+            )));
+        }
+        read.push(share);
+    }
+    Ok(read)
 }
 
 #[cfg(test)]

@@ -179,3 +179,55 @@ fn sealed_files_that_are_not_sealed_shares_are_refused() {
         ExitCode::Crypto,
     );
 }
+
+#[test]
+fn more_than_255_files_are_refused_before_any_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // None of these files exists: a refusal that read one would say "cannot read".
+    let paths: Vec<PathBuf> = (0..256).map(|i| dir.path().join(format!("s{i}"))).collect();
+    let err = combine_files(&paths, &[]).expect_err("too many");
+    assert!(err.to_string().contains("at most 255"), "{err}");
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+    let err = combine_files(&paths[..255], &[]).expect_err("missing files");
+    assert!(err.to_string().contains("s0"), "{err}");
+}
+
+#[test]
+fn shares_carrying_more_than_the_total_cap_are_refused_at_the_file_that_goes_over() {
+    use crate::shares::format::{MAX_SECRET_LEN, NONCE_LEN};
+    use crate::shares::scheme::MAX_TOTAL_PAYLOAD;
+    // The cap holds the shares of the largest secret at a threshold of 16.
+    assert_eq!(MAX_TOTAL_PAYLOAD, 16 * (NONCE_LEN + MAX_SECRET_LEN));
+    // The same check at a small cap: three shares of a 100-byte secret reach a cap of three
+    // payloads exactly; the fourth file goes over and is named.
+    let dir = tempfile::tempdir().unwrap();
+    let shares = split(&[0x42; 100], 2, 5).unwrap();
+    let paths: Vec<PathBuf> = shares
+        .iter()
+        .map(|s| write(dir.path(), &format!("s{}.share", s.index), &s.encode()))
+        .collect();
+    let cap = 3 * (NONCE_LEN + 100);
+    assert_eq!(read_all(&paths[..3], &[], cap).unwrap().len(), 3);
+    let err = read_all(&paths[..4], &[], cap).expect_err("over the cap");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&paths[3].display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("more than {cap} bytes together")),
+        "{message}"
+    );
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+    let err = read_all(&paths[..4], &[], cap + 1).expect_err("still over");
+    assert!(
+        err.to_string().starts_with(&paths[3].display().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        read_all(&paths[..4], &[], cap + NONCE_LEN + 100)
+            .unwrap()
+            .len(),
+        4
+    );
+}

@@ -24,7 +24,7 @@ pub mod text;
 use std::path::PathBuf;
 
 pub use format::{SetId, Share};
-pub use scheme::{combine, split, Combined};
+pub use scheme::{combine, split, work_estimate, Combined, Work};
 
 use crate::exit_code::ExitCode;
 use crate::files::FileError;
@@ -106,6 +106,17 @@ pub enum ShareError {
     #[error("{have} share(s) of set {set} given but {need} are needed; bring {missing} more", missing = need - have)]
     TooFew {
         /// Distinct shares given.
+        have: usize,
+        /// The threshold.
+        need: usize,
+        /// The set id.
+        set: String,
+    },
+    /// More shares than the threshold, so many that searching them for a corrupted one
+    /// could cost more than [`scheme::WORK_BUDGET`]: refused before any reconstruction.
+    #[error("{have} shares of set {set} given for a threshold of {need}: searching them for a corrupted or forged share could take too long; give exactly {need} shares, leaving out any you suspect")]
+    TooMuchWork {
+        /// Shares given.
         have: usize,
         /// The threshold.
         need: usize,

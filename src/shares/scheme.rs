@@ -15,9 +15,16 @@ use super::ShareError;
 
 /// Bytes handed to blahaj per call.
 const CHUNK: usize = 64 * 1024;
-/// Most payload bytes that combining may rebuild while looking for the corrupted share
-/// among extra shares (a bound on the subset search).
-const SEARCH_BUDGET: usize = 256 * 1024 * 1024;
+/// Most GF(256) operations (see [`work_estimate`]) that combining may spend looking for a
+/// corrupted share among extra shares: about 15 s of blahaj's arithmetic on the development
+/// machine (1.4·10^8 operations took 0.45 s of CPU). A search that could cost more is
+/// refused before it starts.
+pub const WORK_BUDGET: u128 = 1 << 32;
+/// Most shares one combine takes: a set has at most 255 (the x-coordinates of GF(256)).
+pub const MAX_SHARES: usize = 255;
+/// Most payload bytes the shares of one combine may carry together (they are all held in
+/// memory at once): the shares of the largest secret at a threshold of 16.
+pub const MAX_TOTAL_PAYLOAD: usize = 16 * (NONCE_LEN + MAX_SECRET_LEN);
 
 /// Checks a split's threshold and share count (2 <= K <= N <= 255) before any secret is
 /// read; [`split`] checks them again.
@@ -70,6 +77,51 @@ pub fn split(secret: &[u8], threshold: u8, count: u8) -> Result<Vec<Share>, Shar
         .collect())
 }
 
+/// The worst-case cost of combining `given` shares of a set of threshold `threshold`
+/// whose payload is `payload_len` bytes (nonce and secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Work {
+    /// Reconstructions: 1 for exactly `K` shares; with extra shares, every `K`-subset
+    /// (C(given, K)) and then one probe per extra share. Saturates at `u128::MAX`.
+    pub tries: u128,
+    /// GF(256) operations: `tries × K² × payload_len` (blahaj's interpolation recomputes
+    /// the Lagrange basis for every byte). Saturates at `u128::MAX`.
+    pub operations: u128,
+}
+
+/// The worst-case [`Work`] of combining `given` shares of threshold `threshold` with
+/// `payload_len`-byte payloads. [`combine`] refuses extra shares whose search would cost
+/// more than [`WORK_BUDGET`] operations, before any reconstruction.
+pub fn work_estimate(given: usize, threshold: usize, payload_len: usize) -> Work {
+    let tries = if given <= threshold {
+        1
+    } else {
+        binomial(given, threshold).saturating_add((given - threshold) as u128)
+    };
+    let k = threshold as u128;
+    let operations = tries
+        .saturating_mul(k * k)
+        .saturating_mul(payload_len.max(1) as u128);
+    Work { tries, operations }
+}
+
+/// C(n, k), saturating at `u128::MAX`.
+fn binomial(n: usize, k: usize) -> u128 {
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    let mut c: u128 = 1;
+    for i in 0..k {
+        // c * (n - i) is divisible by i + 1: c is C(n, i), and C(n, i+1) is an integer.
+        match c.checked_mul((n - i) as u128) {
+            Some(m) => c = m / (i as u128 + 1),
+            None => return u128::MAX,
+        }
+    }
+    c
+}
+
 /// A secret rebuilt from shares and proven against the set's commitment.
 pub struct Combined {
     /// The secret.
@@ -85,6 +137,8 @@ pub struct Combined {
     /// Positions of shares that are not consistent with the secret: corrupted or forged,
     /// found because more than the threshold were given. Replace them.
     pub rejected: Vec<usize>,
+    /// Reconstructions done (at most [`Work::tries`] of [`work_estimate`]).
+    pub tries: usize,
 }
 
 impl std::fmt::Debug for Combined {
@@ -94,6 +148,7 @@ impl std::fmt::Debug for Combined {
             .field("set_id", &self.set_id)
             .field("used", &self.used)
             .field("rejected", &self.rejected)
+            .field("tries", &self.tries)
             .finish_non_exhaustive()
     }
 }
@@ -101,11 +156,23 @@ impl std::fmt::Debug for Combined {
 /// Combines shares (each with the file it came from, for messages). Refuses shares of
 /// different sets, shares given twice and too few shares; a reconstruction is accepted only
 /// if it matches the set's commitment. With more than `K` shares, a corrupted share is
-/// found and left out (and reported in [`Combined::rejected`]).
+/// found and left out (and reported in [`Combined::rejected`]), unless that search could
+/// cost more than [`WORK_BUDGET`]: then [`ShareError::TooMuchWork`], before any
+/// reconstruction. More than [`MAX_SHARES`] shares are refused at once.
 pub fn combine(shares: &[(PathBuf, Share)]) -> Result<Combined, ShareError> {
+    let mut tries = 0;
+    combine_counting(shares, &mut tries)
+}
+
+/// [`combine`], counting in `tries` every reconstruction done (also when it fails).
+fn combine_counting(
+    shares: &[(PathBuf, Share)],
+    tries: &mut usize,
+) -> Result<Combined, ShareError> {
     let Some((first_path, first)) = shares.first() else {
         return Err(ShareError::Usage("no shares given".into()));
     };
+    check_count(shares.len())?;
     let set = first.set_id.short();
     for (i, (path, share)) in shares.iter().enumerate().skip(1) {
         if share.set_id != first.set_id {
@@ -160,8 +227,16 @@ pub fn combine(shares: &[(PathBuf, Share)]) -> Result<Combined, ShareError> {
             set,
         });
     }
+    let work = work_estimate(shares.len(), need, first.payload.len());
+    if shares.len() > need && work.operations > WORK_BUDGET {
+        return Err(ShareError::TooMuchWork {
+            have: shares.len(),
+            need,
+            set,
+        });
+    }
     let all: Vec<&Share> = shares.iter().map(|(_, s)| s).collect();
-    let Some((used, data)) = find_consistent(&all, need)? else {
+    let Some((used, data)) = find_consistent(&all, need, tries)? else {
         let hint = if shares.len() == need {
             "; bring one more share of the set so sdctl can tell which one is wrong".to_owned()
         } else {
@@ -177,7 +252,7 @@ pub fn combine(shares: &[(PathBuf, Share)]) -> Result<Combined, ShareError> {
     for extra in (0..all.len()).filter(|i| !used.contains(i)) {
         let mut probe: Vec<&Share> = used[1..].iter().map(|&i| all[i]).collect();
         probe.push(all[extra]);
-        if !matches_commitment(first, &reconstruct(&probe)?) {
+        if !matches_commitment(first, &reconstruct(&probe, tries)?) {
             rejected.push(extra);
         }
     }
@@ -189,25 +264,35 @@ pub fn combine(shares: &[(PathBuf, Share)]) -> Result<Combined, ShareError> {
         count: first.count,
         used,
         rejected,
+        tries: *tries,
     })
 }
 
-/// The first `need`-subset of `all` (in lexicographic order) whose reconstruction matches
-/// the commitment, within [`SEARCH_BUDGET`].
+/// Refuses more than [`MAX_SHARES`] shares (before any is read, when given the number of
+/// files).
+pub fn check_count(given: usize) -> Result<(), ShareError> {
+    if given > MAX_SHARES {
+        return Err(ShareError::Usage(format!(
+            "{given} shares given; a set has at most {MAX_SHARES} shares and a combine takes at most that many"
+        )));
+    }
+    Ok(())
+}
+
+/// The `need`-subset found by [`find_consistent`] and the data it rebuilds.
 type Found = Option<(Vec<usize>, Zeroizing<Vec<u8>>)>;
 
-fn find_consistent(all: &[&Share], need: usize) -> Result<Found, ShareError> {
-    let per_try = all[0].payload.len().max(1);
-    let mut budget = SEARCH_BUDGET / per_try;
+/// The first `need`-subset of `all` (in lexicographic order) whose reconstruction matches
+/// the commitment; every subset at worst (the caller has bounded that by [`work_estimate`]).
+fn find_consistent(all: &[&Share], need: usize, tries: &mut usize) -> Result<Found, ShareError> {
     let mut subset: Vec<usize> = (0..need).collect();
     loop {
         let chosen: Vec<&Share> = subset.iter().map(|&i| all[i]).collect();
-        let data = reconstruct(&chosen)?;
+        let data = reconstruct(&chosen, tries)?;
         if matches_commitment(all[0], &data) {
             return Ok(Some((subset, data)));
         }
-        budget = budget.saturating_sub(1);
-        if budget == 0 || !next_subset(&mut subset, all.len()) {
+        if !next_subset(&mut subset, all.len()) {
             return Ok(None);
         }
     }
@@ -233,8 +318,10 @@ fn matches_commitment(share: &Share, data: &[u8]) -> bool {
     openssl::memcmp::eq(&expected, &share.commitment)
 }
 
-/// Interpolates `nonce || secret` from exactly the shares given (distinct indices).
-fn reconstruct(shares: &[&Share]) -> Result<Zeroizing<Vec<u8>>, ShareError> {
+/// Interpolates `nonce || secret` from exactly the shares given (distinct indices), and
+/// counts the try.
+fn reconstruct(shares: &[&Share], tries: &mut usize) -> Result<Zeroizing<Vec<u8>>, ShareError> {
+    *tries += 1;
     let len = shares[0].payload.len();
     let sharks = Sharks(shares.len() as u8);
     let mut out = Zeroizing::new(Vec::with_capacity(len));

@@ -206,3 +206,137 @@ fn next_subset_walks_every_combination_once() {
     assert_eq!(seen.len(), 6);
     assert_eq!(seen.last(), Some(&vec![2, 3]));
 }
+
+#[test]
+fn work_estimate_counts_every_subset_and_probe() {
+    let len = 100;
+    let exact = work_estimate(5, 5, len);
+    assert_eq!(
+        exact,
+        Work {
+            tries: 1,
+            operations: 25 * 100
+        }
+    );
+    // C(4, 3) subsets, then one probe of the extra share.
+    assert_eq!(work_estimate(4, 3, len).tries, 4 + 1);
+    assert_eq!(work_estimate(6, 3, len).tries, 20 + 3);
+    assert_eq!(work_estimate(6, 3, len).operations, 23 * 9 * 100);
+    assert_eq!(work_estimate(129, 128, len).tries, 129 + 1);
+    // C(255, 128) is about 2^251: the estimate saturates, far over the budget.
+    let forged = work_estimate(255, 128, NONCE_LEN + 16);
+    assert_eq!(forged.tries, u128::MAX);
+    assert!(forged.operations > WORK_BUDGET);
+    assert_eq!(binomial(66, 64), 2145);
+    assert_eq!(binomial(10, 0), 1);
+    assert_eq!(binomial(3, 4), 0);
+}
+
+/// Every share's payload changed, each byte by its own pseudo-random amount (the same
+/// change to two shares can cancel out in an interpolation): each share still parses (a
+/// forger recomputes the checksum), none fits the set.
+fn forge_all(given: &mut [(PathBuf, Share)]) {
+    for (_, share) in given.iter_mut() {
+        let mut x = (u32::from(share.index) << 8) | 0x9d;
+        for byte in share.payload.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *byte ^= (x as u8) | 1;
+        }
+    }
+}
+
+#[test]
+fn forged_255_shares_at_128_are_refused_before_any_reconstruction() {
+    let shares = split(&secret_of(16, 3), 128, 255).expect("split");
+    let all: Vec<usize> = (0..255).collect();
+    let mut given = named(&shares, &all);
+    forge_all(&mut given);
+    let mut tries = 0;
+    let err = combine_counting(&given, &mut tries).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            ShareError::TooMuchWork {
+                have: 255,
+                need: 128,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(tries, 0, "refused before the first reconstruction");
+    assert_eq!(err.exit_code(), crate::exit_code::ExitCode::BadInput);
+    let message = err.to_string();
+    assert!(message.contains("give exactly 128 shares"), "{message}");
+    // The same forged shares, exactly K of them: one reconstruction, caught by the commitment.
+    let mut tries = 0;
+    let err = combine_counting(&given[..128], &mut tries).expect_err("mismatch");
+    assert!(matches!(err, ShareError::Mismatch { .. }), "{err}");
+    assert_eq!(tries, 1);
+}
+
+#[test]
+fn the_search_among_extra_shares_does_at_most_its_estimate() {
+    // K + 1 = 129 shares, the first forged: every subset but the last holds it, so the
+    // search is its worst case (129 subsets, then the probe of the forged one).
+    let secret = secret_of(16, 5);
+    let shares = split(&secret, 128, 130).expect("split");
+    let order: Vec<usize> = (0..129).collect();
+    let mut given = named(&shares, &order);
+    forge_all(&mut given[..1]);
+    let bound = work_estimate(129, 128, NONCE_LEN + 16);
+    assert!(bound.operations <= WORK_BUDGET);
+    let combined = combine(&given).expect("combine around the forged share");
+    assert_eq!(combined.secret.as_slice(), secret.as_slice());
+    assert_eq!(combined.rejected, vec![0]);
+    assert_eq!(combined.tries as u128, bound.tries);
+
+    // Four of six forged at K = 3: every one of the C(6, 3) subsets is tried, no more.
+    let shares = split(&secret, 3, 6).expect("split");
+    let mut given = named(&shares, &[0, 1, 2, 3, 4, 5]);
+    forge_all(&mut given[1..5]);
+    let mut tries = 0;
+    let err = combine_counting(&given, &mut tries).expect_err("mismatch");
+    assert!(err.to_string().contains("more than one is wrong"), "{err}");
+    assert_eq!(tries, 20);
+    assert!((tries as u128) <= work_estimate(6, 3, NONCE_LEN + 16).tries);
+}
+
+#[test]
+fn the_work_budget_is_a_sharp_line() {
+    // At K = 64 with 66 shares the search costs 2147 × 64² operations per payload byte:
+    // a 488-byte payload is just under the budget, 489 just over.
+    let per_byte = work_estimate(66, 64, 1).operations;
+    assert!(per_byte * 488 <= WORK_BUDGET && per_byte * 489 > WORK_BUDGET);
+    let under = split(&secret_of(488 - NONCE_LEN, 1), 64, 66).expect("split");
+    let all: Vec<usize> = (0..66).collect();
+    let combined = combine(&named(&under, &all)).expect("under the budget");
+    assert_eq!(combined.tries, 3, "the first subset fits; two probes");
+    let over = split(&secret_of(489 - NONCE_LEN, 1), 64, 66).expect("split");
+    let mut tries = 0;
+    let err = combine_counting(&named(&over, &all), &mut tries).expect_err("over");
+    assert!(matches!(err, ShareError::TooMuchWork { .. }), "{err}");
+    assert_eq!(tries, 0);
+    // One share fewer is a small search again; exactly K is never refused for work.
+    assert!(combine(&named(&over, &all[..65])).is_ok());
+    assert_eq!(
+        combine(&named(&over, &all[..64])).expect("exactly K").tries,
+        1
+    );
+}
+
+#[test]
+fn more_than_255_shares_are_refused_before_anything_else() {
+    let shares = split(b"secret", 2, 3).expect("split");
+    let given: Vec<(PathBuf, Share)> = (0..256)
+        .map(|i| named(&shares, &[i % 3])[0].clone())
+        .collect();
+    let err = combine(&given).expect_err("too many");
+    assert!(matches!(err, ShareError::Usage(_)), "{err}");
+    assert!(err.to_string().contains("at most 255"), "{err}");
+    // 255 of them get as far as the duplicate check.
+    let err = combine(&given[..255]).expect_err("duplicates");
+    assert!(matches!(err, ShareError::Duplicate { .. }), "{err}");
+}
