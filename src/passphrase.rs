@@ -306,6 +306,32 @@ impl PassphraseSource {
     }
 }
 
+/// One attempt at a new passphrase.
+pub enum NewAttempt {
+    /// Typed twice alike and strong enough (or read from the file).
+    Accepted(Passphrase),
+    /// Not accepted, and why (never the passphrase itself).
+    Rejected(String),
+}
+
+impl PassphraseSource {
+    /// One attempt (`attempt` of `of`) at custodian `name`'s new passphrase: the file's line
+    /// (a weak line is an error, not an attempt), or typed at the prompt (twice). Input
+    /// ended at the prompt is [`PassphraseError::Prompt`].
+    pub fn new_attempt(
+        &self,
+        index: usize,
+        name: &str,
+        rule: StrengthRule,
+        attempt: (usize, usize),
+    ) -> Result<NewAttempt, PassphraseError> {
+        match self {
+            PassphraseSource::Prompt => prompt_new_once(name, rule, attempt),
+            _ => self.for_new(index, name, rule).map(NewAttempt::Accepted),
+        }
+    }
+}
+
 /// A hidden prompt that failed: input ended (Ctrl-D) or there is no terminal at all.
 fn prompt_failed(what: String, error: &std::io::Error) -> PassphraseError {
     if error.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -331,27 +357,54 @@ fn prompt(text: &str) -> std::io::Result<Passphrase> {
 }
 
 fn prompt_new(name: &str, rule: StrengthRule) -> Result<Passphrase, PassphraseError> {
-    let what = format!("custodian {name}");
-    let no_tty = |e: std::io::Error| prompt_failed(what.clone(), &e);
-    for _ in 0..3 {
-        let first = prompt(&format!(
-            "Custodian {name}: type a new passphrase for {name}'s private key (hidden): "
-        ))
-        .map_err(no_tty)?;
-        if let Some(reason) = rule.weakness(&first) {
-            eprintln!("That passphrase is too weak: {reason}. Please try again.");
-            continue;
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        match prompt_new_once(name, rule, (attempt, ATTEMPTS))? {
+            NewAttempt::Accepted(pass) => return Ok(pass),
+            NewAttempt::Rejected(why) => eprintln!(
+                "Attempt {attempt} of {ATTEMPTS} failed: {why}.{}",
+                if attempt < ATTEMPTS {
+                    " Please try again."
+                } else {
+                    ""
+                }
+            ),
         }
-        let second = prompt(&format!("Custodian {name}: type it again: ")).map_err(no_tty)?;
-        if first == second {
-            return Ok(first);
-        }
-        eprintln!("The two passphrases differ. Please try again.");
     }
     Err(PassphraseError::Prompt {
-        what,
-        reason: "no acceptable passphrase after three tries".into(),
+        what: format!("custodian {name}"),
+        reason: format!("no acceptable passphrase in {ATTEMPTS} attempts"),
     })
+}
+
+/// One attempt at the prompt: typed, checked against the rule, typed again.
+fn prompt_new_once(
+    name: &str,
+    rule: StrengthRule,
+    (attempt, of): (usize, usize),
+) -> Result<NewAttempt, PassphraseError> {
+    let what = format!("custodian {name}");
+    let no_tty = |e: std::io::Error| prompt_failed(what.clone(), &e);
+    let count = if of > 1 {
+        format!(" (attempt {attempt} of {of})")
+    } else {
+        String::new()
+    };
+    let first = prompt(&format!(
+        "Custodian {name}{count}: type a new passphrase for {name}'s private key (hidden): "
+    ))
+    .map_err(no_tty)?;
+    if let Some(reason) = rule.weakness(&first) {
+        return Ok(NewAttempt::Rejected(format!(
+            "that passphrase is too weak: {reason}"
+        )));
+    }
+    let second = prompt(&format!("Custodian {name}: type it again: ")).map_err(no_tty)?;
+    if first == second {
+        Ok(NewAttempt::Accepted(first))
+    } else {
+        Ok(NewAttempt::Rejected("the two passphrases differ".into()))
+    }
 }
 
 #[cfg(test)]

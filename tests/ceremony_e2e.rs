@@ -684,8 +684,9 @@ fn an_attended_two_machine_activation_carries_the_code_on_paper() {
         assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
         run
     };
-    // Step 1 only: the code is shown, then the operator stops before step 2.
-    let first = run_on(&offline, "offline", "y\ny\nn\n");
+    // Step 1 only: the witnesses confirm the plan, the code is shown and written down,
+    // then the operator stops before step 2.
+    let first = run_on(&offline, "offline", "y\ny\ny\nn\n");
     let kept = fs::read_to_string(m.out("offline").join("runs/activate/transfer-code")).unwrap();
     let code = kept.trim();
     assert_eq!(code.len(), 29, "{code}");

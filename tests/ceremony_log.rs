@@ -150,8 +150,14 @@ fn an_intact_transcript_verifies_and_shows_its_digest() {
         "{}",
         run.stdout
     );
+    // The digest in the notation read aloud: groups of four, eight to a line.
+    let spoken = sdctl::ceremony::ui::spoken_lines(&digest);
+    assert_eq!(spoken.len(), 2);
     assert!(
-        run.stdout.contains(&format!("Final digest: {digest}")),
+        run.stdout.contains(&format!(
+            "TRANSCRIPT FINAL DIGEST:\n   {}\n   {}",
+            spoken[0], spoken[1]
+        )),
         "{}",
         run.stdout
     );

@@ -10,7 +10,7 @@ use super::{file_name, incoming_path, peek, Incoming};
 use crate::ceremony::engine::{Ctx, Done, Machine, TransferSource};
 use crate::ceremony::transcript::{Entry, FileDigest};
 use crate::ceremony::transfer_code::TransferCode;
-use crate::ceremony::ui::{spoken, Ui};
+use crate::ceremony::ui::{labelled_digest, Ui};
 use crate::ceremony::CeremonyError;
 
 /// How many times a mistyped transfer code is asked again.
@@ -38,9 +38,13 @@ pub fn import(ctx: &mut Ctx<'_>, kind: &str) -> Result<(Incoming, Done), crate::
     incoming.entries = ctx.transcript.check_extension(&incoming.transcript)?;
     check_carried_out(ctx, &incoming.entries)?;
     ctx.ui.say(&format!(
-        "   Bundle {} authenticated ({authenticated})\n   bundle SHA-256 {}",
-        incoming.path.display(),
-        spoken(&incoming.sha256)
+        "   Bundle {} authenticated ({authenticated}).",
+        incoming.path.display()
+    ));
+    ctx.ui.say(&labelled_digest(
+        "   ",
+        "BUNDLE SHA-256 (as the other machine showed it):",
+        &incoming.sha256,
     ));
     let mut done = Done::new(format!(
         "{kind} bundle imported ({}), SHA-256 {}",

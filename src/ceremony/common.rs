@@ -2,10 +2,12 @@
 
 use serde_json::{json, Value};
 
+use super::custodians::witnesses_confirm;
 use super::engine::{Ctx, Done, Machine, Outcome, Side, Step, TransferSource};
 use super::plan::{HsmSection, Plan};
 use super::transcript::FileDigest;
 use super::transfer_code::TransferCode;
+use super::ui::{labelled_digest, path_from_here};
 use super::CeremonyError;
 
 /// How an HSM is named for people.
@@ -64,6 +66,17 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
             ),
         );
     }
+    say(ctx, format!("Plan:     {}", path_from_here(&plan.path)));
+    ctx.ui.say(&labelled_digest(
+        "   ",
+        "Plan SHA-256 (compare it with the one printed on the plan):",
+        &plan.sha256,
+    ));
+    let confirmed = witnesses_confirm(
+        ctx,
+        "Witnesses: does what was read out match the printed plan, and its SHA-256 the one printed on it?",
+        "the witnesses did not confirm the plan: print the plan file in use (and its SHA-256, 'sha256sum PLAN'), check it, then run the same command again",
+    )?;
     let transfer = match open_transfer_code(ctx)? {
         Ok(label) => label,
         Err(waiting) => return Ok(waiting),
@@ -90,6 +103,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
         ),
     )
     .fact("plan_sha256", plan.sha256.clone())
+    .fact("witnesses_confirmed", confirmed)
     .fact("machines", plan.ceremony.machines.name())
     .fact("sdctl_version", env!("CARGO_PKG_VERSION"))
     .fact("sdctl_build", build.build_kind())
@@ -144,7 +158,7 @@ fn open_transfer_code(
     }
     ctx.ui.say("");
     ctx.ui
-        .say("   Transfer code of this run (it authenticates every bundle between the machines):");
+        .say("   TRANSFER CODE of this run (it authenticates the bundles between the machines):");
     ctx.ui.say("");
     ctx.ui.say(&format!("      {}", code.grouped().as_str()));
     ctx.ui.say("");

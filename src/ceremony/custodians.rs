@@ -8,12 +8,13 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 
 use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::ui::{labelled_digest, path_from_here};
 use super::CeremonyError;
 use crate::files::{write_atomic, MODE_PUBLIC, MODE_SECRET};
 use crate::keys::check::{check_set, Severity};
 use crate::keys::generate::generate_custodian;
 use crate::keys::{load_certificate, load_wrapping_key, Certificate, WrappingKey};
-use crate::passphrase::{PassphraseSource, StrengthRule};
+use crate::passphrase::{NewAttempt, PassphraseError, PassphraseSource, StrengthRule};
 
 /// `OUT/custodians/NAME.key`.
 pub fn key_path(out: &Path, name: &str) -> PathBuf {
@@ -72,11 +73,11 @@ fn generate(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
         }
         return Ok(Outcome::Done(done.fact("kept_existing_key", true)));
     }
-    let index = passphrase_index(ctx, name);
-    let passphrase = ctx
-        .ui
-        .passphrases()
-        .for_new(index, name, StrengthRule::DEFAULT)?;
+    let Some(passphrase) = new_passphrase(ctx, name)? else {
+        return Ok(Outcome::Stopped(format!(
+            "Custodian {name} did not set a passphrase; nothing was made for them. When they are ready, run the same command again: the step starts over with three new attempts."
+        )));
+    };
     let options = ctx.plan.generate_options()?;
     let made = generate_custodian(name, &passphrase, &options)?;
     // The certificate first: a kill between the two writes leaves a certificate without a
@@ -88,16 +89,87 @@ fn generate(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
         true,
     )?;
     write_atomic(&key, made.key_pem.as_bytes(), MODE_SECRET, false)?;
+    ctx.ui.say(&labelled_digest(
+        "   ",
+        &format!("Custodian {name}: read your certificate's SHA-256 fingerprint aloud:"),
+        &made.certificate.sha256_fingerprint(),
+    ));
     let mut done = Done::new(format!(
         "{name}'s key pair made: RSA {} bits, certificate SHA-256 fingerprint {}",
         options.bits,
         made.certificate.sha256_fingerprint()
-    ));
+    ))
+    .fact("passphrases", ctx.passphrase_origin());
     done.outputs = vec![ctx.digest(&cert)?, ctx.digest(&key)?];
     for (k, v) in cert_facts(name, &made.certificate) {
         done.facts.insert(k.into(), v);
     }
     Ok(Outcome::Done(done))
+}
+
+/// Custodian `name`'s new passphrase: from the passphrase file, or typed at the prompt in up
+/// to three attempts (each failed one recorded); `None` when no attempt succeeded or the
+/// custodian ended the input (recorded as a stop).
+fn new_passphrase(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+) -> Result<Option<crate::passphrase::Passphrase>, crate::Error> {
+    const ATTEMPTS: usize = 3;
+    let index = passphrase_index(ctx, name);
+    for attempt in 1..=ATTEMPTS {
+        let tried = ctx.ui.passphrases().new_attempt(
+            index,
+            name,
+            StrengthRule::DEFAULT,
+            (attempt, ATTEMPTS),
+        );
+        let why = match tried {
+            Ok(NewAttempt::Accepted(pass)) => return Ok(Some(pass)),
+            Ok(NewAttempt::Rejected(why)) => why,
+            Err(PassphraseError::Prompt { reason, .. }) => {
+                let question = format!("custodian {name}'s new passphrase");
+                let mut facts = super::runner::stop_facts(&question);
+                facts.insert("answer".into(), "no answer (input ended)".into());
+                ctx.note(
+                    "stopped",
+                    format!("custodian {name} set no passphrase: {reason}"),
+                    facts,
+                )?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ctx.ui.say(&format!(
+            "   Attempt {attempt} of {ATTEMPTS} failed: {why}.{}",
+            if attempt < ATTEMPTS {
+                " Please try again."
+            } else {
+                ""
+            }
+        ));
+        let mut facts = serde_json::Map::new();
+        facts.insert("custodian".into(), name.into());
+        facts.insert("what".into(), "passphrase".into());
+        facts.insert("attempt".into(), attempt.into());
+        facts.insert("of".into(), ATTEMPTS.into());
+        facts.insert("reason".into(), why.clone().into());
+        ctx.note(
+            "failed-attempt",
+            format!("custodian {name}'s new passphrase, attempt {attempt} of {ATTEMPTS}: {why}"),
+            facts,
+        )?;
+    }
+    let mut facts = super::runner::stop_facts(&format!("custodian {name}'s new passphrase"));
+    facts.insert(
+        "answer".into(),
+        format!("no acceptable passphrase in {ATTEMPTS} attempts").into(),
+    );
+    ctx.note(
+        "stopped",
+        format!("custodian {name} set no passphrase in {ATTEMPTS} attempts; the step stopped"),
+        facts,
+    )?;
+    Ok(None)
 }
 
 /// The witnesses' check of every custodian's certificate (`keys check`), with the
@@ -108,7 +180,7 @@ pub fn check_step(names: Vec<String>) -> Step {
         side: Side::Offline,
         actor: "witnesses".into(),
         title: "Witnesses check the certificates".into(),
-        explain: "Every certificate is checked as a Managed HSM wrapping key (RSA size, key usage, validity, no duplicates). Witnesses compare each fingerprint below with `openssl x509 -noout -fingerprint -sha256 -in custodians/NAME.cer` and with what each custodian reads aloud.".into(),
+        explain: "Every certificate is checked as a Managed HSM wrapping key (RSA size, key usage, validity, no duplicates). Each fingerprint is shown with the openssl command that prints it; witnesses compare it with what its custodian read aloud, then confirm.".into(),
         imports: None,
         action: Box::new(move |ctx| check(ctx, &names)),
     }
@@ -126,8 +198,15 @@ fn check(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::Error> {
     let mut rows = Vec::new();
     for (name, path) in names.iter().zip(&certs) {
         let cert = load_certificate(path)?;
-        ctx.ui
-            .say(&format!("   {name:<16} {}", cert.sha256_fingerprint()));
+        ctx.ui.say(&labelled_digest(
+            "   ",
+            &format!("{name}: SHA-256 fingerprint"),
+            &cert.sha256_fingerprint(),
+        ));
+        ctx.ui.say(&format!(
+            "      (openssl x509 -noout -fingerprint -sha256 -in {} prints the same digits, with colons)",
+            path_from_here(path)
+        ));
         rows.push(json!({"custodian": name, "sha256_fingerprint": cert.sha256_fingerprint(), "x5t_256": cert.x5t_256()}));
         done.inputs.push(ctx.digest(path)?);
     }
@@ -149,7 +228,34 @@ fn check(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::Error> {
         ))
         .into());
     }
-    Ok(Outcome::Done(done.fact("certificates", Value::from(rows))))
+    let confirmed = witnesses_confirm(
+        ctx,
+        "Witnesses: does each fingerprint above match the one its custodian read aloud from their own screen?",
+        "the witnesses did not confirm the custodians' fingerprints: find out which certificate differs before anything leaves this machine",
+    )?;
+    Ok(Outcome::Done(
+        done.fact("certificates", Value::from(rows))
+            .fact("witnesses_confirmed", confirmed),
+    ))
+}
+
+/// Asks the witnesses `question` about what was just shown. Yes: the answer for the record
+/// (the question, or that `--yes` answered it). No: a refusal saying `refusal`.
+pub fn witnesses_confirm(
+    ctx: &mut Ctx<'_>,
+    question: &str,
+    refusal: &str,
+) -> Result<String, crate::Error> {
+    if !ctx.ui.attended() {
+        ctx.ui
+            .say(&format!("{question} [y/N] yes (--yes: not asked)"));
+        return Ok(format!("not asked (--yes): {question}"));
+    }
+    if ctx.ui.confirm(question) {
+        Ok(question.to_owned())
+    } else {
+        Err(CeremonyError::Refused(refusal.to_owned()).into())
+    }
 }
 
 /// The line of a `--passphrase-file` for custodian `name`: the plan's order, then the

@@ -135,6 +135,21 @@ pub enum Outcome {
     Done(Done),
     /// Not finished: people must act first (the message says what); rerun later.
     Waiting(String),
+    /// Not finished: it stopped where people could not go on (a passphrase not typed
+    /// right three times, input ended); recorded, and the message says how to go on.
+    Stopped(String),
+}
+
+/// The step whose work is running (for entries it adds on the way: failed attempts, stops).
+#[derive(Clone, Debug)]
+pub struct Current {
+    /// The step's id.
+    pub id: String,
+    /// Who acts.
+    pub actor: String,
+    /// Whether it imports the other machine's bundle (then nothing may be recorded: the
+    /// transcript must stay a prefix of the one that bundle carries).
+    pub import: bool,
 }
 
 /// A step's work.
@@ -185,6 +200,8 @@ pub struct Ctx<'a> {
     /// A run started by this invocation from the other machine's bundle: nothing of it is
     /// on disk until its first step (the import) has checked the bundle.
     pub fresh: bool,
+    /// The step whose work is running.
+    pub current: Option<Current>,
 }
 
 impl Ctx<'_> {
@@ -240,6 +257,60 @@ impl Ctx<'_> {
             self.fresh = false;
         }
         Ok(())
+    }
+    /// Whether entries may be added now: not while the run exists only in memory, and not
+    /// during (or before) an import, whose transcript must stay a prefix of the carried one.
+    pub fn can_note(&self) -> bool {
+        !self.fresh && !self.current.as_ref().is_some_and(|c| c.import)
+    }
+    /// Records an event that does not finish the running step (`failed-attempt`,
+    /// `stopped`, ...), when [`Ctx::can_note`]; otherwise nothing is written.
+    pub fn note(
+        &mut self,
+        event: &'static str,
+        summary: String,
+        facts: Map<String, Value>,
+    ) -> Result<(), crate::Error> {
+        let Some(current) = self.current.clone() else {
+            return Ok(());
+        };
+        self.note_for(&current.id, &current.actor, event, summary, facts)
+    }
+    /// [`Ctx::note`] for step `step` done by `actor`.
+    pub fn note_for(
+        &mut self,
+        step: &str,
+        actor: &str,
+        event: &'static str,
+        summary: String,
+        facts: Map<String, Value>,
+    ) -> Result<(), crate::Error> {
+        if !self.can_note() {
+            return Ok(());
+        }
+        let entry = NewEntry {
+            ceremony: self.plan.ceremony.name.clone(),
+            run: self.run_id.clone(),
+            kind: self.kind.name().into(),
+            machine: self.machine.name().into(),
+            actor: actor.to_owned(),
+            step: step.to_owned(),
+            event: event.into(),
+            summary,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            facts,
+        };
+        self.transcript.append(entry)?;
+        Ok(())
+    }
+    /// Where custodians' passphrases come from, for the record.
+    pub fn passphrase_origin(&self) -> &'static str {
+        match self.ui.passphrases() {
+            crate::passphrase::PassphraseSource::File(_) => "from --passphrase-file",
+            crate::passphrase::PassphraseSource::Prompt => "typed at a hidden prompt",
+            crate::passphrase::PassphraseSource::Unavailable => "none",
+        }
     }
     /// Keeps the run's transfer code in the run's folder (mode 0600), unless it is there.
     pub fn keep_transfer_code(&self) -> Result<(), crate::Error> {
@@ -337,6 +408,7 @@ pub fn run(
         transfer: transfer.0,
         transfer_source: transfer.1,
         fresh,
+        current: None,
     };
     super::runner::drive(&mut ctx, &steps)
 }

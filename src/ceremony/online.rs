@@ -317,6 +317,11 @@ pub fn exchange_key(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
         })?;
     let path = ctx.run_dir()?.join("exchange-key.pem");
     write_atomic(&path, cert.to_pem().as_bytes(), MODE_PUBLIC, true)?;
+    ctx.ui.say(&crate::ceremony::ui::labelled_digest(
+        "   ",
+        "Exchange key of the new HSM, SHA-256 fingerprint of its certificate:",
+        &cert.sha256_fingerprint(),
+    ));
     let mut done = Done::new(format!(
         "exchange key of {} saved (x5t_256 {})",
         hsm_label(&hsm),

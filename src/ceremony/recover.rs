@@ -9,6 +9,7 @@ use super::hsm_steps;
 use super::plan::{Plan, QuorumMode};
 use super::quorum::{describe, gather, session_step, Shares};
 use super::transcript::Entry;
+use super::ui::labelled_digest;
 use super::CeremonyError;
 use crate::domain::exchange::{parse_exchange_key, read_exchange_key};
 use crate::domain::restore_blob::{build_with_keys, RestoreBlob};
@@ -84,6 +85,13 @@ fn import_exchange(ctx: &mut Ctx<'_>) -> Result<Outcome, crate::Error> {
             incoming.path.display()
         ))
         .into());
+    }
+    if let Some(cert) = &key.certificate {
+        ctx.ui.say(&labelled_digest(
+            "   ",
+            "Exchange key, SHA-256 fingerprint of its certificate (as the online machine showed it):",
+            &cert.sha256_fingerprint(),
+        ));
     }
     bundle::accept(ctx, &incoming)?;
     let path = ctx.run_dir()?.join("exchange-key.pem");

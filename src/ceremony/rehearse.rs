@@ -82,11 +82,11 @@ fn temporary_dir() -> Result<PathBuf, crate::Error> {
 }
 
 fn run_in(work: &Path, options: &RehearseOptions) -> Result<RehearseReport, crate::Error> {
-    let mut say = Console {
-        yes: true,
-        narrate_on_stderr: options.narrate_on_stderr,
-        passphrases: PassphraseSource::Unavailable,
-    };
+    let mut say = Console::new(
+        true,
+        options.narrate_on_stderr,
+        PassphraseSource::Unavailable,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -236,11 +236,11 @@ fn run_one(
     say: &mut Console,
 ) -> Result<Rehearsed, crate::Error> {
     let plan = Plan::load(plan_path)?;
-    let mut ui = Console {
-        yes: true,
-        narrate_on_stderr: say.narrate_on_stderr,
-        passphrases: PassphraseSource::File(PassphraseFile::read(passphrases)?),
-    };
+    let mut ui = Console::new(
+        true,
+        say.narrate_on_stderr,
+        PassphraseSource::File(PassphraseFile::read(passphrases)?),
+    );
     let report = super::run(&plan, kind, &Options::default(), &mut ui)?;
     if report.outcome != "complete" {
         return Err(HsmError::Usage(format!(

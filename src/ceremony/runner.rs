@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 
 use super::bundle::incoming_path;
 use super::engine::{
-    announcement, continue_command, write_record, Ctx, Done, Machine, Outcome, Report, Step,
-    FINISHING_EVENTS,
+    announcement, continue_command, write_record, Ctx, Current, Done, Machine, Outcome, Report,
+    Step, FINISHING_EVENTS,
 };
 use super::safety::network_interfaces_up;
-use super::ui::spoken;
+use super::ui::labelled_digest;
 use super::CeremonyError;
 
 /// Step ids of the run finished according to the transcript.
@@ -61,6 +61,7 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             ctx.machine.name()
         ));
     }
+    note_interruption(ctx, steps)?;
     let mut done_now = Vec::new();
     let mut outcome = "complete";
     let mut next = None;
@@ -96,17 +97,31 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             }
         }
         let step = &steps[i];
+        ctx.current = Some(Current {
+            id: step.id.clone(),
+            actor: step.actor.clone(),
+            import: step.imports.is_some(),
+        });
+        crate::process::on_interrupt_say(&interrupt_message(ctx, steps, i));
         ctx.ui.announce(&announcement(steps, i));
-        if !ctx.ui.confirm(&format!("Proceed with step {}?", i + 1)) {
+        let question = format!("Proceed with step {}?", i + 1);
+        if !ctx.ui.confirm(&question) {
             outcome = "stopped";
-            next = Some(format!(
+            let message = format!(
                 "Stopped before step {} ({}); nothing of it was done. Run the same command again to continue.",
                 i + 1,
                 step.title
-            ));
+            );
+            ctx.note("stopped", message.clone(), stop_facts(&question))?;
+            next = Some(message);
             break;
         }
-        match (step.action)(ctx) {
+        let marker = in_progress_marker(ctx, step)?;
+        let result = (step.action)(ctx);
+        if let Some(path) = marker {
+            let _ = std::fs::remove_file(path);
+        }
+        match result {
             Ok(Outcome::Done(done)) => {
                 finish(ctx, step, done)?;
                 done_now.push(step.id.clone());
@@ -115,6 +130,11 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             }
             Ok(Outcome::Waiting(message)) => {
                 outcome = "waiting";
+                next = Some(message);
+                break;
+            }
+            Ok(Outcome::Stopped(message)) => {
+                outcome = "stopped";
                 next = Some(message);
                 break;
             }
@@ -132,6 +152,8 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
             }
         }
     }
+    ctx.current = None;
+    crate::process::on_interrupt_say("");
     if ctx.fresh {
         // Stopped before the import that would have started the run here: nothing to keep.
         return Ok(unstarted(ctx, steps, outcome, next));
@@ -152,15 +174,14 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
     let digest = ctx.transcript.final_digest();
     if let Some(d) = &digest {
         ctx.ui.say("");
-        ctx.ui.say(&format!(
-            "Transcript {} — final digest:\n   {}",
-            ctx.transcript.path().display(),
-            spoken(d)
-        ));
-        if closed {
-            ctx.ui
-                .say("Witnesses: write this digest down and sign the printed record.");
-        }
+        ctx.ui
+            .say(&format!("Transcript {}", ctx.transcript.path().display()));
+        let label = if closed {
+            "TRANSCRIPT FINAL DIGEST (witnesses: write it down by hand and sign the printed record):"
+        } else {
+            "TRANSCRIPT DIGEST so far (witnesses: write it down; the next part must continue it):"
+        };
+        ctx.ui.say(&labelled_digest("", label, d));
     }
     Ok(Report {
         ceremony: ctx.plan.ceremony.name.clone(),
@@ -190,6 +211,72 @@ fn bundle_for_this_run(ctx: &Ctx<'_>, kind: &str) -> bool {
         Ok(bundle) => bundle.run == ctx.run_id,
         Err(_) => true,
     }
+}
+
+/// The file that says which step's work is running (`runs/RUN/step-in-progress`): written
+/// before the work, removed after it, so a run that finds it knows that step was cut
+/// short (Ctrl-C, a kill, a power cut). Imports leave no marker: they write nothing until
+/// they succeed.
+const IN_PROGRESS: &str = "step-in-progress";
+
+fn in_progress_marker(
+    ctx: &Ctx<'_>,
+    step: &Step,
+) -> Result<Option<std::path::PathBuf>, crate::Error> {
+    if !ctx.can_note() {
+        return Ok(None);
+    }
+    let path = ctx.run_dir()?.join(IN_PROGRESS);
+    crate::files::write_atomic(&path, step.id.as_bytes(), crate::files::MODE_PUBLIC, true)?;
+    Ok(Some(path))
+}
+
+/// Records an `interrupted` entry for the step a previous invocation left unfinished.
+fn note_interruption(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<(), crate::Error> {
+    if ctx.fresh {
+        return Ok(());
+    }
+    let path = crate::ceremony::state::run_dir(&ctx.out, &ctx.run_id).join(IN_PROGRESS);
+    let Ok(id) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let finished = finished_steps(ctx);
+    if let Some(step) = steps
+        .iter()
+        .find(|s| s.id == id && !finished.contains(&s.id))
+    {
+        let mut facts = serde_json::Map::new();
+        facts.insert("step".into(), id.clone().into());
+        let summary = format!(
+            "step {id} ({}) was interrupted before it finished; nothing of it was kept, it runs again",
+            step.title
+        );
+        ctx.ui.say(&format!("Note: {summary}."));
+        ctx.note_for(&step.id, &step.actor, "interrupted", summary, facts)?;
+    }
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+/// What Ctrl-C prints while step `i` is announced or running.
+fn interrupt_message(ctx: &Ctx<'_>, steps: &[Step], i: usize) -> String {
+    format!(
+        "\nInterrupted at step {}/{} ({}) of {} run {}: nothing of that step is kept. To resume, run the same command again:\n   {}\n",
+        i + 1,
+        steps.len(),
+        steps[i].title,
+        ctx.kind.name(),
+        ctx.run_id,
+        continue_command(ctx, steps[i].side)
+    )
+}
+
+/// The facts of a `stopped` entry.
+pub fn stop_facts(question: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut facts = serde_json::Map::new();
+    facts.insert("question".into(), question.into());
+    facts.insert("answer".into(), "no".into());
+    facts
 }
 
 fn unstarted(ctx: &Ctx<'_>, steps: &[Step], outcome: &'static str, next: Option<String>) -> Report {
@@ -227,10 +314,12 @@ fn finish(ctx: &mut Ctx<'_>, step: &Step, mut done: Done) -> Result<(), crate::E
                 sha = bundle.write(text)?;
                 Ok(())
             })?;
-            ctx.ui.say(&format!(
-                "   Bundle written: {}\n   SHA-256 {}\n   Witnesses: read this digest aloud now and again on the other machine.",
-                bundle.path().display(),
-                spoken(&sha)
+            ctx.ui
+                .say(&format!("   Bundle written: {}", bundle.path().display()));
+            ctx.ui.say(&labelled_digest(
+                "   ",
+                "BUNDLE SHA-256 (for the record; the other machine shows it too):",
+                &sha,
             ));
         }
         None => {

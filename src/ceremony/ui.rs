@@ -35,9 +35,7 @@ pub trait Ui {
             "== Step {}/{}: {}  [who: {}; machine: {}]",
             step.number, step.total, step.title, step.actor, step.machine
         ));
-        for line in wrap(step.explain, 88) {
-            self.say(&format!("   {line}"));
-        }
+        self.say(&format!("   {}", step.explain));
     }
     /// Asks a yes/no question; `false` stops the ceremony cleanly.
     fn confirm(&mut self, question: &str) -> bool;
@@ -51,7 +49,9 @@ pub trait Ui {
 }
 
 /// The terminal: narration on stdout (stderr when stdout carries JSON), questions on
-/// stderr, answers read from standard input; `yes` answers every question itself.
+/// stderr, answers read from standard input; `yes` answers every question itself. Every
+/// line is wrapped to the terminal's width at spaces, so a digest shown in groups is never
+/// cut inside a group.
 pub struct Console {
     /// Answer every confirmation yes (`--yes`).
     pub yes: bool,
@@ -59,14 +59,35 @@ pub struct Console {
     pub narrate_on_stderr: bool,
     /// Passphrase source.
     pub passphrases: PassphraseSource,
+    /// Columns to wrap at ([`terminal_width`]; `usize::MAX` for no wrapping).
+    pub width: usize,
+}
+
+impl Console {
+    /// A console for this process's terminal (its width read now).
+    pub fn new(yes: bool, narrate_on_stderr: bool, passphrases: PassphraseSource) -> Console {
+        Console {
+            yes,
+            narrate_on_stderr,
+            passphrases,
+            width: terminal_width(if narrate_on_stderr { 2 } else { 1 }),
+        }
+    }
 }
 
 impl Ui for Console {
     fn say(&mut self, text: &str) {
+        let mut out = String::new();
+        for line in text.split('\n') {
+            for piece in wrap_line(line, self.width) {
+                out.push_str(&piece);
+                out.push('\n');
+            }
+        }
         if self.narrate_on_stderr {
-            eprintln!("{text}");
+            eprint!("{out}");
         } else {
-            println!("{text}");
+            print!("{out}");
             let _ = std::io::stdout().flush();
         }
     }
@@ -77,7 +98,7 @@ impl Ui for Console {
             return true;
         }
         let _ = std::io::stdout().flush();
-        eprint!("{question} [y/N] ");
+        eprint!("{}", prompt_text(&format!("{question} [y/N]"), self.width));
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let read = std::io::stdin().lock().read_line(&mut answer);
@@ -97,7 +118,7 @@ impl Ui for Console {
             return None;
         }
         let _ = std::io::stdout().flush();
-        eprint!("{question} ");
+        eprint!("{}", prompt_text(question, self.width));
         let _ = std::io::stderr().flush();
         let mut answer = zeroize::Zeroizing::new(String::with_capacity(128));
         let read = std::io::stdin().lock().read_line(&mut answer);
@@ -119,26 +140,112 @@ impl Ui for Console {
     }
 }
 
-/// Splits `text` into lines of at most `width` characters at spaces.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
+/// The width to wrap narration written to descriptor `fd` at: the terminal's columns,
+/// never more than 100 (long lines are hard to read aloud from) nor less than 40. Output
+/// that goes to a file or a pipe is not wrapped unless `COLUMNS` is set.
+pub fn terminal_width(fd: i32) -> usize {
+    // SAFETY: TIOCGWINSZ writes a winsize struct for a valid descriptor, or fails.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) };
+    let columns = if rc == 0 && size.ws_col > 0 {
+        Some(usize::from(size.ws_col))
+    } else {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse().ok())
+    };
+    columns.map_or(usize::MAX, |c: usize| c.clamp(40, 100))
 }
 
-/// A digest grouped in fours for reading aloud: `3f2a 91c0 ...`.
+/// `line` wrapped at spaces to `width` columns: continuation lines keep the line's
+/// indentation and two more spaces. A word longer than the width stands alone.
+pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_owned()];
+    }
+    let indent = line.len() - line.trim_start().len();
+    let lead = &line[..indent];
+    let more = format!("{lead}  ");
+    let mut out = Vec::new();
+    let mut current = lead.to_owned();
+    for word in line.split_whitespace() {
+        let pad = if current.trim().is_empty() { 0 } else { 1 };
+        if current.trim().is_empty()
+            || current.chars().count() + pad + word.chars().count() <= width
+        {
+            if pad == 1 {
+                current.push(' ');
+            }
+            current.push_str(word);
+        } else {
+            out.push(std::mem::take(&mut current));
+            current = format!("{more}{word}");
+        }
+    }
+    out.push(current);
+    out
+}
+
+/// A question for a prompt: all but its last wrapped line end with a new line, the last
+/// ends with a space for the answer.
+fn prompt_text(question: &str, width: usize) -> String {
+    let lines = wrap_line(question, width.saturating_sub(2));
+    let (last, first) = lines.split_last().unwrap_or((&lines[0], &[]));
+    let mut text: String = first.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str(last);
+    text.push(' ');
+    text
+}
+
+/// A digest or fingerprint (hex, any case, colons allowed) as people read it aloud:
+/// lowercase, in groups of four, eight groups to a line (`3f2a 91c0 ...`). The same
+/// notation is used on screen, in the record and by `ceremony log verify`.
+pub fn spoken_lines(digest: &str) -> Vec<String> {
+    let clean: String = digest
+        .chars()
+        .filter(|c| *c != ':')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    clean.as_bytes().chunks(32).map(spoken_bytes).collect()
+}
+
+fn spoken_bytes(chunk: &[u8]) -> String {
+    chunk
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `label`, then the value read aloud on its own indented lines ([`spoken_lines`]).
+pub fn labelled_digest(indent: &str, label: &str, digest: &str) -> String {
+    let mut text = format!("{indent}{label}");
+    for line in spoken_lines(digest) {
+        text.push_str(&format!("\n{indent}   {line}"));
+    }
+    text
+}
+
+/// A path as the operator can type it from where they stand: relative to the current
+/// directory when it lies below it, else absolute.
+pub fn path_from_here(path: &std::path::Path) -> String {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_owned())
+    };
+    match std::env::current_dir() {
+        Ok(here) => absolute
+            .strip_prefix(&here)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| absolute.display().to_string()),
+        Err(_) => absolute.display().to_string(),
+    }
+}
+
+/// A digest grouped in fours for reading aloud, on one line: `3f2a 91c0 ...`.
 pub fn spoken(digest: &str) -> String {
     digest
         .as_bytes()

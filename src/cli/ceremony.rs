@@ -163,11 +163,7 @@ fn run_ceremony(rep: &mut Reporter, kind: Kind, args: RunArgs) -> Result<i32, Er
         allow_network: args.allow_network,
         transfer_code_file: args.transfer_code_file,
     };
-    let mut ui = Console {
-        yes: args.yes,
-        narrate_on_stderr: !rep.human(),
-        passphrases,
-    };
+    let mut ui = Console::new(args.yes, !rep.human(), passphrases);
     let report = ceremony::run(&plan, kind, &options, &mut ui)?;
     Ok(finish(rep, &report))
 }

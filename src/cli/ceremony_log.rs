@@ -1,6 +1,7 @@
 //! `sdctl ceremony log verify | record`: check a ceremony transcript's hash chain, and
 //! render its printable record.
 
+use sdctl::ceremony::ui::labelled_digest;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -140,7 +141,10 @@ fn run_verify(rep: &Reporter, args: VerifyArgs) -> Result<i32, Error> {
     result.chain = Some(report.clone());
     Ok(rep.finish(&result, matches, || {
         println!("{}: {}", result.file, describe(&report));
-        println!("Final digest: {}", report.final_digest);
+        println!(
+            "{}",
+            labelled_digest("", "TRANSCRIPT FINAL DIGEST:", &report.final_digest)
+        );
         if args.expect.is_some() && matches {
             println!("It is the digest the witnesses wrote down.");
         }
@@ -163,7 +167,10 @@ fn run_record(rep: &Reporter, args: RecordArgs) -> Result<i32, Error> {
     Ok(rep.finish(&result, true, || {
         println!("Wrote {} and {}", md.display(), html.display());
         println!("{}: {}", result.file, describe(&report));
-        println!("Final digest: {}", report.final_digest);
+        println!(
+            "{}",
+            labelled_digest("", "TRANSCRIPT FINAL DIGEST:", &report.final_digest)
+        );
     }))
 }
 
