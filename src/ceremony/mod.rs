@@ -8,6 +8,7 @@
 //!   [`rehearse`] (feature `online`): all of them against the built-in emulator.
 
 pub mod activate;
+pub mod audit;
 pub mod bundle;
 pub mod common;
 pub mod custodians;

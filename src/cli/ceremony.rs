@@ -40,6 +40,11 @@ pub enum CeremonyCommand {
     /// Transcripts: verify the hash chain, render the printable record.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Audit a ceremony folder, or both machines' folders: every transcript chain (and its
+    /// final digest with --expect), every file named by digest, the bundles on both sides,
+    /// the security domain against the custodians' certificates and quorum, the retired
+    /// domains. One line per finding; writes nothing. Exit 0 clean, 1 findings, 2 unreadable.
+    Audit(super::ceremony_audit::AuditArgs),
 }
 
 /// `--machine`.
@@ -130,6 +135,7 @@ pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
         CeremonyCommand::TransferCode(_) => "ceremony transfer-code",
         CeremonyCommand::Status(_) => "ceremony status",
         CeremonyCommand::Log(_) => "ceremony log",
+        CeremonyCommand::Audit(_) => "ceremony audit",
     };
     let mut rep = Reporter::new(format, name);
     let outcome = match cmd {
@@ -142,6 +148,7 @@ pub fn run(cmd: CeremonyCommand, format: OutputFormat) -> i32 {
         CeremonyCommand::TransferCode(a) => transfer_code(&mut rep, a),
         CeremonyCommand::Status(a) => status(&mut rep, a),
         CeremonyCommand::Log(cmd) => return ceremony_log::run(cmd, format),
+        CeremonyCommand::Audit(a) => return super::ceremony_audit::run(a, format),
     };
     match outcome {
         Ok(code) => code,

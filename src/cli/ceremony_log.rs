@@ -224,7 +224,7 @@ fn into_error(e: TranscriptError, dir: &Path) -> Error {
 }
 
 /// A final digest as typed by a witness: 64 hex digits, any case, spaces ignored.
-fn parse_digest(s: &str) -> Result<String, String> {
+pub(super) fn parse_digest(s: &str) -> Result<String, String> {
     let digest: String = s
         .chars()
         .filter(|c| !c.is_whitespace())

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Handlers parse, call the library, and print.
 
 mod ceremony;
+mod ceremony_audit;
 mod ceremony_log;
 #[cfg(feature = "online")]
 mod emulator;
