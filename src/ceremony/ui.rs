@@ -140,9 +140,8 @@ impl Ui for Console {
     }
 }
 
-/// The width to wrap narration written to descriptor `fd` at: the terminal's columns,
-/// never more than 100 (long lines are hard to read aloud from) nor less than 40. Output
-/// that goes to a file or a pipe is not wrapped unless `COLUMNS` is set.
+/// The width to wrap narration written to descriptor `fd` at: the terminal's columns (at
+/// least 40). Output that goes to a file or a pipe is not wrapped unless `COLUMNS` is set.
 pub fn terminal_width(fd: i32) -> usize {
     // SAFETY: TIOCGWINSZ writes a winsize struct for a valid descriptor, or fails.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
@@ -154,7 +153,7 @@ pub fn terminal_width(fd: i32) -> usize {
             .ok()
             .and_then(|c| c.trim().parse().ok())
     };
-    columns.map_or(usize::MAX, |c: usize| c.clamp(40, 100))
+    columns.map_or(usize::MAX, |c: usize| c.max(40))
 }
 
 /// `line` wrapped at spaces to `width` columns: continuation lines keep the line's
