@@ -27,6 +27,8 @@ const DIGEST_ADVICE: &str = "Witnesses: copy this digest by hand into the boxes 
 enum Part {
     Text(String),
     Digest(String),
+    /// An identifier shown as written, in a monospace font (an `x5t_256`).
+    Token(String),
 }
 
 /// A value as the record shows it: text with its digests picked out.
@@ -123,16 +125,13 @@ impl Model {
                     None => text::plain(&c.fingerprint),
                 };
                 let x5t = if c.x5t_256.is_empty() {
-                    "not in this transcript"
+                    text::plain("not in this transcript")
                 } else {
-                    &c.x5t_256
+                    vec![Part::Token(c.x5t_256.clone())]
                 };
                 Item {
                     cells: vec![text::plain(&c.name), text::plain(&c.contact)],
-                    details: vec![
-                        ("Certificate SHA-256", fingerprint),
-                        ("x5t_256", text::plain(x5t)),
-                    ],
+                    details: vec![("Certificate SHA-256", fingerprint), ("x5t_256", x5t)],
                 }
             })
             .collect();

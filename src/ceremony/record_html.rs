@@ -22,7 +22,8 @@ h3 { font-size: 11pt; break-after: avoid; page-break-after: avoid; }
 table { border-collapse: collapse; width: 100%; margin: 0.3em 0 0.8em; }
 th, td { border: 1px solid #000; padding: 0.15em 0.35em; text-align: left;
          vertical-align: top; overflow-wrap: anywhere; }
-th { background: #e8e8e8; font-weight: bold; }
+th { background: #e8e8e8; font-weight: bold; overflow-wrap: normal; }
+table.seq td:first-child { white-space: nowrap; }
 thead { display: table-header-group; }
 tbody, tr { break-inside: avoid; page-break-inside: avoid; }
 tr.d td { border-top: none; }
@@ -83,7 +84,7 @@ pub(super) fn render(m: &Model) -> String {
          <div class=\"value\">{}</div>\n<p>{}</p>\n{}</div>\n",
         esc(m.digest_label()),
         esc(&m.ceremony),
-        esc(&m.digest_text()),
+        big_digest(m),
         esc(DIGEST_ADVICE)
             .replacen('`', "<code>", 1)
             .replacen('`', "</code>", 1),
@@ -103,6 +104,16 @@ pub(super) fn render(m: &Model) -> String {
             transcript, not this page, is the evidence: check it with sdctl ceremony log \
             verify.</footer>\n</body>\n</html>\n";
     out
+}
+
+/// The digest for the box: two lines of eight groups.
+fn big_digest(m: &Model) -> String {
+    let text = m.digest_text();
+    if m.final_digest.is_empty() {
+        return esc(&text);
+    }
+    let half = text.len() / 2;
+    format!("{}<br>{}", esc(&text[..half]), esc(&text[half + 1..]))
 }
 
 /// The page margins: the ceremony id at the top, the digest and the page number at the
@@ -177,7 +188,12 @@ fn section(s: &Section, heading: &str) -> String {
     if s.items.is_empty() {
         return out + &format!("<p class=\"none\">{}</p>\n", esc(s.none));
     }
-    out += "<table>\n<thead><tr>";
+    let class = if s.headers.first() == Some(&"#") {
+        " class=\"seq\""
+    } else {
+        ""
+    };
+    out += &format!("<table{class}>\n<thead><tr>");
     for h in s.headers {
         out += &format!("<th>{}</th>", esc(h));
     }
@@ -210,6 +226,7 @@ fn value_html(v: &Value) -> String {
         .map(|p| match p {
             Part::Text(t) => esc(t),
             Part::Digest(d) => format!("<span class=\"dg\">{}</span>", esc(d)),
+            Part::Token(t) => format!("<code>{}</code>", esc(t)),
         })
         .collect()
 }

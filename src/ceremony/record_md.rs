@@ -123,6 +123,7 @@ fn value_md(v: &Value) -> String {
         .map(|p| match p {
             Part::Text(t) => md(t),
             Part::Digest(d) => d.clone(),
+            Part::Token(t) => md_code(t),
         })
         .collect()
 }
@@ -142,4 +143,16 @@ fn md(s: &str) -> String {
         }
     }
     out
+}
+
+/// A token in a code span when that is safe, else escaped text.
+fn md_code(s: &str) -> String {
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_:=+/.".contains(&b));
+    if plain && !s.is_empty() {
+        format!("`{s}`")
+    } else {
+        md(s)
+    }
 }

@@ -87,7 +87,7 @@ pub(super) fn parts(s: &str) -> Value {
 pub(super) fn flat(v: &Value) -> String {
     v.iter()
         .map(|p| match p {
-            Part::Text(t) | Part::Digest(t) => t.as_str(),
+            Part::Text(t) | Part::Digest(t) | Part::Token(t) => t.as_str(),
         })
         .collect()
 }
