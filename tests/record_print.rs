@@ -155,6 +155,33 @@ fn pages(pdf: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The number after `key="` in `tag`.
+fn attr(tag: &str, key: &str) -> f64 {
+    let at = tag.find(&format!("{key}=\"")).expect("attribute") + key.len() + 2;
+    let end = tag[at..].find('"').expect("closing quote") + at;
+    tag[at..end].parse().expect("a number")
+}
+
+/// No word is cut by the page's edge: every word's box (`pdftotext -bbox`) lies within
+/// its page, with the printed margin left on the right.
+fn assert_within_pages(pdf: &Path, paper: &str) {
+    let boxes = run("pdftotext", &["-bbox", &pdf.display().to_string(), "-"]);
+    let mut width = 0.0;
+    for tag in boxes.split('<').skip(1) {
+        if tag.starts_with("page ") {
+            width = attr(tag, "width");
+        } else if tag.starts_with("word ") {
+            let right = attr(tag, "xMax");
+            let word = tag.split('>').nth(1).unwrap_or("");
+            assert!(
+                right <= width - 20.0,
+                "{paper}: {word:?} reaches x={right} on a page {width} wide"
+            );
+        }
+    }
+    assert!(width > 0.0, "{paper}: pdftotext found no page");
+}
+
 /// Prints the run's record on A4 and on US Letter and checks both printouts.
 fn check_printed(out: &Path, run_id: &str, signatories: &[&str], scratch: &Path) {
     let dir = out.join("runs").join(run_id);
@@ -191,6 +218,7 @@ fn check_printed(out: &Path, run_id: &str, signatories: &[&str], scratch: &Path)
             (2..=40).contains(&total),
             "{run_id} on {paper}: {total} pages"
         );
+        assert_within_pages(&pdf, paper);
         let all = folded(&pages.join("\n"));
         for digest in &expected {
             assert!(
