@@ -2,7 +2,15 @@
 //! it runs on. `sdctl --version` prints it, and every ceremony transcript records it, so a
 //! record says which build handled the keys.
 
+use std::io::Read;
+use std::path::Path;
+
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Largest executable whose digest [`executable_sha256`] computes (a debug build with
+/// every test helper stays well below it).
+const EXECUTABLE_LIMIT: u64 = 1 << 30;
 
 /// A description of the running sdctl build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +67,40 @@ impl BuildInfo {
             self.openssl_linkage()
         )
     }
+}
+
+/// SHA-256 (lowercase hex) of the running executable, for the ceremony record: the
+/// witnesses can compare it with the digest of the binary they checked before the
+/// ceremony. `Err` says why it could not be read.
+pub fn executable_sha256() -> Result<String, String> {
+    let path =
+        std::env::current_exe().map_err(|e| format!("the executable cannot be found: {e}"))?;
+    file_sha256(&path, EXECUTABLE_LIMIT)
+}
+
+/// SHA-256 of the file at `path`, read in pieces, refused when larger than `limit` bytes.
+fn file_sha256(path: &Path, limit: u64) -> Result<String, String> {
+    let failed = |e: std::io::Error| format!("{}: cannot be read: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let mut reader = file.take(limit + 1);
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total: u64 = 0;
+    loop {
+        let n = reader.read(&mut buffer).map_err(failed)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(format!(
+                "{}: larger than {limit} bytes, not hashed",
+                path.display()
+            ));
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(crate::domain::model::hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

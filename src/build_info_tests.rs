@@ -30,3 +30,26 @@ fn the_two_builds_and_linkages_read_differently() {
     assert!(offline.contains("air-gapped") && !offline.contains("online"));
     assert!(online.contains("shared library") && offline.contains("static"));
 }
+
+#[test]
+fn executable_digest_is_the_files_sha256() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tool");
+    std::fs::write(&path, b"abc").unwrap();
+    assert_eq!(
+        file_sha256(&path, 3).unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    // A byte over the bound, or a missing file, is refused with the path named.
+    let err = file_sha256(&path, 2).unwrap_err();
+    assert!(
+        err.contains("tool") && err.contains("larger than 2"),
+        "{err}"
+    );
+    let err = file_sha256(&dir.path().join("gone"), 10).unwrap_err();
+    assert!(err.contains("gone"), "{err}");
+    // The running test binary hashes to 64 hex digits.
+    let digest = executable_sha256().unwrap();
+    assert_eq!(digest.len(), 64);
+    assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
+}

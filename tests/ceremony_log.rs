@@ -286,16 +286,28 @@ fn the_record_shows_custodians_fingerprints_and_the_final_digest() {
     let run = fx.sdctl(&["ceremony", "log", "record", FILE, "--out-dir", "out"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fx.listing("out"), vec!["record.html", "record.md"]);
+    // Digests and fingerprints in the notation read aloud (groups of four, lowercase); the
+    // Markdown wraps lines between groups.
+    let spoken = |hex: &str| {
+        let hex = hex.replace(':', "").to_ascii_lowercase();
+        let groups: Vec<&str> = hex
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        groups.join(" ")
+    };
     for file in ["out/record.md", "out/record.html"] {
-        let page = fs::read_to_string(fx.path(file)).unwrap();
-        assert!(page.contains(&digest), "{file}");
+        let text = fs::read_to_string(fx.path(file)).unwrap();
+        let page = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(page.contains(&spoken(&digest)), "{file}");
         assert!(
             page.contains("Wendy Witness") && page.contains("contoso-mhsm"),
             "{file}"
         );
         for (name, fp, x5t) in &people {
             assert!(
-                page.contains(name) && page.contains(fp) && page.contains(x5t),
+                page.contains(name) && page.contains(&spoken(fp)) && page.contains(x5t),
                 "{file}: {name}"
             );
         }

@@ -110,6 +110,10 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
     .fact(
         "openssl",
         format!("{} ({})", build.openssl, build.openssl_linkage()),
+    )
+    .fact(
+        "sdctl_sha256",
+        crate::build_info::executable_sha256().unwrap_or_else(|e| format!("unknown ({e})")),
     );
     let allowed = allowed_hosts(plan);
     if !allowed.is_empty() {

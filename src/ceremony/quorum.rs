@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::custodians::{key_path, open_keys};
+use super::custodians::{cert_path, key_path, open_keys};
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::plan::QuorumMode;
 use super::CeremonyError;
 use crate::domain::session::{create_session, finish_session, session_paths, ExportFile};
 use crate::domain::SdFile;
-use crate::keys::{load_wrapping_key, WrappingKey};
+use crate::keys::{load_certificate, load_wrapping_key, Certificate, WrappingKey};
 use crate::passphrase::PassphraseSource;
 
 /// The shares of a quorum, ready to combine.
@@ -156,9 +156,10 @@ fn gather_exports(
     }))
 }
 
-/// Records how the quorum came in.
+/// Records how the quorum came in, and the certificates of the custodians whose shares came
+/// in (the record's fingerprints when the run made no keys).
 pub fn describe(ctx: &Ctx<'_>, shares: &Shares, done: Done) -> Result<Done, crate::Error> {
-    let mut done = done;
+    let mut done = done.fact("certificates", used_certificates(ctx, shares));
     match shares {
         Shares::Keys(keys) => {
             let names: Vec<String> = keys
@@ -182,6 +183,40 @@ pub fn describe(ctx: &Ctx<'_>, shares: &Shares, done: Done) -> Result<Done, crat
         }
     }
     Ok(done)
+}
+
+/// The custodians' certificates behind `shares`, as `{custodian, sha256_fingerprint,
+/// x5t_256}`: the opened keys' own certificates, or for share exports the certificate in
+/// `custodians/NAME.cer` of this machine when it is there and readable (the record only
+/// shows these, so one that cannot be read is left out rather than failing the step).
+fn used_certificates(ctx: &Ctx<'_>, shares: &Shares) -> serde_json::Value {
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let certs: Vec<(String, Option<Certificate>)> = match shares {
+        Shares::Keys(keys) => keys
+            .iter()
+            .map(|k| (stem(&k.key_path), k.certificate.clone()))
+            .collect(),
+        Shares::Exports { exports, .. } => exports
+            .iter()
+            .map(|e| {
+                let name = stem(&e.path);
+                let cert = load_certificate(&cert_path(&ctx.out, &name)).ok();
+                (name, cert)
+            })
+            .collect(),
+    };
+    let rows: Vec<serde_json::Value> = certs
+        .into_iter()
+        .filter_map(|(name, cert)| {
+            let cert = cert?;
+            Some(json!({"custodian": name, "sha256_fingerprint": cert.sha256_fingerprint(), "x5t_256": cert.x5t_256()}))
+        })
+        .collect();
+    serde_json::Value::from(rows)
 }
 
 /// Opens `sd` (relative to the output directory) for a step.

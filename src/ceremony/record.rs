@@ -1,11 +1,14 @@
 //! The printable ceremony record (`record.md`, `record.html`), rendered only from the
-//! transcript's entries: who took part, every step, every file by digest, the security
-//! domains retired, the refusals, the final transcript digest, and lines to sign.
+//! transcript's entries: who took part and what they confirmed, the software, the network
+//! state of the air-gapped steps, how every bundle was authenticated and compared, where
+//! passphrases came from, every step, every file by digest, the security domains retired,
+//! every refusal, stop, failed attempt, interruption and redo, the final transcript
+//! digest (with a box to write it by hand), and blocks to sign.
+//!
+//! Every digest is shown in one notation, the one read aloud ([`super::ui::spoken`]:
+//! lowercase hex in groups of four), so that a printed line wraps only between groups.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use serde_json::{Map, Value};
 
 use super::transcript::{Entry, TranscriptError};
 use crate::files::{WriteBatch, MODE_PUBLIC};
@@ -16,8 +19,36 @@ pub const RECORD_MD: &str = "record.md";
 pub const RECORD_HTML: &str = "record.html";
 
 /// What the witnesses are told to do with the final digest.
-const DIGEST_ADVICE: &str = "Witnesses: write this digest down and compare it with \
-                             `sdctl ceremony log verify <transcript>`.";
+const DIGEST_ADVICE: &str = "Witnesses: copy this digest by hand into the boxes below, \
+                             and compare it with `sdctl ceremony log verify <transcript>`.";
+
+/// A piece of text from the transcript: plain, or a digest in its spoken notation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Digest(String),
+    /// An identifier shown as written, in a monospace font (an `x5t_256`).
+    Token(String),
+}
+
+/// A value as the record shows it: text with its digests picked out.
+type Value = Vec<Part>;
+
+/// One row of a section: short cells on one line, then full-width lines below them (the
+/// lines that may hold digests, so that a digest never shares a printed line with another
+/// column).
+struct Item {
+    cells: Vec<Value>,
+    details: Vec<(&'static str, Value)>,
+}
+
+/// A titled list of items; `none` is shown when it is empty.
+struct Section {
+    title: &'static str,
+    headers: &'static [&'static str],
+    items: Vec<Item>,
+    none: &'static str,
+}
 
 /// A custodian as the record shows them.
 struct Custodian {
@@ -27,242 +58,34 @@ struct Custodian {
     x5t_256: String,
 }
 
-/// A witness as the record shows them.
-struct Witness {
-    name: String,
-    role: String,
-}
-
-/// One input or output of a step.
-struct FileRow<'a> {
-    seq: u64,
-    step: &'a str,
-    direction: &'static str,
-    name: &'a str,
-    sha256: &'a str,
-    bytes: u64,
-}
-
 /// Everything the record shows, gathered from the entries once for both renderings.
-struct Model<'a> {
+struct Model {
     title: String,
-    summary: Vec<(&'static str, String)>,
+    /// The ceremony id (and runs), printed on every page and in every signature block.
+    ceremony: String,
+    summary: Vec<(&'static str, Value)>,
+    /// Whether the transcript ends with `closed` (the digest is then final).
+    closed: bool,
+    /// The hash of the last entry, lowercase hex; empty when it has none.
     final_digest: String,
+    /// Why there is no final digest, when there is none.
+    no_digest: &'static str,
+    /// One warning line per thing an auditor must see first (network up).
+    warnings: Vec<String>,
     custodians: Vec<Custodian>,
-    witnesses: Vec<Witness>,
+    witnesses: Vec<(String, String)>,
     operator: String,
-    entries: &'a [Entry],
-    files: Vec<FileRow<'a>>,
-}
-
-impl<'a> Model<'a> {
-    fn new(entries: &'a [Entry]) -> Model<'a> {
-        // Facts of the "opened" entries; a later run's facts override an earlier one's.
-        let mut facts: Map<String, Value> = Map::new();
-        for e in entries.iter().filter(|e| e.event == "opened") {
-            facts.extend(e.facts.clone());
-        }
-        let get = |key: &str| facts.get(key).and_then(text).unwrap_or_default();
-        let first = entries.first();
-        let last = entries.last();
-        let distinct = |field: fn(&Entry) -> &str| {
-            let mut seen: Vec<&str> = Vec::new();
-            for e in entries {
-                let v = field(e);
-                if !v.is_empty() && !seen.contains(&v) {
-                    seen.push(v);
-                }
-            }
-            seen.join(", ")
-        };
-        let kind = distinct(|e| &e.kind);
-        let ceremony = distinct(|e| &e.ceremony);
-        let custodians = custodians(&facts, entries);
-        let quorum = match get("quorum") {
-            q if q.is_empty() => String::new(),
-            q if custodians.is_empty() => q,
-            q => format!("{q} of {} custodians", custodians.len()),
-        };
-        let status = match last {
-            Some(e) if e.event == "closed" => "closed",
-            Some(_) => "in progress",
-            None => "empty transcript",
-        };
-        let summary = vec![
-            ("Ceremony", ceremony.clone()),
-            ("Kind", kind.clone()),
-            ("Runs", distinct(|e| &e.run)),
-            ("HSM", get("hsm")),
-            ("Quorum", quorum),
-            ("Machines", get("machines")),
-            ("Plan SHA-256", get("plan_sha256")),
-            ("Software", software(&get)),
-            ("Started", first.map(|e| e.time.clone()).unwrap_or_default()),
-            (
-                "Last entry",
-                last.map(|e| e.time.clone()).unwrap_or_default(),
-            ),
-            ("Status", status.to_owned()),
-            ("Entries", entries.len().to_string()),
-        ];
-        let final_digest = match last.map(Entry::hash) {
-            Some(Ok(h)) => h,
-            Some(Err(_)) => "(cannot be computed)".to_owned(),
-            None => "(none: the transcript is empty)".to_owned(),
-        };
-        let files = entries
-            .iter()
-            .flat_map(|e| {
-                let row = move |direction, f: &'a super::transcript::FileDigest| FileRow {
-                    seq: e.seq,
-                    step: &e.step,
-                    direction,
-                    name: &f.name,
-                    sha256: &f.sha256,
-                    bytes: f.bytes,
-                };
-                let ins = e.inputs.iter().map(move |f| row("in", f));
-                ins.chain(e.outputs.iter().map(move |f| row("out", f)))
-            })
-            .collect();
-        Model {
-            title: format!(
-                "sdctl ceremony record: {} — {}",
-                or_unknown(kind),
-                or_unknown(ceremony)
-            ),
-            summary,
-            final_digest,
-            witnesses: witnesses(&facts),
-            operator: get("operator"),
-            custodians,
-            entries,
-            files,
-        }
-    }
-
-    fn with_event(&self, event: &'a str) -> impl Iterator<Item = &'a Entry> {
-        self.entries.iter().filter(move |e| e.event == event)
-    }
-
-    /// (role, name) of everyone who signs: custodians, witnesses, the operator.
-    fn signatories(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for c in &self.custodians {
-            out.push(("Custodian".into(), c.name.clone()));
-        }
-        for w in &self.witnesses {
-            let role = if w.role.is_empty() {
-                "Witness"
-            } else {
-                &w.role
-            };
-            out.push((format!("Witness ({role})"), w.name.clone()));
-        }
-        out.push(("Operator".into(), self.operator.clone()));
-        out
-    }
-}
-
-fn or_unknown(s: String) -> String {
-    if s.is_empty() {
-        "unknown".into()
-    } else {
-        s
-    }
-}
-
-/// A fact as text: strings as they are, numbers and booleans written out.
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn field(v: &Value, key: &str) -> String {
-    match v {
-        Value::Object(o) => o.get(key).and_then(text).unwrap_or_default(),
-        other if key == "name" => text(other).unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-fn list(facts: &Map<String, Value>, key: &str) -> Vec<Value> {
-    match facts.get(key) {
-        Some(Value::Array(items)) => items.clone(),
-        _ => Vec::new(),
-    }
-}
-
-fn custodians(facts: &Map<String, Value>, entries: &[Entry]) -> Vec<Custodian> {
-    // The latest fingerprint recorded for each custodian wins.
-    let mut prints: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for e in entries {
-        let get = |k: &str| e.facts.get(k).and_then(text);
-        if let (Some(name), Some(fp)) = (get("custodian"), get("sha256_fingerprint")) {
-            if !order.contains(&name) {
-                order.push(name.clone());
-            }
-            prints.insert(name, (fp, get("x5t_256").unwrap_or_default()));
-        }
-    }
-    let mut out: Vec<Custodian> = list(facts, "custodians")
-        .iter()
-        .map(|c| Custodian {
-            name: field(c, "name"),
-            contact: field(c, "contact"),
-            fingerprint: String::new(),
-            x5t_256: String::new(),
-        })
-        .collect();
-    for name in order {
-        if !out.iter().any(|c| c.name == name) {
-            out.push(Custodian {
-                name,
-                contact: String::new(),
-                fingerprint: String::new(),
-                x5t_256: String::new(),
-            });
-        }
-    }
-    for c in &mut out {
-        if let Some((fp, x5t)) = prints.get(&c.name) {
-            c.fingerprint.clone_from(fp);
-            c.x5t_256.clone_from(x5t);
-        }
-    }
-    out
-}
-
-fn witnesses(facts: &Map<String, Value>) -> Vec<Witness> {
-    list(facts, "witnesses")
-        .iter()
-        .map(|w| Witness {
-            name: field(w, "name"),
-            role: field(w, "role"),
-        })
-        .collect()
+    sections: Vec<Section>,
 }
 
 /// The record as Markdown.
 pub fn markdown(entries: &[Entry]) -> String {
-    markdown::render(&Model::new(entries))
-}
-
-/// A digest in groups of eight characters, for reading aloud.
-fn grouped(digest: &str) -> String {
-    let chars: Vec<char> = digest.chars().collect();
-    let groups: Vec<String> = chars.chunks(8).map(|c| c.iter().collect()).collect();
-    groups.join(" ")
+    markdown::render(&model::build(entries))
 }
 
 /// The record as a self-contained HTML page (inline print style, no scripts, no links).
 pub fn html(entries: &[Entry]) -> String {
-    html::render(&Model::new(entries))
+    html::render(&model::build(entries))
 }
 
 /// Writes `record.md` and `record.html` into `dir` (both or neither), replacing old ones.
@@ -275,29 +98,100 @@ pub fn write_record(dir: &Path, entries: &[Entry]) -> Result<(PathBuf, PathBuf),
     Ok((md_path, html_path))
 }
 
+impl Model {
+    /// (role, name) of everyone who signs: custodians, witnesses, the operator.
+    fn signatories(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for c in &self.custodians {
+            out.push(("Custodian".into(), c.name.clone()));
+        }
+        for (name, role) in &self.witnesses {
+            let role = if role.is_empty() { "Witness" } else { role };
+            out.push((format!("Witness ({role})"), name.clone()));
+        }
+        out.push(("Operator".into(), self.operator.clone()));
+        out
+    }
+
+    /// The custodians as a section: name and contact, then their certificate.
+    fn custodian_section(&self) -> Section {
+        let items = self
+            .custodians
+            .iter()
+            .map(|c| {
+                let fingerprint = match text::digest_hex(&c.fingerprint) {
+                    Some(hex) => vec![Part::Digest(super::ui::spoken(&hex))],
+                    None if c.fingerprint.is_empty() => text::plain("not in this transcript"),
+                    None => text::plain(&c.fingerprint),
+                };
+                let x5t = if c.x5t_256.is_empty() {
+                    text::plain("not in this transcript")
+                } else {
+                    vec![Part::Token(c.x5t_256.clone())]
+                };
+                Item {
+                    cells: vec![text::plain(&c.name), text::plain(&c.contact)],
+                    details: vec![("Certificate SHA-256", fingerprint), ("x5t_256", x5t)],
+                }
+            })
+            .collect();
+        Section {
+            title: "Custodians",
+            headers: &["Name", "Contact"],
+            items,
+            none: "None recorded.",
+        }
+    }
+
+    /// The witnesses as a section.
+    fn witness_section(&self) -> Section {
+        let items = self
+            .witnesses
+            .iter()
+            .map(|(name, role)| Item {
+                cells: vec![text::plain(name), text::plain(role)],
+                details: Vec::new(),
+            })
+            .collect();
+        Section {
+            title: "Witnesses",
+            headers: &["Name", "Role"],
+            items,
+            none: "None recorded.",
+        }
+    }
+
+    /// The final digest in spoken groups, or why there is none.
+    fn digest_text(&self) -> String {
+        if self.final_digest.is_empty() {
+            self.no_digest.to_owned()
+        } else {
+            super::ui::spoken(&self.final_digest)
+        }
+    }
+
+    /// "Final transcript digest", or "Transcript digest so far" for an unfinished run.
+    fn digest_label(&self) -> &'static str {
+        if self.closed {
+            "Final transcript digest"
+        } else {
+            "Transcript digest so far (the run is not closed)"
+        }
+    }
+}
+
 #[path = "record_html.rs"]
 mod html;
 #[path = "record_md.rs"]
 mod markdown;
+#[path = "record_model.rs"]
+mod model;
+#[path = "record_text.rs"]
+mod text;
 
-/// The sdctl that opened the ceremony: "sdctl 0.1.0, air-gapped (no network code);
-/// OpenSSL 3.6.3 ... (static, compiled in)", or empty for a transcript that does not say.
-fn software(get: &dyn Fn(&str) -> String) -> String {
-    let version = get("sdctl_version");
-    if version.is_empty() {
-        return String::new();
-    }
-    let mut text = format!("sdctl {version}");
-    for (key, separator) in [("sdctl_build", ", "), ("openssl", "; ")] {
-        let value = get(key);
-        if !value.is_empty() {
-            text += separator;
-            text += &value;
-        }
-    }
-    text
-}
-
+#[cfg(test)]
+#[path = "record_facts_tests.rs"]
+mod facts_tests;
 #[cfg(test)]
 #[path = "record_tests.rs"]
 mod tests;

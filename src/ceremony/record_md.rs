@@ -1,132 +1,131 @@
-//! The Markdown rendering of the ceremony record: plain tables that read well as text and
-//! render well; every piece of text from the transcript is escaped.
+//! The Markdown rendering of the ceremony record: lists wrapped to 78 columns (between
+//! words, so never inside a digest group) that read well as text and render well; every
+//! piece of text from the transcript is escaped.
 
-use super::{grouped, Model, DIGEST_ADVICE};
+use super::{Model, Part, Section, Value, DIGEST_ADVICE};
+use crate::ceremony::ui::wrap;
+
+/// Width the Markdown is wrapped to.
+const WIDTH: usize = 78;
 
 /// Renders the whole record.
-pub(super) fn render(m: &Model<'_>) -> String {
-    let mut out = format!("# {}\n\n| | |\n|---|---|\n", md(&m.title));
-    for (label, value) in &m.summary {
-        if !value.is_empty() {
-            let cell = if *label == "Plan SHA-256" {
-                md_code(value)
-            } else {
-                md(value)
-            };
-            out += &format!("| {label} | {cell} |\n");
+pub(super) fn render(m: &Model) -> String {
+    let mut out = format!("# {}\n\n", md(&m.title));
+    for (label, value) in m.summary.iter().filter(|(_, v)| !v.is_empty()) {
+        out += &lines(&format!("- {label}: {}", value_md(value)), "  ");
+    }
+    if !m.warnings.is_empty() {
+        out += "\n## Warnings\n\n";
+        for w in &m.warnings {
+            out += &lines(&format!("- **{}**", md(w)), "  ");
         }
     }
-    out += &format!(
-        "\n## Final transcript digest\n\n    {}\n\nIn groups of eight: {}\n\n{DIGEST_ADVICE}\n",
-        m.final_digest,
-        md(&grouped(&m.final_digest))
-    );
-    out += "\n## Participants\n\n### Custodians\n\n";
-    out += &md_table(
-        &[
-            "Name",
-            "Contact",
-            "Certificate SHA-256 fingerprint",
-            "x5t_256",
-        ],
-        m.custodians.iter().map(|c| {
-            vec![
-                md(&c.name),
-                md(&c.contact),
-                md_code(&c.fingerprint),
-                md_code(&c.x5t_256),
-            ]
-        }),
-    );
-    out += "\n### Witnesses\n\n";
-    out += &md_table(
-        &["Name", "Role"],
-        m.witnesses.iter().map(|w| vec![md(&w.name), md(&w.role)]),
-    );
+    out += &format!("\n## {}\n\n", m.digest_label());
+    if m.final_digest.is_empty() {
+        out += &format!("{}\n", md(m.no_digest));
+    } else {
+        let digest = m.digest_text();
+        let half = digest.len() / 2;
+        // 16 groups: two lines of eight, split at the space between groups 8 and 9.
+        out += &format!("    {}\n    {}\n", &digest[..half], &digest[half + 1..]);
+    }
+    out += &format!("\n{}\n", lines(DIGEST_ADVICE, ""));
+    out += "Written by hand from the screen at the close, four characters a box:\n\n";
+    out += &hand_box();
+    out += "\n## Participants\n";
+    out += &section(&m.custodian_section(), "###");
+    out += &section(&m.witness_section(), "###");
     if !m.operator.is_empty() {
         out += &format!("\nOperator: {}\n", md(&m.operator));
     }
-    out += "\n## Steps\n\n";
-    out += &md_table(
-        &["#", "Time", "Machine", "Actor", "Step", "Event", "Summary"],
-        m.entries.iter().map(|e| {
-            let cells = [&e.time, &e.machine, &e.actor, &e.step, &e.event, &e.summary];
-            std::iter::once(e.seq.to_string())
-                .chain(cells.map(|s| md(s)))
-                .collect()
-        }),
-    );
-    out += "\n## Files\n\n";
-    out += &md_table(
-        &["#", "Step", "In/out", "Name", "SHA-256", "Bytes"],
-        m.files.iter().map(|f| {
-            let (seq, bytes) = (f.seq.to_string(), f.bytes.to_string());
-            vec![
-                seq,
-                md(f.step),
-                f.direction.into(),
-                md(f.name),
-                md_code(f.sha256),
-                bytes,
-            ]
-        }),
-    );
-    out += "\n## Security domains retired\n\n";
-    out += &md_table(
-        &["#", "Time", "Summary", "Files (SHA-256)"],
-        m.with_event("retired").map(|e| {
-            let files: Vec<String> = e
-                .inputs
-                .iter()
-                .map(|f| format!("{} {}", md(&f.name), md_code(&f.sha256)))
-                .collect();
-            vec![
-                e.seq.to_string(),
-                md(&e.time),
-                md(&e.summary),
-                files.join("; "),
-            ]
-        }),
-    );
-    out += "\n## Refusals\n\n";
-    out += &md_table(
-        &["#", "Time", "Actor", "Step", "Summary"],
-        m.with_event("refused").map(|e| {
-            let cells = [&e.time, &e.actor, &e.step, &e.summary];
-            std::iter::once(e.seq.to_string())
-                .chain(cells.map(|s| md(s)))
-                .collect()
-        }),
-    );
+    for s in &m.sections {
+        out += &section(s, "##");
+    }
     out += "\n## Signatures\n\n";
+    out += &lines(
+        &format!(
+            "By signing I confirm I was present at ceremony {} and that the digest \
+             above is the one shown at its close.",
+            md(&m.ceremony)
+        ),
+        "",
+    );
+    out += "\n";
     for (role, name) in m.signatories() {
         let who = if name.is_empty() {
             md(&role)
         } else {
             format!("{} {}", md(&role), md(&name))
         };
-        out += &format!(
-            "- {who}: Name ______________________  Signature ______________________  \
-             Date ____________\n\n"
-        );
+        out += &lines(&format!("- {who}, ceremony {}:", md(&m.ceremony)), "  ");
+        out += "  Name ____________________  Signature ____________________  \
+                Date __________\n\n";
     }
     out
 }
 
-fn md_table(headers: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let rows: Vec<Vec<String>> = rows.collect();
-    if rows.is_empty() {
-        return "None recorded.\n".into();
+/// Sixteen ruled boxes, two rows of eight, numbered, for the digest written by hand.
+fn hand_box() -> String {
+    let rule = format!("    +{}\n", "------+".repeat(8));
+    let mut out = String::new();
+    for row in 0..2 {
+        let numbers: String = (1..=8).map(|i| format!("{:<6}|", i + 8 * row)).collect();
+        out += &rule;
+        out += &format!("    |{numbers}\n");
+        out += &format!("    |{}\n", "      |".repeat(8));
     }
-    let mut out = format!(
-        "| {} |\n|{}\n",
-        headers.join(" | "),
-        "---|".repeat(headers.len())
-    );
-    for row in rows {
-        out += &format!("| {} |\n", row.join(" | "));
+    out + &rule
+}
+
+fn section(s: &Section, level: &str) -> String {
+    let mut out = format!("\n{level} {}\n\n", s.title);
+    if s.items.is_empty() {
+        return out + &format!("{}\n", md(s.none));
+    }
+    out += &format!("Each entry: {}.\n\n", s.headers.join(" · "));
+    for item in &s.items {
+        let cells: Vec<String> = item.cells.iter().map(value_md).collect();
+        out += &lines(&format!("- {}", cells.join(" · ")), "  ");
+        for (label, value) in &item.details {
+            let text = if label.is_empty() {
+                format!("  - {}", value_md(value))
+            } else {
+                format!("  - {label}: {}", value_md(value))
+            };
+            out += &lines(&text, "    ");
+        }
     }
     out
+}
+
+/// `text` wrapped to [`WIDTH`], continuation lines indented by `indent`.
+fn lines(text: &str, indent: &str) -> String {
+    let lead = text.len() - text.trim_start().len();
+    let mut out = String::new();
+    for (i, line) in wrap(text, WIDTH - indent.len().max(lead))
+        .iter()
+        .enumerate()
+    {
+        let pad = if i == 0 { &text[..lead] } else { indent };
+        out += &format!("{pad}{line}\n");
+    }
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+fn value_md(v: &Value) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.iter()
+        .map(|p| match p {
+            Part::Text(t) => md(t),
+            Part::Digest(d) => d.clone(),
+            Part::Token(t) => md_code(t),
+        })
+        .collect()
 }
 
 /// Escapes text for Markdown: one line, and no character that makes markup or HTML.
@@ -135,7 +134,7 @@ fn md(s: &str) -> String {
     for c in s.chars() {
         match c {
             '\r' | '\n' | '\t' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -146,7 +145,7 @@ fn md(s: &str) -> String {
     out
 }
 
-/// A digest or other token in a code span when that is safe, else escaped text.
+/// A token in a code span when that is safe, else escaped text.
 fn md_code(s: &str) -> String {
     let plain = s
         .bytes()

@@ -2,6 +2,17 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 use crate::ceremony::transcript::{FileDigest, NewEntry, Transcript};
+use crate::ceremony::ui::spoken;
+
+/// The text with every run of whitespace made one space (the Markdown wraps lines).
+fn folded(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A fingerprint (`AB:CD:…`) or hex digest in the record's notation.
+fn said(digest: &str) -> String {
+    spoken(&digest.replace(':', "").to_ascii_lowercase())
+}
 
 const FP_ALICE: &str = "3F:9A:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:01";
 const FP_BOB_OLD: &str = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
@@ -104,7 +115,7 @@ fn record_holds_every_name_fingerprint_and_digest() {
     let digest = t.final_digest().unwrap();
     let old_sd = FileDigest::of_bytes("old-sd.json", b"old security domain").sha256;
     let bob_cer = FileDigest::of_bytes("bob.cer", b"bob").sha256;
-    for page in [markdown(t.entries()), html(t.entries())] {
+    for page in [folded(&markdown(t.entries())), folded(&html(t.entries()))] {
         for needle in [
             "sdctl ceremony record: activate — contoso-prod-2026",
             "alice",
@@ -118,12 +129,12 @@ fn record_holds_every_name_fingerprint_and_digest() {
             "contoso-mhsm",
             "2 of 3 custodians",
             "closed",
-            FP_ALICE,
-            FP_BOB,
+            &said(FP_ALICE),
+            &said(FP_BOB),
             X5T_ALICE,
-            &digest,
-            &old_sd,
-            &bob_cer,
+            &said(&digest),
+            &said(&old_sd),
+            &said(&bob_cer),
             "Old security domain retired.",
             "wrong key",
             "Signature",
@@ -132,14 +143,22 @@ fn record_holds_every_name_fingerprint_and_digest() {
         ] {
             assert!(page.contains(needle), "missing {needle:?} in:\n{page}");
         }
-        // The latest fingerprint of a custodian wins.
-        assert!(!page.contains(FP_BOB_OLD), "{page}");
+        // The latest fingerprint of a custodian wins (the older one is only in the steps).
+        let participants = &page[page.find("Participants").unwrap()..page.find("Steps").unwrap()];
+        assert!(!participants.contains(&said(FP_BOB_OLD)), "{participants}");
+        assert!(participants.contains(&said(FP_BOB)), "{participants}");
+        // One notation: no digest in its raw or colon form.
+        for raw in [FP_ALICE, &digest, &old_sd, &bob_cer] {
+            assert!(!page.contains(raw), "{raw} in:\n{page}");
+        }
+        // The refusal is listed, not "None recorded".
+        assert!(page.contains("REFUSED"), "{page}");
     }
     let md = markdown(t.entries());
     // One signature line per custodian, witness and the operator.
     assert_eq!(md.matches("Date ____").count(), 6, "{md}");
     let page = html(t.entries());
-    assert_eq!(page.matches("<tr><td class=\"who\">").count(), 6, "{page}");
+    assert_eq!(page.matches("<div class=\"sig\">").count(), 6, "{page}");
     assert!(page.starts_with("<!DOCTYPE html>"));
     for forbidden in ["<script", "http://", "https://", "<link", "src="] {
         assert!(!page.contains(forbidden), "{forbidden}");
@@ -156,7 +175,7 @@ fn hostile_names_are_escaped() {
     assert!(!md.contains("<script>"), "{md}");
     assert!(md.contains("\\<script\\>alert(1)\\</script\\>"));
     // Its fingerprint is still found under its name.
-    assert!(page.contains(FP_ALICE) && md.contains(FP_ALICE));
+    assert!(folded(&page).contains(&said(FP_ALICE)) && folded(&md).contains(&said(FP_ALICE)));
 }
 
 #[test]
@@ -172,6 +191,10 @@ fn markdown_cells_stay_in_their_table() {
     .unwrap();
     let md = markdown(t.entries());
     assert!(md.contains("two \\| cells and a line"), "{md}");
+    // The Markdown reads in 80 columns.
+    for line in md.lines() {
+        assert!(line.chars().count() <= 80, "{line:?} in:\n{md}");
+    }
 }
 
 #[test]
@@ -200,7 +223,7 @@ fn sparse_and_odd_facts_do_not_panic() {
     .unwrap();
     let (md, page) = (markdown(t.entries()), html(t.entries()));
     assert!(md.contains("in progress") && page.contains("in progress"));
-    assert!(md.contains("Operator: Name"), "{md}");
+    assert!(md.contains("- Operator, ceremony"), "{md}");
 }
 
 #[test]
@@ -209,10 +232,10 @@ fn write_record_writes_both_files_and_regenerates_them() {
     let (md, page) = write_record(dir.path(), t.entries()).unwrap();
     assert_eq!(md, dir.path().join("record.md"));
     assert_eq!(page, dir.path().join("record.html"));
-    let digest = t.final_digest().unwrap();
-    assert!(std::fs::read_to_string(&md).unwrap().contains(&digest));
+    let digest = said(&t.final_digest().unwrap());
+    assert!(folded(&std::fs::read_to_string(&md).unwrap()).contains(&digest));
     write_record(dir.path(), &t.entries()[..2]).unwrap();
-    assert!(!std::fs::read_to_string(&page).unwrap().contains(&digest));
+    assert!(!folded(&std::fs::read_to_string(&page).unwrap()).contains(&digest));
     let err = write_record(&dir.path().join("missing"), t.entries()).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 }
