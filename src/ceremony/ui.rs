@@ -140,6 +140,25 @@ impl Ui for Console {
     }
 }
 
+/// Splits `text` into lines of at most `width` characters at spaces.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// The width to wrap narration written to descriptor `fd` at: the terminal's columns (at
 /// least 40). Output that goes to a file or a pipe is not wrapped unless `COLUMNS` is set.
 pub fn terminal_width(fd: i32) -> usize {
