@@ -34,7 +34,7 @@ const PAUSED: &str = "sdctl: test hook: paused before renaming into ";
 /// Transcript events that finish a step.
 const FINISHING: [&str; 6] = ["step", "opened", "handoff", "imported", "retired", "closed"];
 /// Transcript events that may appear besides the finishing ones.
-const OTHER_EVENTS: [&str; 2] = ["refused", "resumed"];
+const OTHER_EVENTS: [&str; 4] = ["refused", "resumed", "interrupted", "stopped"];
 
 // ---------------------------------------------------------------------------------------
 // A child process with its output collected by reader threads.

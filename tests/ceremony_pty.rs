@@ -59,10 +59,15 @@ fn last_os_error(what: &str) -> io::Error {
 impl Pty {
     /// Starts `sdctl ARGS...` in `dir` on a new pseudo-terminal.
     fn spawn(dir: &Path, args: &[&str]) -> Pty {
+        Pty::spawn_sized(dir, args, 200, 50)
+    }
+
+    /// Starts `sdctl ARGS...` in `dir` on a new pseudo-terminal of `cols` x `rows`.
+    fn spawn_sized(dir: &Path, args: &[&str], cols: u16, rows: u16) -> Pty {
         let (mut m, mut s) = (-1, -1);
         let size = libc::winsize {
-            ws_row: 50,
-            ws_col: 200,
+            ws_row: rows,
+            ws_col: cols,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -396,7 +401,7 @@ fn recorded_events(out: &Path, run: &str) -> Vec<(String, String)> {
 /// The final digest and the closing lines of a complete run.
 #[track_caller]
 fn expect_complete(pty: &mut Pty, kind: &str, run: &str) {
-    pty.expect("TRANSCRIPT FINAL DIGEST (witnesses: write it down by hand and sign the printed record):\n   ");
+    pty.expect("TRANSCRIPT FINAL DIGEST (write it down by hand; sign the printed record):\n   ");
     pty.expect(&format!("Ceremony {kind} ({run}) complete"));
 }
 
@@ -818,4 +823,151 @@ fn shares_split_reads_the_secret_at_a_hidden_prompt() {
         String::from_utf8_lossy(&combine.stderr)
     );
     assert_eq!(fs::read(d.join("secret.out")).unwrap(), secret.as_bytes());
+}
+
+/// An operator's 80x24 terminal: the whole activation by hand; no line is longer than 80
+/// columns, and every digest read aloud (the plan's, the fingerprints, the bundles', the
+/// final one) appears in whole groups of four, eight to a line, as the record shows them.
+#[test]
+fn an_80_column_terminal_never_cuts_a_line_or_a_digest_group() {
+    let bed = Bed::start();
+    let plan = bed.plan("narrow", &PlanSpec::default());
+    let out = bed.path("narrow/ceremony");
+    let plan_arg = plan.display().to_string();
+    let mut pty = Pty::spawn_sized(
+        bed.online.fx.dir.path(),
+        &["ceremony", "activate", "--plan", &plan_arg],
+        80,
+        24,
+    );
+    pty.answer(1, "y");
+    pty.witnesses("y");
+    for (n, name) in [(2, "alice"), (3, "bob"), (4, "carol")] {
+        pty.answer(n, "y");
+        pty.new_passphrase(name, &passphrase(name), &passphrase(name));
+    }
+    pty.answer(5, "y");
+    pty.witnesses("y");
+    pty.yes(6..=11);
+    pty.answer(12, "y");
+    pty.open_key(&out, "alice", &passphrase("alice"));
+    pty.open_key(&out, "bob", &passphrase("bob"));
+    pty.answer(13, "y");
+    expect_complete(&mut pty, "activate", "activate");
+    let run = pty.finish();
+    ok(&run);
+    let screen = run.stdout.clone();
+    for line in screen.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "a line of {} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let entries = transcript(&transcript_path(&out, "activate"));
+    let mut digests = vec![entries.last().unwrap()["hash"].as_str().unwrap().to_owned()];
+    for e in &entries {
+        for key in ["plan_sha256", "bundle_sha256", "sha256_fingerprint"] {
+            if let Some(d) = e["facts"][key].as_str() {
+                digests.push(d.to_owned());
+            }
+        }
+    }
+    assert!(digests.len() >= 6, "{digests:?}");
+    for digest in digests {
+        let lines = sdctl::ceremony::ui::spoken_lines(&digest);
+        let block = lines.join(&format!("\n{}", " ".repeat(6)));
+        let shown = lines.iter().all(|l| screen.contains(l.as_str()));
+        assert!(shown, "{digest} is not shown whole ({block}):\n{screen}");
+    }
+}
+
+/// Mistakes a ceremony recovers from, each recorded: the witnesses do not confirm the plan
+/// (a refusal); three failed passphrase attempts (counted, then a stop with the way on);
+/// Ctrl-C at a hidden prompt (where the run stands, how to resume, the terminal given back);
+/// the rerun notes the interruption and goes on.
+#[test]
+fn mistakes_are_counted_recorded_and_resumable() {
+    let bed = Bed::start();
+    let plan = bed.plan("oops", &PlanSpec::default());
+    let out = bed.path("oops/ceremony");
+
+    let mut pty = ceremony(&bed, "activate", &plan);
+    pty.answer(1, "y");
+    pty.witnesses("n");
+    let run = pty.finish();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        error_lines(&run),
+        ["sdctl: refused: the witnesses did not confirm the plan: print the plan file in use (and its SHA-256, 'sha256sum PLAN'), check it, then run the same command again"]
+    );
+
+    let mut pty = ceremony(&bed, "activate", &plan);
+    pty.answer(1, "y");
+    pty.witnesses("y");
+    pty.answer(2, "y");
+    for attempt in 1..=3 {
+        pty.expect(&format!(
+            "Custodian alice (attempt {attempt} of 3): type a new passphrase"
+        ));
+        pty.type_hidden("aaaaaaaaaaaaaaaa");
+        pty.expect(&format!(
+            "Attempt {attempt} of 3 failed: that passphrase is too weak"
+        ));
+    }
+    pty.expect("Next: Custodian alice did not set a passphrase; nothing was made for them.");
+    let run = pty.finish();
+    ok(&run);
+    assert!(
+        run.stdout.contains("Stopped (1 of 13 steps finished)."),
+        "{}",
+        run.stdout
+    );
+    assert!(!out.join("custodians/alice.key").exists());
+
+    let mut pty = ceremony(&bed, "activate", &plan);
+    pty.answer(2, "y");
+    pty.expect("Custodian alice (attempt 1 of 3): type a new passphrase");
+    pty.wait_hidden();
+    pty.send("\x03");
+    pty.expect("Interrupted at step 2/13 (alice makes their key pair) of activate run activate: nothing of that step is kept. To resume, run the same command again:");
+    let master_echoes_again = {
+        pty.expect("sdctl ceremony activate --plan ");
+        thread::sleep(Duration::from_millis(100));
+        echoes(&pty.master)
+    };
+    let run = pty.finish();
+    assert_eq!(run.code, 130, "{}", run.stdout);
+    assert!(master_echoes_again, "the terminal was left without echo");
+
+    let mut pty = ceremony(&bed, "activate", &plan);
+    pty.expect(
+        "Note: step key:alice (alice makes their key pair) was interrupted before it finished",
+    );
+    pty.answer(2, "y");
+    pty.new_passphrase("alice", &passphrase("alice"), &passphrase("alice"));
+    pty.answer(3, "n");
+    ok(&pty.finish());
+    assert_eq!(recorded_steps(&out, "activate"), ["open", "key:alice"]);
+    let events: Vec<(String, String)> = recorded_events(&out, "activate");
+    let expect = |e: &str, s: &str| (e.to_owned(), s.to_owned());
+    assert_eq!(
+        events,
+        [
+            expect("refused", "open"),
+            expect("failed-attempt", "key:alice"),
+            expect("failed-attempt", "key:alice"),
+            expect("failed-attempt", "key:alice"),
+            expect("stopped", "key:alice"),
+            expect("interrupted", "key:alice"),
+            expect("stopped", "key:bob"),
+        ]
+    );
+    let attempts: Vec<serde_json::Value> = transcript(&transcript_path(&out, "activate"))
+        .into_iter()
+        .filter(|e| e["event"] == "failed-attempt")
+        .collect();
+    assert_eq!(attempts[2]["facts"]["attempt"], 3);
+    assert_eq!(attempts[2]["facts"]["of"], 3);
+    assert_eq!(attempts[0]["facts"]["custodian"], "alice");
 }

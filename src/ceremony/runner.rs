@@ -177,9 +177,9 @@ pub fn drive(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<Report, crate::Error> 
         ctx.ui
             .say(&format!("Transcript {}", ctx.transcript.path().display()));
         let label = if closed {
-            "TRANSCRIPT FINAL DIGEST (witnesses: write it down by hand and sign the printed record):"
+            "TRANSCRIPT FINAL DIGEST (write it down by hand; sign the printed record):"
         } else {
-            "TRANSCRIPT DIGEST so far (witnesses: write it down; the next part must continue it):"
+            "TRANSCRIPT DIGEST so far (write it down; the next part continues it):"
         };
         ctx.ui.say(&labelled_digest("", label, d));
     }
