@@ -51,3 +51,18 @@ fn same_origin_compares_scheme_host_and_port() {
     assert!(!e.same_origin(&Url::parse("https://127.0.0.1:9443/hsm/alpha/x").unwrap()));
     assert!(!e.same_origin(&Url::parse("https://evil.example/hsm/alpha/x").unwrap()));
 }
+
+#[test]
+fn the_closed_azure_germany_is_refused_saying_it_closed_in_2021() {
+    for name in ["AzureGermanCloud", "azuregermancloud"] {
+        let message = Cloud::parse(name).unwrap_err().to_string();
+        assert!(
+            message.contains("closed in 2021") && message.contains("AzureCloud"),
+            "{message}"
+        );
+    }
+    assert!(Cloud::ALL.iter().all(|c| !c.name().contains("German")));
+    // Its HSM host is no cloud's: a URL there is not taken for an Azure HSM.
+    let e = Endpoint::from_url("https://contoso.managedhsm.microsoftazure.de/").unwrap();
+    assert_eq!(e.cloud, None);
+}
