@@ -66,3 +66,11 @@ fn the_closed_azure_germany_is_refused_saying_it_closed_in_2021() {
     let e = Endpoint::from_url("https://contoso.managedhsm.microsoftazure.de/").unwrap();
     assert_eq!(e.cloud, None);
 }
+
+#[test]
+fn a_plans_clouds_are_the_clients_clouds() {
+    assert_eq!(Cloud::ALL.map(Cloud::name), crate::ceremony::plan::CLOUDS);
+    for name in crate::ceremony::plan::CLOUDS {
+        assert!(Cloud::parse(name).is_ok(), "{name}");
+    }
+}

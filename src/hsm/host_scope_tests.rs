@@ -219,7 +219,10 @@ fn an_azure_germany_host_gets_no_token_and_the_refusal_says_it_closed() {
     .unwrap_err()
     .to_string();
     assert!(message.contains("closed in 2021"), "{message}");
-    assert_eq!(cloud_of_hsm_host("contoso.managedhsm.microsoftazure.de"), None);
+    assert_eq!(
+        cloud_of_hsm_host("contoso.managedhsm.microsoftazure.de"),
+        None
+    );
     // Named explicitly, it is a host like any other (a private DNS name, say).
     let allowed = HostScope::new(
         &["contoso.managedhsm.microsoftazure.de".to_owned()],
