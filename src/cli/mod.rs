@@ -6,6 +6,7 @@ mod ceremony_log;
 mod emulator;
 mod generate;
 #[cfg(test)]
+#[path = "help_tests.rs"]
 mod help_tests;
 #[cfg(feature = "online")]
 mod hsm;
