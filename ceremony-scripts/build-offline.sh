@@ -288,7 +288,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# A security domain made with the openssl CLI, following the format DESIGN.md documents
+# A security domain made with the openssl CLI, following the format docs/formats.md documents
 # (version 2: GF(257) shares in RSA-OAEP-256 JWEs, data in dir A256CBC-HS512 JWEs under
 # SP 800-108 keys). Its master key is throw-away test data.
 

@@ -383,7 +383,10 @@ fn unsafe_states_are_refused_with_the_reason() {
     fs::write(&real, text).unwrap();
     m.bed
         .ceremony(&["activate", "--plan", &real.display().to_string(), "--yes"])
-        .assert_error(2, "refused for a real HSM");
+        .assert_error(
+            2,
+            "[hsm] (name = \"contoso-prod\"): refused with [ceremony] machines = \"one\"",
+        );
 }
 
 #[test]

@@ -376,6 +376,14 @@ fn bad_connection_flags_are_one_line_usage_errors() {
             "--cloud Mars: unknown cloud",
         ),
         (
+            vec!["--hsm-name", "contoso", "--cloud", "AzureGermanCloud"],
+            "--cloud AzureGermanCloud: Azure Germany (AzureGermanCloud) was closed in 2021",
+        ),
+        (
+            vec!["--hsm-url", "https://contoso.managedhsm.microsoftazure.de/"],
+            "was closed in 2021",
+        ),
+        (
             vec!["--hsm-url", "http://127.0.0.1:1/hsm/x"],
             "only https URLs are accepted",
         ),

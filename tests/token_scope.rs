@@ -403,7 +403,12 @@ fn a_plan_naming_a_hostile_host_is_refused_on_the_online_machine() {
     // A one-machine plan is refused anyway: its HSM must be the local emulator.
     let plan = plan(&bed, "one", hostile, cloud).display().to_string();
     let run = bed.run(&["ceremony", "activate", "--plan", &plan, "--yes"], &[]);
-    assert_refused_before_credentials(&bed, &run, "machines = \"one\": refused", "one");
+    assert_refused_before_credentials(
+        &bed,
+        &run,
+        "[hsm] (url = \"https://hsm.attacker.invalid/hsm/b\"): refused with [ceremony] machines = \"one\"",
+        "one",
+    );
 }
 
 #[test]

@@ -16,6 +16,8 @@ use crate::keys::generate::{parse_subject, validate_names, GenerateOptions};
 const MAX_PLAN_BYTES: u64 = 1024 * 1024;
 /// Fewest and most custodians a security domain accepts.
 pub const CUSTODIANS: std::ops::RangeInclusive<usize> = 3..=10;
+/// The clouds a plan's `cloud` may name (as `--cloud` does; the HSM client's `Cloud::ALL`).
+pub const CLOUDS: [&str; 3] = ["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"];
 
 /// A plan that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -380,18 +382,20 @@ impl Plan {
                 return Err(format!("[security_domain] quorum_custodians: name at least {quorum} different custodians"));
             }
         }
-        for w in &self.witnesses {
+        for (i, w) in self.witnesses.iter().enumerate() {
             if w.name.trim().is_empty() {
-                return Err("[[witness]] name: must not be empty".into());
+                return Err(format!(
+                    "[[witness]] number {} name: must not be empty",
+                    i + 1
+                ));
             }
         }
         self.generate_options()
             .map_err(|e| e.detail)?
             .validate()
             .map_err(|e| format!("[keys] {}", e.to_string().trim_start_matches("--")))?;
-        check_hsm("[hsm]", &self.hsm)?;
-        if let Some(h) = &self.recovery.hsm {
-            check_hsm("[recovery.hsm]", h)?;
+        for (section, h) in self.hsms() {
+            check_hsm(section, h)?;
         }
         let r = &self.recovery;
         let backup = [
@@ -403,22 +407,53 @@ impl Plan {
             return Err("[recovery]: give backup_storage_uri, backup_folder and backup_token_file together (or none)".into());
         }
         if self.ceremony.machines == Machines::One {
-            let all = std::iter::once(&self.hsm).chain(self.recovery.hsm.as_ref());
-            for h in all {
+            for (section, h) in self.hsms() {
                 if !h.url.as_deref().is_some_and(is_loopback_url) {
-                    return Err("[ceremony] machines = \"one\": refused for a real HSM; private keys and the network must not share a machine. One-machine ceremonies are rehearsals against the local emulator (an https://127.0.0.1 URL); use machines = \"two\"".into());
+                    let more = if section == "[recovery] hsm" {
+                        "; give it the emulator's url, or comment it out until a recovery"
+                    } else {
+                        ""
+                    };
+                    return Err(format!("{section} ({}): refused with [ceremony] machines = \"one\", which is for rehearsals against the local emulator (an https://127.0.0.1 url) only: private keys and the network must not share a machine{more}; for a real HSM use machines = \"two\"", describe_hsm(h)));
                 }
             }
         }
         Ok(())
     }
+
+    /// The plan's HSM entries, each with the name of its place in the plan.
+    fn hsms(&self) -> impl Iterator<Item = (&'static str, &HsmSection)> {
+        std::iter::once(("[hsm]", &self.hsm))
+            .chain(self.recovery.hsm.as_ref().map(|h| ("[recovery] hsm", h)))
+    }
 }
 
 fn check_hsm(section: &str, h: &HsmSection) -> Result<(), String> {
     match (&h.name, &h.url) {
-        (Some(_), Some(_)) => Err(format!("{section}: give name or url, not both")),
-        (None, None) => Err(format!("{section}: give the HSM's name (or url)")),
-        _ => Ok(()),
+        (Some(_), Some(_)) => return Err(format!("{section}: give name or url, not both")),
+        (None, None) => return Err(format!("{section}: give the HSM's name (or url)")),
+        _ => {}
+    }
+    if let Some(cloud) = &h.cloud {
+        if cloud.eq_ignore_ascii_case("AzureGermanCloud") {
+            return Err(format!("{section} cloud = \"{cloud}\": Azure Germany was closed in 2021; Managed HSMs in German regions are in AzureCloud"));
+        }
+        if !CLOUDS.iter().any(|c| c.eq_ignore_ascii_case(cloud)) {
+            return Err(format!(
+                "{section} cloud = \"{cloud}\": unknown cloud; use one of {}",
+                CLOUDS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How the plan names an HSM entry, for messages: `name = "prod"` or `url = "..."`.
+fn describe_hsm(h: &HsmSection) -> String {
+    match (&h.name, &h.url) {
+        (_, Some(url)) => format!("url = \"{url}\""),
+        (Some(name), None) => format!("name = \"{name}\""),
+        (None, None) => "no name or url".to_owned(),
     }
 }
 

@@ -43,8 +43,59 @@ fn the_documented_example_parses() {
     assert_eq!(plan.quorum_custodians(), ["alice", "bob"]);
     assert_eq!(plan.output_dir(), Path::new("/plans/ceremony"));
     assert_eq!(plan.keys.bits, 3072);
-    assert!(plan.recovery.hsm.is_some());
+    // The recovery HSM is left commented out until a recovery needs it.
+    assert!(plan.recovery.hsm.is_none());
+    assert!(plan
+        .recovery_hsm()
+        .unwrap_err()
+        .to_string()
+        .contains("add [recovery] hsm"));
     assert_eq!(plan.generate_options().unwrap().subject.len(), 2);
+}
+
+/// The example turned into a one-machine rehearsal plan, as docs/ceremonies/rehearse.md
+/// describes: `machines = "one"` and the emulator's URL for `[hsm]`.
+fn example_for_one_machine() -> String {
+    let text = include_str!("../../docs/ceremonies/plan.example.toml");
+    let from_machines = "machines = \"two\"";
+    let from_hsm = "name = \"contoso-prod-mhsm\"          # https:";
+    assert!(text.contains(from_machines) && text.contains(from_hsm));
+    text.replacen(from_machines, "machines = \"one\"", 1)
+        .replacen(
+            from_hsm,
+            "url = \"https://127.0.0.1:8443/hsm/hsm-a\" # was https:",
+            1,
+        )
+}
+
+#[test]
+fn the_example_made_a_one_machine_rehearsal_parses() {
+    let plan = parse(&example_for_one_machine()).unwrap();
+    assert_eq!(plan.ceremony.machines, Machines::One);
+}
+
+#[test]
+fn a_real_recovery_hsm_in_a_one_machine_plan_is_refused_naming_that_entry() {
+    let text = example_for_one_machine().replacen(
+        "# hsm = { name = \"contoso-dr-mhsm\"",
+        "hsm = { name = \"contoso-dr-mhsm\"",
+        1,
+    );
+    let message = refused(&text);
+    assert!(
+        message.starts_with(
+            "/plans/plan.toml: [recovery] hsm (name = \"contoso-dr-mhsm\"): refused with [ceremony] machines = \"one\""
+        ),
+        "{message}"
+    );
+    assert!(message.contains("comment it out"), "{message}");
+    // The emulator's URL there is accepted.
+    let text = example_for_one_machine().replacen(
+        "# hsm = { name = \"contoso-dr-mhsm\", cloud = \"AzureCloud\" }",
+        "hsm = { url = \"https://127.0.0.1:8443/hsm/hsm-b\" }",
+        1,
+    );
+    assert!(parse(&text).unwrap().recovery.hsm.is_some());
 }
 
 #[test]
@@ -68,12 +119,32 @@ fn unsafe_or_mistyped_plans_are_refused_with_the_reason() {
         (
             "url = \"https://127.0.0.1:8443/hsm/hsm-a\"",
             "name = \"prod\"",
-            "refused for a real HSM",
+            "[hsm] (name = \"prod\"): refused with [ceremony] machines = \"one\"",
         ),
         (
             "url = \"https://127.0.0.1:8443/hsm/hsm-a\"",
             "url = \"https://10.0.0.5/hsm/a\"",
-            "refused for a real HSM",
+            "[hsm] (url = \"https://10.0.0.5/hsm/a\"): refused",
+        ),
+        (
+            "[security_domain]",
+            "[recovery]\nhsm = { url = \"https://127.0.0.1:8443/hsm/b\", cloud = \"Mars\" }\n[security_domain]",
+            "[recovery] hsm cloud = \"Mars\": unknown cloud; use one of AzureCloud,",
+        ),
+        (
+            "url = \"https://127.0.0.1:8443/hsm/hsm-a\"",
+            "url = \"https://127.0.0.1:8443/hsm/hsm-a\"\ncloud = \"AzureGermanCloud\"",
+            "[hsm] cloud = \"AzureGermanCloud\": Azure Germany was closed in 2021",
+        ),
+        (
+            "[security_domain]",
+            "[recovery]\nhsm = { cloud = \"AzureCloud\" }\n[security_domain]",
+            "[recovery] hsm: give the HSM's name (or url)",
+        ),
+        (
+            "[[custodian]]\nname = \"alice\"",
+            "[[witness]]\nname = \"Walter\"\n[[witness]]\nname = \" \"\n[[custodian]]\nname = \"alice\"",
+            "[[witness]] number 2 name: must not be empty",
         ),
         (
             "[[custodian]]\nname = \"carol\"",

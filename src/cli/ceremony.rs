@@ -17,25 +17,55 @@ use super::{OutputFormat, Reporter};
 pub enum CeremonyCommand {
     /// Activate a new HSM: custodians make their keys (air-gapped), the HSM is activated
     /// (online), and a quorum proves the security domain recoverable (air-gapped).
+    #[command(after_help = "Examples:
+  sdctl ceremony activate --plan plan.toml
+  sdctl ceremony activate --plan plan.toml --machine offline
+  sdctl ceremony activate --plan plan.toml --machine online
+
+The first is a one-machine plan; a two-machine plan runs on each machine in turn,
+as the tool says. Run it again after any interruption: it resumes.")]
     Activate(RunArgs),
     /// Recover into a new HSM: its exchange key (online), the restore blob from a quorum
     /// (air-gapped), upload, status and the full-backup restore (online).
+    #[command(after_help = "Examples:
+  sdctl ceremony recover --plan plan.toml --machine online
+  sdctl ceremony recover --plan plan.toml --machine offline
+  sdctl ceremony recover --plan plan.toml --machine offline \\
+      --bundle /media/usb/exchange-key-bundle.json")]
     Recover(RunArgs),
     /// Change custodians and/or the quorum (edit the plan first), offline: new keys, the
     /// security domain re-split, proven by the new quorum; the old one retired.
+    #[command(after_help = "Examples:
+  sdctl ceremony rotate --plan plan.toml
+  sdctl ceremony rotate --plan plan.toml --passphrase-file rotate.pass")]
     Rotate(RunArgs),
     /// The periodic drill: each custodian proves their own share, one at a time; then a
     /// quorum rebuilds the master key; a dated record is the report.
+    #[command(after_help = "Examples:
+  sdctl ceremony drill --plan plan.toml
+  sdctl ceremony drill --plan plan.toml --machine offline")]
     Drill(RunArgs),
     /// The whole life cycle on the built-in emulator with generated custodians and no
     /// prompts: activate, drill, rotate, recover onto a second HSM, key backup restored.
     #[cfg(feature = "online")]
+    #[command(after_help = "Examples:
+  sdctl ceremony rehearse
+  sdctl ceremony rehearse --work-dir rehearsal --bits 3072")]
     Rehearse(RehearseArgs),
     /// Make a transfer code for an unattended two-machine run: a new 0600 file, given to
     /// both machines with --transfer-code-file and carried apart from the bundles.
+    #[command(after_help = "Examples:
+  sdctl ceremony transfer-code --out run.code
+
+Then on each machine, with its own copy of run.code carried apart from the bundles:
+'sdctl ceremony activate --plan plan.toml --machine offline --yes
+--transfer-code-file run.code' (online: --machine online).")]
     TransferCode(TransferCodeArgs),
     /// Where each ceremony of a plan stands on this machine: its runs, the steps finished
     /// and the next one, the transcripts' digests, and the security domain in force.
+    #[command(after_help = "Examples:
+  sdctl ceremony status --plan plan.toml
+  sdctl ceremony status --plan plan.toml --output json")]
     Status(StatusArgs),
     /// Transcripts: verify the hash chain, render the printable record.
     #[command(subcommand)]

@@ -30,6 +30,10 @@ pub enum LogCommand {
     ///
     /// Exit codes: 0 intact (and the expected digest, if given); 1 broken chain or a
     /// different final digest; 2 the file cannot be read.
+    #[command(after_help = "Examples:
+  sdctl ceremony log verify ceremony/runs/activate/transcript.jsonl
+  sdctl ceremony log verify ceremony/runs/activate/transcript.jsonl --expect \\
+    5d1c07ab93e24f60b8d12c7ae90536f481bd0e6c4a27f9d36b18c0e572a93d4f")]
     Verify(VerifyArgs),
     /// Render the printable record (record.md and record.html) of a transcript into a
     /// directory.
@@ -40,6 +44,9 @@ pub enum LogCommand {
     /// sign. The HTML page is self-contained (no scripts, nothing fetched) and prints well.
     /// The transcript is verified first: a broken one gets no record (exit 1). Records
     /// already in the directory are replaced, as they are made again from the transcript.
+    #[command(after_help = "Examples:
+  sdctl ceremony log record ceremony/runs/activate/transcript.jsonl \\
+      --out-dir print")]
     Record(RecordArgs),
 }
 

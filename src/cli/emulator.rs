@@ -17,6 +17,10 @@ pub enum EmulatorCommand {
     /// STATE_DIR/emulator.json (URLs, CA, tenant, token URL, HSM base URLs),
     /// admin-credentials.json and admin.token (both 0600); state survives restarts.
     /// Each HSM's base URL is https://HOST:PORT/hsm/NAME.
+    #[command(after_help = "Examples:
+  sdctl emulator serve --state-dir emu --hsm alpha --hsm beta
+  sdctl emulator serve --state-dir emu --hsm alpha --listen 127.0.0.1:8443 \\
+      --faults upload=503:2")]
     Serve(ServeArgs),
 }
 

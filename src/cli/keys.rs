@@ -26,14 +26,26 @@ pub enum KeysCommand {
     /// --passphrase-file gives one line per custodian, in order. Keys are generated in
     /// parallel. Nothing is written unless every key was made; existing files are never
     /// overwritten without --force.
+    #[command(after_help = "Examples:
+  sdctl keys generate --count 3 --names alice,bob,carol --out-dir custodians
+  sdctl keys generate --count 5 --bits 4096 --subject /O=Contoso/OU=HSM \\
+      --out-dir custodians
+
+Each custodian then reads their certificate's fingerprint aloud from manifest.json.")]
     Generate(GenerateArgs),
     /// Show what key and certificate files hold, without asking for any passphrase:
     /// kind, format, encryption, subject, validity, key size, both thumbprint forms, and
     /// the certificate beside a key.
+    #[command(after_help = "Examples:
+  sdctl keys inspect custodians/alice.key custodians/alice.cer
+  sdctl keys inspect backup/officer.pfx --output json")]
     Inspect(InspectArgs),
     /// Preflight before an activation: 3 to 10 certificates, RSA of at least 2048 bits, not
     /// expired (warning under 30 days), no shared public keys; with --keys, every key opens
     /// and matches its certificate. Exit 1 when any check fails.
+    #[command(after_help = "Examples:
+  sdctl keys check --sd-wrapping-keys custodians/*.cer
+  sdctl keys check --sd-wrapping-keys custodians/*.cer --keys custodians/*.key")]
     Check(CheckArgs),
 }
 

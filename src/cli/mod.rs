@@ -5,6 +5,10 @@ mod ceremony_audit;
 mod ceremony_log;
 #[cfg(feature = "online")]
 mod emulator;
+mod generate;
+#[cfg(test)]
+#[path = "help_tests.rs"]
+mod help_tests;
 #[cfg(feature = "online")]
 mod hsm;
 mod keys;
@@ -18,7 +22,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use report::Reporter;
 
-/// sdctl: security-domain ceremonies for Azure Key Vault Managed HSM.
+/// Security-domain ceremonies for Azure Key Vault Managed HSM.
 ///
 /// Make and check custodian wrapping keys; inspect security domains, prove them recoverable
 /// (recovery drill), build restore blobs and rotate custodians offline, also with a
@@ -30,8 +34,19 @@ pub use report::Reporter;
 #[derive(Parser, Debug)]
 #[command(name = "sdctl", version, max_term_width = 100)]
 pub struct Cli {
-    /// How to print results: for people, or one JSON document on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    /// Print results as text for people (human, the default) or as one JSON document on
+    /// stdout (json; its shape: docs/cli.md).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Human,
+        value_name = "human|json",
+        hide_possible_values = true,
+        hide_default_value = true,
+        help_heading = "Output",
+        display_order = 1000
+    )]
     pub output: OutputFormat,
 
     #[command(subcommand)]
@@ -73,14 +88,16 @@ pub enum Command {
     #[cfg(feature = "online")]
     #[command(subcommand)]
     Emulator(emulator::EmulatorCommand),
+    /// Print a shell completion script for sdctl (bash, zsh, fish, powershell, elvish).
+    Completions(generate::CompletionsArgs),
+    /// The manual pages: sdctl.1 on stdout, or with --out-dir one page per command.
+    Man(generate::ManArgs),
 }
 
 /// Parses the command line, runs the command, and returns the process exit status.
 pub fn run() -> i32 {
-    use clap::{CommandFactory, FromArgMatches};
-    // `--version` names the build and the OpenSSL in use (only known at run time).
-    let command = Cli::command().long_version(sdctl::build_info::build_info().long_version());
-    let cli = match command
+    use clap::FromArgMatches;
+    let cli = match definition()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches))
     {
@@ -96,7 +113,17 @@ pub fn run() -> i32 {
         Command::Hsm(cmd) => hsm::run(cmd, cli.output),
         #[cfg(feature = "online")]
         Command::Emulator(cmd) => emulator::run(cmd, cli.output),
+        Command::Completions(args) => generate::completions(args, cli.output),
+        Command::Man(args) => generate::man(args, cli.output),
     }
+}
+
+/// The command-line definition as `run` parses it (completions and manual pages are made
+/// from this too, so they always match the parser).
+pub fn definition() -> clap::Command {
+    use clap::CommandFactory;
+    // `--version` names the build and the OpenSSL in use (only known at run time).
+    Cli::command().long_version(sdctl::build_info::build_info().long_version())
 }
 
 /// Help and version are printed as clap prints them; a usage error (an unknown flag, a

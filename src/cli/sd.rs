@@ -32,21 +32,48 @@ use session::{
 pub enum SdCommand {
     /// Show what a security-domain file holds, without any private key: version, quorum,
     /// each share's certificate thumbprint (and which local file it belongs to), the data.
+    #[command(after_help = "Examples:
+  sdctl sd inspect --sd-file sd.json
+  sdctl sd inspect --sd-file sd.json --sd-wrapping-keys custodians/*.cer")]
     Inspect(InspectArgs),
     /// The recovery drill: open the security domain with a quorum of custodian keys (or of
     /// share exports: --shares), rebuild the master key and authenticate every datum.
     /// Exit 0 only if all verified.
+    #[command(after_help = "Examples:
+  sdctl sd verify --sd-file sd.json --sd-wrapping-keys alice.key bob.key
+  sdctl sd verify --sd-file sd.json --each-custodian \\
+      --sd-wrapping-keys alice.key bob.key carol.key
+  sdctl sd verify --sd-file sd.json --session-key session/session.key \\
+      --shares exports/alice.jwe exports/bob.jwe")]
     Verify(VerifyArgs),
     /// Build the restore blob for a new HSM's exchange key (what `hsm upload` sends), from
     /// a quorum of custodian keys or of share exports (--shares).
-    #[command(name = "restore-blob")]
+    #[command(
+        name = "restore-blob",
+        after_help = "Examples:
+  sdctl sd restore-blob --sd-file sd.json --sd-exchange-key exchange.pem \\
+      --sd-wrapping-keys alice.key bob.key --sd-file-restore-blob blob.json
+  sdctl sd restore-blob --sd-file sd.json --sd-exchange-key exchange.pem \\
+      --shares exports/alice.jwe exports/bob.jwe \\
+      --session-key session/session.key --sd-file-restore-blob blob.json"
+    )]
     RestoreBlob(RestoreBlobArgs),
     /// Rotate custodians or quorum offline: re-split the same master key to new
     /// certificates; the data are unchanged; the output is a version 2 file.
+    #[command(after_help = "Examples:
+  sdctl sd rewrap --sd-file sd.json --sd-wrapping-keys alice.key bob.key \\
+      --new-wrapping-keys new/*.cer --new-quorum 3 --out sd-new.json")]
     Rewrap(RewrapArgs),
     /// Distributed quorum, on a custodian's own device: decrypt only your share and seal
     /// it to the ceremony's session certificate (for 'verify'/'restore-blob --shares').
-    #[command(name = "share-export")]
+    #[command(
+        name = "share-export",
+        after_help = "Examples:
+  sdctl sd share-export --sd-file sd.json --key alice.key \\
+      --to session.cer --out alice.jwe
+
+Compare the session certificate's fingerprint with the one read out first."
+    )]
     ShareExport(ShareExportArgs),
     /// Distributed quorum, on the ceremony machine: make or destroy the session key pair.
     #[command(subcommand)]

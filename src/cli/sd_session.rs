@@ -28,9 +28,14 @@ use crate::cli::Reporter;
 pub enum SessionCommand {
     /// Make a session on the ceremony machine: DIR/session.key (unencrypted, 0600) and
     /// DIR/session.cer (valid 2 days). Read the printed fingerprint out to each custodian.
+    #[command(after_help = "Examples:
+  sdctl sd session new --out-dir session
+  sdctl sd session new --out-dir session --bits 4096")]
     New(SessionNewArgs),
     /// Destroy a session key (an aborted ceremony): overwritten with zeros, fsynced and
     /// deleted. The certificate may stay.
+    #[command(after_help = "Examples:
+  sdctl sd session destroy --session-key session/session.key")]
     Destroy(SessionDestroyArgs),
 }
 

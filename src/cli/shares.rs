@@ -24,13 +24,28 @@ pub enum SharesCommand {
     /// Split a secret (a passphrase, a credential, a PKCS#12...) into N shares of which
     /// any K rebuild it. Each share records its set, index, K, N and a commitment to the
     /// secret, so a wrong reconstruction is detected.
+    #[command(after_help = "Examples:
+  sdctl shares split --threshold 3 --shares 5 --in breakglass.p12 \\
+      --out-dir shares
+  sdctl shares split --threshold 2 --shares 3 --in - --out-dir paper \\
+      --format text
+  sdctl shares split --threshold 2 --shares 3 --in secret.bin \\
+      --out-dir sealed --to-certs alice.cer bob.cer carol.cer")]
     Split(SplitArgs),
     /// Rebuild a secret from K or more shares (binary, text typed back from paper, a
     /// scanned QR payload, or sealed to a custodian). Refuses shares of different sets,
     /// duplicates, too few shares, and corrupted or forged shares.
+    #[command(after_help = "Examples:
+  sdctl shares combine shares/share-1.share shares/share-4.share \\
+      shares/share-5.share --out breakglass.p12
+  sdctl shares combine sealed/*.share.jwe --keys alice.key bob.key \\
+      --out secret.bin")]
     Combine(CombineArgs),
     /// Show what share files are (set, index, K of N, form) without combining them; a
     /// share typed back from paper is checked line by line.
+    #[command(after_help = "Examples:
+  sdctl shares inspect shares/*.share
+  sdctl shares inspect paper/share-2.share.txt")]
     Inspect(InspectArgs),
 }
 

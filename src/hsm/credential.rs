@@ -340,7 +340,6 @@ fn client_options(options: &CredentialOptions) -> Result<ClientOptions, HsmError
         (None, Some(Cloud::AzureCloud)) => Some(CloudConfiguration::AzurePublic),
         (None, Some(Cloud::AzureUSGovernment)) => Some(CloudConfiguration::AzureGovernment),
         (None, Some(Cloud::AzureChinaCloud)) => Some(CloudConfiguration::AzureChina),
-        (None, Some(c @ Cloud::AzureGermanCloud)) => Some(custom_cloud(c.authority_host())),
         (None, None) => None,
     };
     let client = super::http::reqwest_client(options.ca_pem.as_deref())?;

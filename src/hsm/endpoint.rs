@@ -20,17 +20,26 @@ pub enum Cloud {
     AzureUSGovernment,
     /// Azure operated by 21Vianet.
     AzureChinaCloud,
-    /// The retired Azure Germany.
-    AzureGermanCloud,
 }
+
+/// Azure Germany, as the Azure CLI named it. It closed in 2021 (Microsoft ended the service
+/// on 29 October 2021); its name is refused with that reason, and its HSM host suffix
+/// ([`RETIRED_GERMAN_HSM_SUFFIX`]) is no cloud's.
+pub const RETIRED_GERMAN_CLOUD: &str = "AzureGermanCloud";
+
+/// The Managed HSM host suffix Azure Germany used.
+pub const RETIRED_GERMAN_HSM_SUFFIX: &str = "managedhsm.microsoftazure.de";
+
+/// Why Azure Germany is refused, and what to use instead.
+pub const RETIRED_GERMAN_NOTE: &str = "Azure Germany (AzureGermanCloud) was closed in 2021; \
+     Managed HSMs in German regions are in AzureCloud (e.g. germanywestcentral)";
 
 impl Cloud {
     /// Every cloud, for help texts and parsing.
-    pub const ALL: [Cloud; 4] = [
+    pub const ALL: [Cloud; 3] = [
         Cloud::AzureCloud,
         Cloud::AzureUSGovernment,
         Cloud::AzureChinaCloud,
-        Cloud::AzureGermanCloud,
     ];
 
     /// The Azure CLI's name of the cloud.
@@ -39,12 +48,17 @@ impl Cloud {
             Cloud::AzureCloud => "AzureCloud",
             Cloud::AzureUSGovernment => "AzureUSGovernment",
             Cloud::AzureChinaCloud => "AzureChinaCloud",
-            Cloud::AzureGermanCloud => "AzureGermanCloud",
         }
     }
 
-    /// Parses a cloud name (case-insensitive).
+    /// Parses a cloud name (case-insensitive). The retired AzureGermanCloud is refused,
+    /// saying so.
     pub fn parse(name: &str) -> Result<Cloud, HsmError> {
+        if name.eq_ignore_ascii_case(RETIRED_GERMAN_CLOUD) {
+            return Err(HsmError::Usage(format!(
+                "--cloud {name}: {RETIRED_GERMAN_NOTE}; use --cloud AzureCloud"
+            )));
+        }
         Cloud::ALL
             .into_iter()
             .find(|c| c.name().eq_ignore_ascii_case(name))
@@ -62,7 +76,6 @@ impl Cloud {
             Cloud::AzureCloud => "managedhsm.azure.net",
             Cloud::AzureUSGovernment => "managedhsm.usgovcloudapi.net",
             Cloud::AzureChinaCloud => "managedhsm.azure.cn",
-            Cloud::AzureGermanCloud => "managedhsm.microsoftazure.de",
         }
     }
 
@@ -72,7 +85,6 @@ impl Cloud {
             Cloud::AzureCloud => "blob.core.windows.net",
             Cloud::AzureUSGovernment => "blob.core.usgovcloudapi.net",
             Cloud::AzureChinaCloud => "blob.core.chinacloudapi.cn",
-            Cloud::AzureGermanCloud => "blob.core.cloudapi.de",
         }
     }
 
@@ -87,7 +99,6 @@ impl Cloud {
             Cloud::AzureCloud => "https://login.microsoftonline.com",
             Cloud::AzureUSGovernment => "https://login.microsoftonline.us",
             Cloud::AzureChinaCloud => "https://login.chinacloudapi.cn",
-            Cloud::AzureGermanCloud => "https://login.microsoftonline.de",
         }
     }
 
@@ -97,7 +108,6 @@ impl Cloud {
             Cloud::AzureCloud => "https://management.azure.com",
             Cloud::AzureUSGovernment => "https://management.usgovcloudapi.net",
             Cloud::AzureChinaCloud => "https://management.chinacloudapi.cn",
-            Cloud::AzureGermanCloud => "https://management.microsoftazure.de",
         }
     }
 

@@ -51,3 +51,26 @@ fn same_origin_compares_scheme_host_and_port() {
     assert!(!e.same_origin(&Url::parse("https://127.0.0.1:9443/hsm/alpha/x").unwrap()));
     assert!(!e.same_origin(&Url::parse("https://evil.example/hsm/alpha/x").unwrap()));
 }
+
+#[test]
+fn the_closed_azure_germany_is_refused_saying_it_closed_in_2021() {
+    for name in ["AzureGermanCloud", "azuregermancloud"] {
+        let message = Cloud::parse(name).unwrap_err().to_string();
+        assert!(
+            message.contains("closed in 2021") && message.contains("AzureCloud"),
+            "{message}"
+        );
+    }
+    assert!(Cloud::ALL.iter().all(|c| !c.name().contains("German")));
+    // Its HSM host is no cloud's: a URL there is not taken for an Azure HSM.
+    let e = Endpoint::from_url("https://contoso.managedhsm.microsoftazure.de/").unwrap();
+    assert_eq!(e.cloud, None);
+}
+
+#[test]
+fn a_plans_clouds_are_the_clients_clouds() {
+    assert_eq!(Cloud::ALL.map(Cloud::name), crate::ceremony::plan::CLOUDS);
+    for name in crate::ceremony::plan::CLOUDS {
+        assert!(Cloud::parse(name).is_ok(), "{name}");
+    }
+}

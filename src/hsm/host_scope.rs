@@ -150,6 +150,13 @@ impl HostScope {
                 "{host} is {expected}, but on port {}, where the service does not listen",
                 url.port().unwrap_or(443)
             )
+        } else if matches!(kind, TokenKind::Hsm)
+            && under_suffix(host, [super::endpoint::RETIRED_GERMAN_HSM_SUFFIX]).is_some()
+        {
+            format!(
+                "{host} is in {}, not {expected}",
+                super::endpoint::RETIRED_GERMAN_NOTE
+            )
         } else if host.ends_with('.') {
             format!("{host} ends with a dot; write the host without it")
         } else {
@@ -198,7 +205,7 @@ pub fn cloud_of_hsm_host(host: &str) -> Option<Cloud> {
 
 /// The index of the suffix in `suffixes` that `host` is under, with one label or more
 /// before it.
-fn under_suffix(host: &str, suffixes: [&str; 4]) -> Option<usize> {
+fn under_suffix<const N: usize>(host: &str, suffixes: [&str; N]) -> Option<usize> {
     let host = host.to_ascii_lowercase();
     suffixes.iter().position(|suffix| {
         host.strip_suffix(suffix)

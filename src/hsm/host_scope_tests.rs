@@ -211,6 +211,28 @@ fn loopback_urls_are_parsed_as_the_client_parses_them() {
 }
 
 #[test]
+fn an_azure_germany_host_gets_no_token_and_the_refusal_says_it_closed() {
+    let message = hsm(
+        &HostScope::strict(),
+        "https://contoso.managedhsm.microsoftazure.de/",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("closed in 2021"), "{message}");
+    assert_eq!(
+        cloud_of_hsm_host("contoso.managedhsm.microsoftazure.de"),
+        None
+    );
+    // Named explicitly, it is a host like any other (a private DNS name, say).
+    let allowed = HostScope::new(
+        &["contoso.managedhsm.microsoftazure.de".to_owned()],
+        AllowVia::Flag,
+    )
+    .unwrap();
+    assert!(hsm(&allowed, "https://contoso.managedhsm.microsoftazure.de/").is_ok());
+}
+
+#[test]
 fn the_cloud_of_a_host_needs_a_label_before_the_suffix() {
     assert_eq!(
         cloud_of_hsm_host("a.managedhsm.azure.cn"),

@@ -45,8 +45,11 @@ pub struct Storage {
 /// Arguments of `hsm backup`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
-  sdctl hsm backup --hsm-name contoso --storage-uri https://acct.blob.core.windows.net/mhsm-backups --token-file sas.token
-  sdctl hsm backup --hsm-url https://127.0.0.1:PORT/hsm/hsm-a --ca-cert STATE_DIR/ca.pem --storage-uri file:///srv/backups --token-file sas.token
+  sdctl hsm backup --hsm-name contoso --token-file sas.token \\
+      --storage-uri https://acct.blob.core.windows.net/mhsm-backups
+  sdctl hsm backup --hsm-url https://127.0.0.1:PORT/hsm/hsm-a \\
+      --ca-cert emu/ca.pem --access-token-file emu/admin.token \\
+      --storage-uri file:///srv/backups --token-file sas.token
 
 The SAS token needs the permissions crdw on the container. Keep the printed folder name: 'hsm restore --folder' takes it.
 Exit: 0 Succeeded (or started, with --no-wait); 2 bad flags or token file; 4 service error, Failed job or timeout.")]
@@ -59,13 +62,15 @@ pub struct BackupArgs {
 
 /// Arguments of `hsm restore`.
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Example (the last step of a recovery into hsm-b, which now holds hsm-a's security domain):
-  sdctl hsm restore --hsm-name hsm-b --storage-uri https://acct.blob.core.windows.net/mhsm-backups --token-file sas.token --folder mhsm-hsm-a-20240101120000
+#[command(after_help = "Examples:
+  sdctl hsm restore --hsm-name hsm-b --folder mhsm-hsm-a-20240101120000 \\
+      --storage-uri https://acct.blob.core.windows.net/mhsm-backups \\
+      --token-file sas.token
+
+This is the last step of a recovery into hsm-b, which now holds hsm-a's security domain.
 
 The restore replaces the HSM's keys and role assignments with the backup's; check them after with 'sdctl hsm key list'.
-Exit: 0 Succeeded (or started, with --no-wait); 2 bad flags or token file; 4 service error, Failed job (the service's message, verbatim) or timeout."
-)]
+Exit: 0 Succeeded (or started, with --no-wait); 2 bad flags or token file; 4 service error, Failed job (the service's message, verbatim) or timeout.")]
 pub struct RestoreArgs {
     /// The backup folder's name, as 'hsm backup' printed it (mhsm-NAME-YYYYMMDDhhmmss).
     #[arg(long, value_name = "NAME", required_unless_present = "job_id")]

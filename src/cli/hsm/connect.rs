@@ -22,7 +22,8 @@ pub struct Connection {
     /// The Managed HSM's name (https://NAME.managedhsm.azure.net in AzureCloud).
     #[arg(long, value_name = "NAME")]
     pub hsm_name: Option<String>,
-    /// The cloud of --hsm-name: AzureCloud, AzureUSGovernment, AzureChinaCloud, AzureGermanCloud.
+    /// The cloud of --hsm-name: AzureCloud, AzureUSGovernment or AzureChinaCloud
+    /// (AzureGermanCloud closed in 2021 and is refused).
     #[arg(long, value_name = "CLOUD", default_value = "AzureCloud")]
     pub cloud: String,
     /// The HSM's base URL instead of a name (the emulator's is https://127.0.0.1:PORT/hsm/NAME).

@@ -14,10 +14,18 @@ use crate::cli::Reporter;
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
     /// Create a key (a new version if the name exists). The HSM must be activated.
+    #[command(after_help = "Examples:
+  sdctl hsm key create probe-key --hsm-name contoso
+  sdctl hsm key create probe-ec --kty EC-HSM --size 384 --hsm-name contoso")]
     Create(CreateArgs),
     /// Show a key's current version; exit 1 if the HSM has no key of that name.
+    #[command(after_help = "Examples:
+  sdctl hsm key show probe-key --hsm-name contoso-dr")]
     Show(ShowArgs),
     /// List the HSM's keys (every page of the service's list).
+    #[command(after_help = "Examples:
+  sdctl hsm key list --hsm-name contoso-dr
+  sdctl hsm key list --hsm-name contoso-dr --output json")]
     List(ListArgs),
 }
 

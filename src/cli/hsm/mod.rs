@@ -21,19 +21,43 @@ pub enum HsmCommand {
     /// Activate a new HSM: check the custodian certificates, ask the HSM for its security
     /// domain, save it atomically the moment it arrives, check it against the request,
     /// and follow the operation to Success.
+    #[command(after_help = "Examples:
+  sdctl hsm download --hsm-name contoso --sd-quorum 2 \\
+      --sd-wrapping-keys c1.cer c2.cer c3.cer --security-domain-file sd.json
+  sdctl hsm download --hsm-url https://127.0.0.1:PORT/hsm/alpha \\
+      --ca-cert emu/ca.pem --access-token-file emu/admin.token --sd-quorum 2 \\
+      --sd-wrapping-keys c1.cer c2.cer c3.cer --security-domain-file sd.json")]
     Download(sd::DownloadArgs),
     /// Fetch a new HSM's exchange key for a recovery, as a PEM certificate (what the
     /// Azure CLI writes) or the JWK; carry it to the air-gapped machine.
-    #[command(name = "init-recovery")]
+    #[command(
+        name = "init-recovery",
+        after_help = "Examples:
+  sdctl hsm init-recovery --hsm-name contoso-dr --sd-exchange-key exchange.pem
+  sdctl hsm init-recovery --hsm-name contoso-dr --format jwk \\
+      --sd-exchange-key exchange.json"
+    )]
     InitRecovery(sd::InitRecoveryArgs),
     /// Upload a restore blob to a new HSM and follow the operation to Success or Failed,
     /// printing the service's status details exactly.
+    #[command(after_help = "Examples:
+  sdctl hsm upload --hsm-name contoso-dr --sd-file blob.json --restore-blob
+  sdctl hsm upload --hsm-name contoso-dr --sd-file blob.json --restore-blob \\
+      --no-wait")]
     Upload(sd::UploadArgs),
     /// Wait for a download or upload to finish (exit 0 only on Success; 4 on Failed or
     /// timeout).
+    #[command(after_help = "Examples:
+  sdctl hsm wait --hsm-name contoso-dr --target upload
+  sdctl hsm wait --hsm-name contoso --target download --timeout 1800")]
     Wait(sd::WaitArgs),
     /// The HSM's activation state: from the data plane, and from Azure Resource Manager
     /// when --subscription and --resource-group are given.
+    #[command(after_help = "Examples:
+  sdctl hsm status --hsm-name contoso
+  sdctl hsm status --hsm-name contoso --subscription SUBSCRIPTION_ID \\
+      --resource-group hsm-rg
+  sdctl hsm status --hsm-name contoso --cloud AzureUSGovernment")]
     Status(status::StatusArgs),
     /// Local RBAC: role assignments, role definitions, the security-domain officer role,
     /// and a check of what the signed-in principal may do.

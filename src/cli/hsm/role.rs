@@ -22,12 +22,24 @@ mod print;
 #[derive(Subcommand, Debug)]
 pub enum RoleCommand {
     /// List role assignments (at / and /keys), with the roles' names.
+    #[command(after_help = "Examples:
+  sdctl hsm role list --hsm-name contoso
+  sdctl hsm role list --hsm-name contoso --scope /keys --assignee OBJECT_ID")]
     List(ListArgs),
     /// Show one role assignment.
+    #[command(after_help = "Examples:
+  sdctl hsm role show --hsm-name contoso --name ASSIGNMENT_GUID")]
     Show(ShowArgs),
     /// Give a principal a role at a scope (nothing changes if it holds it there already).
+    #[command(after_help = "Examples:
+  sdctl hsm role assign --hsm-name contoso --role \"Managed HSM Crypto User\" \\
+      --assignee OBJECT_ID --scope /keys")]
     Assign(AssignArgs),
     /// Delete role assignments: one by --name, or every assignment of --role to --assignee.
+    #[command(after_help = "Examples:
+  sdctl hsm role delete --hsm-name contoso --name ASSIGNMENT_GUID
+  sdctl hsm role delete --hsm-name contoso --assignee OBJECT_ID \\
+      --role \"Managed HSM Crypto User\"")]
     Delete(DeleteArgs),
     /// Role definitions: the built-in roles and custom ones.
     #[command(subcommand)]
@@ -36,12 +48,21 @@ pub enum RoleCommand {
     /// five securitydomain data actions (download/action, download/read, transferkey/read,
     /// upload/action, upload/read), nothing else. Idempotent: an equal role of that name is
     /// reported, not duplicated; one with other actions is refused.
-    #[command(name = "create-sd-officer")]
+    #[command(
+        name = "create-sd-officer",
+        after_help = "Examples:
+  sdctl hsm role create-sd-officer --hsm-name contoso
+  sdctl hsm role create-sd-officer --hsm-name contoso --assignee OBJECT_ID"
+    )]
     CreateSdOfficer(SdOfficerArgs),
     /// Check whether a principal (default: the signed-in one) holds the data actions a
     /// ceremony step needs; exit 1 and name the first missing action if not. Needs
     /// permission to read role assignments and definitions; without it, an HSM
     /// administrator can run the check with --assignee.
+    #[command(after_help = "Examples:
+  sdctl hsm role check --hsm-name contoso
+  sdctl hsm role check --hsm-name contoso-dr --for init-recovery --for upload
+  sdctl hsm role check --hsm-name contoso --assignee OBJECT_ID --for download")]
     Check(check::CheckArgs),
 }
 

@@ -18,12 +18,25 @@ use crate::cli::Reporter;
 #[derive(Subcommand, Debug)]
 pub enum DefinitionCommand {
     /// List role definitions (built-in and custom).
+    #[command(after_help = "Examples:
+  sdctl hsm role definition list --hsm-name contoso
+  sdctl hsm role definition list --hsm-name contoso --custom")]
     List(DefinitionListArgs),
     /// Show one role definition with its permissions.
+    #[command(after_help = "Examples:
+  sdctl hsm role definition show --hsm-name contoso \\
+      --name \"Managed HSM Administrator\"")]
     Show(DefinitionShowArgs),
     /// Create (or, with --name of an existing custom role, replace) a custom role.
+    #[command(after_help = "Examples:
+  sdctl hsm role definition create --hsm-name contoso \\
+      --role-definition role.json
+  sdctl hsm role definition create --hsm-name contoso --name ROLE_GUID \\
+      --role-definition role.json")]
     Create(DefinitionCreateArgs),
     /// Delete a custom role (the HSM refuses while it is assigned).
+    #[command(after_help = "Examples:
+  sdctl hsm role definition delete --hsm-name contoso --name ROLE_GUID")]
     Delete(DefinitionDeleteArgs),
 }
 
