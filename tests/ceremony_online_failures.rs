@@ -549,6 +549,69 @@ fn a_distributed_recovery_whose_session_key_is_gone_redoes_the_session_and_compl
     verify_log(&bed, &t);
 }
 
+/// A distributed recovery killed after its restore blob was written and the session key
+/// destroyed, before the step was recorded (simulated: the step's transcript entry is cut
+/// off): `ceremony status` says so, and the same command keeps the blob (the custodians are
+/// not asked again) and completes.
+#[test]
+fn a_restore_blob_written_before_an_interruption_is_kept_without_a_new_session() {
+    let (bed, plan, pass, out) = setup(&PlanSpec {
+        mode: "distributed",
+        ..PlanSpec::default()
+    });
+    finished(&bed, "activate", &plan, &pass);
+    assert_eq!(
+        finished(&bed, "recover", &plan, &pass)["outcome"],
+        "waiting"
+    );
+    let run_dir = out.join("runs/recover-1");
+    let (session, exports) = (run_dir.join("session"), run_dir.join("exports"));
+    for name in ["alice", "bob"] {
+        share_export(&bed, &out, name, &session, &exports);
+    }
+    let (plan_arg, pass_arg) = (plan.display().to_string(), pass.display().to_string());
+    let words = [
+        "recover",
+        "--plan",
+        &plan_arg,
+        "--passphrase-file",
+        &pass_arg,
+    ];
+    // The restore blob is built (step 7); a "no" before the export (step 8).
+    let stopped = answering(&bed, &words, "y\nn\n");
+    assert_eq!(stopped.code, 0, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped.stdout.contains("Stopped before step 8"),
+        "{}",
+        stopped.stdout
+    );
+    let blob = fs::read(run_dir.join("restore-blob.json")).unwrap();
+    assert!(!session.join("session.key").exists());
+    // The kill: the step's entry never reached the transcript.
+    let t = transcript_path(&out, "recover-1");
+    let text = fs::read_to_string(&t).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.contains("\"step\":\"restore-blob\""))
+        .collect();
+    assert!(kept.len() < text.lines().count());
+    fs::write(&t, format!("{}\n", kept.join("\n"))).unwrap();
+    let status = status_text(&bed, &plan);
+    assert!(
+        status.contains("but the restore blob was written before an interruption: run the same command: the blob is kept and the step recorded"),
+        "{status}"
+    );
+
+    let done = finished(&bed, "recover", &plan, &pass);
+    assert_eq!(done["outcome"], "complete", "{done}");
+    assert_eq!(events(&t, "session"), ["step"], "no new session");
+    let entry = last_entry(&t, "restore-blob");
+    assert_eq!(entry["facts"]["written_before_interruption"], true);
+    assert_eq!(fs::read(run_dir.join("restore-blob.json")).unwrap(), blob);
+    assert!(!run_dir.join("session-2").exists());
+    verify_log(&bed, &t);
+}
+
 /// The plan's `[hsm] ca_cert` is checked when the HSM is first reached, as `--ca-cert` is:
 /// an empty file, or one that holds no certificate, is refused by its path (exit 2) before
 /// anything is sent; with the real CA in place, the run goes on.
