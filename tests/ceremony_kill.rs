@@ -296,6 +296,9 @@ fn ceremony_args(kind: &str, plan: &Path, pass: &Path, yes: bool) -> Vec<String>
     args.push(pass.display().to_string());
     if yes {
         args.push("--yes".into());
+    } else {
+        // Attended, the quorum step would ask who forms the quorum: the option answers.
+        args.extend(strings(&["--quorum-custodians", "alice,bob"]));
     }
     args
 }

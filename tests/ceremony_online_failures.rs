@@ -14,7 +14,9 @@
 //!   HSM reports the upload as it really went, a rerun follows it; the new HSM then not
 //!   reporting itself Active is refused (exit 1) by the status step; a rerun finishes;
 //! - a distributed-quorum recovery whose session key is gone before the custodians' share
-//!   exports are opened: refused (exit 1) naming the key file, every time;
+//!   exports are opened: `ceremony status` says so; the same command redoes the session
+//!   step (recorded as `redone`), asks the custodians to export again to the new session
+//!   certificate, and the recovery then completes;
 //! - the plan's `[hsm] ca_cert` empty or holding no certificate: refused (exit 2) naming
 //!   the file, nothing sent; with the real CA the run finishes.
 //!
@@ -413,8 +415,41 @@ fn a_recovery_reported_failed_or_an_hsm_not_active_afterwards_is_refused() {
     assert!(verify_log(&bed, &t).contains("closed"));
 }
 
+/// Custodian `name` exports their share of the SD in `out` to the session certificate in
+/// `session` (a folder of the run), into `exports`, as they would on their own device.
+fn share_export(bed: &Bed, out: &Path, name: &str, session: &Path, exports: &Path) {
+    let pass = bed
+        .online
+        .fx
+        .pass_file(&format!("{name}.pass"), &[&passphrase(name)]);
+    let run = bed.online.fx.sdctl(&[
+        "sd",
+        "share-export",
+        "--sd-file",
+        &out.join("sd/security-domain.json").display().to_string(),
+        "--key",
+        &out.join(format!("custodians/{name}.key"))
+            .display()
+            .to_string(),
+        "--to",
+        &session.join("session.cer").display().to_string(),
+        "--out",
+        &exports.join(format!("{name}.jwe")).display().to_string(),
+        "--passphrase-file",
+        &pass.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+}
+
+/// What `ceremony status` prints.
+fn status_text(bed: &Bed, plan: &Path) -> String {
+    let run = bed.ceremony(&["status", "--plan", &plan.display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+}
+
 #[test]
-fn a_distributed_recovery_whose_session_key_is_gone_is_refused_naming_it() {
+fn a_distributed_recovery_whose_session_key_is_gone_redoes_the_session_and_completes() {
     let (bed, plan, pass, out) = setup(&PlanSpec {
         mode: "distributed",
         ..PlanSpec::default()
@@ -426,64 +461,155 @@ fn a_distributed_recovery_whose_session_key_is_gone_is_refused_naming_it() {
     let first = finished(&bed, "recover", &plan, &pass);
     assert_eq!(first["outcome"], "waiting", "{first}");
     let run_dir = out.join("runs/recover-1");
-    let session_key = run_dir.join("session/session.key");
+    let (session, exports) = (run_dir.join("session"), run_dir.join("exports"));
+    let session_key = session.join("session.key");
     assert!(session_key.exists());
     // The quorum (alice, bob) export their shares to the session's certificate.
     for name in ["alice", "bob"] {
-        let pass = bed
-            .online
-            .fx
-            .pass_file(&format!("{name}.pass"), &[&passphrase(name)]);
-        let run = bed.online.fx.sdctl(&[
-            "sd",
-            "share-export",
-            "--sd-file",
-            &out.join("sd/security-domain.json").display().to_string(),
-            "--key",
-            &out.join(format!("custodians/{name}.key"))
-                .display()
-                .to_string(),
-            "--to",
-            &run_dir.join("session/session.cer").display().to_string(),
-            "--out",
-            &run_dir
-                .join(format!("exports/{name}.jwe"))
-                .display()
-                .to_string(),
-            "--passphrase-file",
-            &pass.display().to_string(),
-        ]);
-        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        share_export(&bed, &out, name, &session, &exports);
     }
-    let exports: Vec<Vec<u8>> = ["alice", "bob"]
+    let old: Vec<Vec<u8>> = ["alice.jwe", "bob.jwe"]
         .iter()
-        .map(|n| fs::read(run_dir.join(format!("exports/{n}.jwe"))).unwrap())
+        .map(|n| fs::read(exports.join(n)).unwrap())
         .collect();
+    let old_cert = fs::read(session.join("session.cer")).unwrap();
     // The session key is lost before the exports are opened.
     fs::remove_file(&session_key).unwrap();
+    let status = status_text(&bed, &plan);
+    assert!(
+        status.contains("session: the session key runs/recover-1/session/session.key is gone: run the same command: the session step is redone (a new session key) and the custodians export their shares again"),
+        "{status}"
+    );
 
+    // The same command: the session step is redone (recorded), a new key pair is made,
+    // and the custodians are asked to export again to the new certificate.
     let t = transcript_path(&out, "recover-1");
-    for attempt in 1..=2 {
-        let run = bed.unattended("recover", &plan, &pass, &[]);
-        run.assert_error(
-            1,
-            &format!(
-                "refused: {}: the session key is gone (destroyed after an earlier use?); the exports made for it cannot be opened",
-                session_key.display()
-            ),
+    let redone = finished(&bed, "recover", &plan, &pass);
+    assert_eq!(redone["outcome"], "waiting", "{redone}");
+    let (session2, exports2) = (run_dir.join("session-2"), run_dir.join("exports-2"));
+    let next = redone["next"].as_str().unwrap();
+    assert!(
+        next.contains("the session step was redone (recorded)"),
+        "{next}"
+    );
+    for name in ["alice", "bob"] {
+        assert!(
+            next.contains(&format!(
+                "--to {} --out {}",
+                session2.join("session.cer").display(),
+                exports2.join(format!("{name}.jwe")).display()
+            )),
+            "{next}"
         );
-        // Nothing was made and nothing was taken away; the run cannot go on by itself.
-        assert!(!run_dir.join("restore-blob.json").exists());
-        assert!(!out.join("transfer/restore-blob-bundle.json").exists());
-        let now: Vec<Vec<u8>> = ["alice", "bob"]
-            .iter()
-            .map(|n| fs::read(run_dir.join(format!("exports/{n}.jwe"))).unwrap())
-            .collect();
-        assert_eq!(now, exports);
-        assert_eq!(events(&t, "restore-blob"), vec!["refused"; attempt]);
-        assert_eq!(events(&t, "session"), ["step"]);
-        verify_log(&bed, &t);
     }
+    assert!(session2.join("session.key").exists());
+    assert_eq!(events(&t, "session"), ["step", "redone"]);
+    assert!(events(&t, "restore-blob").is_empty());
+    let entry = last_entry(&t, "session");
+    assert_eq!(entry["facts"]["step"], "session");
+    assert!(entry["facts"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("runs/recover-1/session/session.key is gone"));
+    // What the run recorded before stays as it was: the old certificate, the old exports
+    // (unused); nothing was built or carried.
+    assert_eq!(fs::read(session.join("session.cer")).unwrap(), old_cert);
+    let now: Vec<Vec<u8>> = ["alice.jwe", "bob.jwe"]
+        .iter()
+        .map(|n| fs::read(exports.join(n)).unwrap())
+        .collect();
+    assert_eq!(now, old);
+    assert!(!run_dir.join("restore-blob.json").exists());
+    verify_log(&bed, &t);
+    // Run again before anyone exported: still waiting, no second redo.
+    assert_eq!(
+        finished(&bed, "recover", &plan, &pass)["outcome"],
+        "waiting"
+    );
+    assert_eq!(events(&t, "session"), ["step", "redone"]);
+    let status = status_text(&bed, &plan);
+    assert!(!status.contains("session: the session key"), "{status}");
+
+    // The custodians export again; the recovery completes with the new session.
+    for name in ["alice", "bob"] {
+        share_export(&bed, &out, name, &session2, &exports2);
+    }
+    let done = finished(&bed, "recover", &plan, &pass);
+    assert_eq!(done["outcome"], "complete", "{done}");
+    let blob = last_entry(&t, "restore-blob");
+    assert_eq!(blob["event"], "step");
+    assert_eq!(blob["facts"]["session"], "session key destroyed");
+    assert!(!session2.join("session.key").exists());
+    let inputs = blob["inputs"].to_string();
+    assert!(
+        inputs.contains("runs/recover-1/exports-2/alice.jwe"),
+        "{inputs}"
+    );
+    assert_eq!(last_entry(&t, "status")["facts"]["activation"], "Active");
+    verify_log(&bed, &t);
+}
+
+/// A distributed recovery killed after its restore blob was written and the session key
+/// destroyed, before the step was recorded (simulated: the step's transcript entry is cut
+/// off): `ceremony status` says so, and the same command keeps the blob (the custodians are
+/// not asked again) and completes.
+#[test]
+fn a_restore_blob_written_before_an_interruption_is_kept_without_a_new_session() {
+    let (bed, plan, pass, out) = setup(&PlanSpec {
+        mode: "distributed",
+        ..PlanSpec::default()
+    });
+    finished(&bed, "activate", &plan, &pass);
+    assert_eq!(
+        finished(&bed, "recover", &plan, &pass)["outcome"],
+        "waiting"
+    );
+    let run_dir = out.join("runs/recover-1");
+    let (session, exports) = (run_dir.join("session"), run_dir.join("exports"));
+    for name in ["alice", "bob"] {
+        share_export(&bed, &out, name, &session, &exports);
+    }
+    let (plan_arg, pass_arg) = (plan.display().to_string(), pass.display().to_string());
+    let words = [
+        "recover",
+        "--plan",
+        &plan_arg,
+        "--passphrase-file",
+        &pass_arg,
+    ];
+    // The restore blob is built (step 7); a "no" before the export (step 8).
+    let stopped = answering(&bed, &words, "y\nn\n");
+    assert_eq!(stopped.code, 0, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped.stdout.contains("Stopped before step 8"),
+        "{}",
+        stopped.stdout
+    );
+    let blob = fs::read(run_dir.join("restore-blob.json")).unwrap();
+    assert!(!session.join("session.key").exists());
+    // The kill: the step's entry never reached the transcript.
+    let t = transcript_path(&out, "recover-1");
+    let text = fs::read_to_string(&t).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.contains("\"step\":\"restore-blob\""))
+        .collect();
+    assert!(kept.len() < text.lines().count());
+    fs::write(&t, format!("{}\n", kept.join("\n"))).unwrap();
+    let status = status_text(&bed, &plan);
+    assert!(
+        status.contains("but the restore blob was written before an interruption: run the same command: the blob is kept and the step recorded"),
+        "{status}"
+    );
+
+    let done = finished(&bed, "recover", &plan, &pass);
+    assert_eq!(done["outcome"], "complete", "{done}");
+    assert_eq!(events(&t, "session"), ["step"], "no new session");
+    let entry = last_entry(&t, "restore-blob");
+    assert_eq!(entry["facts"]["written_before_interruption"], true);
+    assert_eq!(fs::read(run_dir.join("restore-blob.json")).unwrap(), blob);
+    assert!(!run_dir.join("session-2").exists());
+    verify_log(&bed, &t);
 }
 
 /// The plan's `[hsm] ca_cert` is checked when the HSM is first reached, as `--ca-cert` is:

@@ -7,13 +7,13 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use super::engine::{Ctx, Done, Outcome, Side, Step};
+use super::engine::{continue_command, Ctx, Done, Outcome, Side, Step};
 use super::ui::{labelled_digest, path_from_here};
 use super::CeremonyError;
 use crate::files::{write_atomic, MODE_PUBLIC, MODE_SECRET};
 use crate::keys::check::{check_set, Severity};
 use crate::keys::generate::generate_custodian;
-use crate::keys::{load_certificate, load_wrapping_key, Certificate, WrappingKey};
+use crate::keys::{load_certificate, load_wrapping_key, Certificate, KeyError, WrappingKey};
 use crate::passphrase::{NewAttempt, PassphraseError, PassphraseSource, StrengthRule};
 
 /// `OUT/custodians/NAME.key`.
@@ -280,8 +280,19 @@ pub fn passphrase_index(ctx: &Ctx<'_>, name: &str) -> usize {
             .unwrap_or(retired.len())
 }
 
-/// Opens the private keys of `names` (each custodian's passphrase in turn).
-pub fn open_keys(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Vec<WrappingKey>, crate::Error> {
+/// How many times a custodian may type their passphrase at the prompt within one step.
+pub const PASSPHRASE_ATTEMPTS: usize = 3;
+
+/// Opens the private keys of `names` for step `step` (each custodian's passphrase in
+/// turn). A passphrase typed wrong at the prompt is recorded (`failed-attempt`) and asked
+/// again, naming the custodian and counting attempts; after [`PASSPHRASE_ATTEMPTS`] the
+/// step stops, recorded (`stopped`), and `Ok(Err(outcome))` says to run the same command
+/// again. A wrong line of a `--passphrase-file` is an error naming the file and the line.
+pub fn open_keys(
+    ctx: &mut Ctx<'_>,
+    step: &str,
+    names: &[String],
+) -> Result<Result<Vec<WrappingKey>, Outcome>, crate::Error> {
     crate::process::disable_core_dumps().ok();
     let mut keys = Vec::new();
     for name in names {
@@ -293,12 +304,79 @@ pub fn open_keys(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Vec<WrappingKey>
             ))
             .into());
         }
-        let index = passphrase_index(ctx, name);
-        ctx.ui.say(&format!(
-            "   Custodian {name}: your passphrase opens {}.",
-            ctx.rel(&path)
-        ));
-        keys.push(load_wrapping_key(&path, index, ctx.ui.passphrases())?);
+        match open_one(ctx, step, name, &path)? {
+            Some(key) => keys.push(key),
+            None => return Ok(Err(passphrase_stop(ctx, step, name)?)),
+        }
     }
-    Ok(keys)
+    Ok(Ok(keys))
+}
+
+/// Custodian `name`'s key at `path`; `None` after [`PASSPHRASE_ATTEMPTS`] wrong ones.
+fn open_one(
+    ctx: &mut Ctx<'_>,
+    step: &str,
+    name: &str,
+    path: &Path,
+) -> Result<Option<WrappingKey>, crate::Error> {
+    let index = passphrase_index(ctx, name);
+    let rel = ctx.rel(path);
+    for attempt in 1..=PASSPHRASE_ATTEMPTS {
+        ctx.ui.say(&if attempt == 1 {
+            format!("   Custodian {name}: your passphrase opens {rel}.")
+        } else {
+            format!(
+                "   Custodian {name}: type your passphrase again (attempt {attempt} of {PASSPHRASE_ATTEMPTS})."
+            )
+        });
+        match load_wrapping_key(path, index, ctx.ui.passphrases()) {
+            Ok(key) => return Ok(Some(key)),
+            Err(KeyError::WrongPassphrase { .. }) => {
+                if let PassphraseSource::File(file) = ctx.ui.passphrases() {
+                    return Err(CeremonyError::WrongPassphraseLine {
+                        file: file.path().to_owned(),
+                        line: index + 1,
+                        custodian: name.to_owned(),
+                        key: path.to_owned(),
+                    }
+                    .into());
+                }
+                ctx.ui.say(&format!(
+                    "   That passphrase does not open {rel} (custodian {name}, attempt {attempt} of {PASSPHRASE_ATTEMPTS})."
+                ));
+                let failed = Done::new(format!(
+                    "custodian {name}'s passphrase did not open {rel} (attempt {attempt} of {PASSPHRASE_ATTEMPTS})"
+                ))
+                .fact("custodian", name)
+                .fact("what", "passphrase")
+                .fact("attempt", attempt)
+                .fact("of", PASSPHRASE_ATTEMPTS);
+                ctx.note_done(
+                    step,
+                    &format!("custodian {name}"),
+                    "failed-attempt",
+                    &failed,
+                )?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Records the stop after too many wrong passphrases; what people are told to do next.
+fn passphrase_stop(ctx: &mut Ctx<'_>, step: &str, name: &str) -> Result<Outcome, crate::Error> {
+    let stopped = Done::new(format!(
+        "stopped: custodian {name}'s passphrase was typed wrong {PASSPHRASE_ATTEMPTS} times; nothing of the step was done"
+    ))
+    .fact("custodian", name)
+    .fact("what", "passphrase")
+    .fact("attempts", PASSPHRASE_ATTEMPTS)
+    .fact("question", format!("custodian {name}'s passphrase"))
+    .fact("answer", "no answer");
+    ctx.note_done(step, &format!("custodian {name}"), "stopped", &stopped)?;
+    Ok(Outcome::Waiting(format!(
+        "Custodian {name}'s passphrase was typed wrong {PASSPHRASE_ATTEMPTS} times (recorded); nothing of this step was done. When {name} is ready, run the same command again: {}",
+        continue_command(ctx, Side::Offline)
+    )))
 }

@@ -95,6 +95,9 @@ pub struct Options {
     /// `--transfer-code-file`: the run's transfer code, from a 0600 file (unattended
     /// two-machine runs need it; attended ones show or ask for the code instead).
     pub transfer_code_file: Option<PathBuf>,
+    /// `--quorum-custodians`: who forms the quorum at the drill and restore-blob steps
+    /// (default: the plan's `quorum_custodians`; attended runs ask).
+    pub quorum_custodians: Option<Vec<String>>,
 }
 
 /// What a step did.
@@ -322,6 +325,35 @@ impl Ctx<'_> {
             code.write_file(&path, false)
                 .map_err(|e| CeremonyError::State(e.to_string()))?;
         }
+        Ok(())
+    }
+    /// Records an entry that does not finish step `step` (a failed attempt, a stop, a
+    /// redo), with the files and facts of `done`: `event` is never one of
+    /// [`FINISHING_EVENTS`]. Nothing is written when [`Ctx::can_note`] says no.
+    pub fn note_done(
+        &mut self,
+        step: &str,
+        actor: &str,
+        event: &'static str,
+        done: &Done,
+    ) -> Result<(), crate::Error> {
+        debug_assert!(!FINISHING_EVENTS.contains(&event));
+        if !self.can_note() {
+            return Ok(());
+        }
+        self.transcript.append(NewEntry {
+            ceremony: self.plan.ceremony.name.clone(),
+            run: self.run_id.clone(),
+            kind: self.kind.name().into(),
+            machine: self.machine.name().into(),
+            actor: actor.to_owned(),
+            step: step.to_owned(),
+            event: event.into(),
+            summary: done.summary.clone(),
+            inputs: done.inputs.clone(),
+            outputs: done.outputs.clone(),
+            facts: done.facts.clone(),
+        })?;
         Ok(())
     }
 }

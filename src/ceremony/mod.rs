@@ -19,6 +19,7 @@ pub mod hsm_steps;
 pub mod online;
 pub mod plan;
 pub mod quorum;
+pub mod quorum_choice;
 pub mod record;
 pub mod recover;
 #[cfg(feature = "online")]
@@ -63,6 +64,18 @@ pub enum CeremonyError {
     /// A bundle does not authenticate under the run's transfer code: forged or changed.
     #[error("refused: {0}")]
     Unauthentic(String),
+    /// A `--passphrase-file` line does not open its custodian's key.
+    #[error("{}: line {line} (custodian {custodian}) is the wrong passphrase: it does not open {}", file.display(), key.display())]
+    WrongPassphraseLine {
+        /// The passphrase file.
+        file: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// Whose line it is.
+        custodian: String,
+        /// The key it should open.
+        key: PathBuf,
+    },
     /// A bundle is unusable.
     #[error("{}: {detail}", path.display())]
     Bundle {
@@ -76,12 +89,14 @@ pub enum CeremonyError {
 impl CeremonyError {
     /// The documented exit code: refusals and broken records are failed checks (1), bad
     /// plans, bundles and usage are bad input (2), a bundle whose MAC does not verify is a
-    /// cryptographic failure (3).
+    /// cryptographic failure (3), as is a passphrase file's line that does not open its key.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CeremonyError::Transcript(e) => e.exit_code(),
             CeremonyError::Refused(_) => ExitCode::CheckFailed,
-            CeremonyError::Unauthentic(_) => ExitCode::Crypto,
+            CeremonyError::Unauthentic(_) | CeremonyError::WrongPassphraseLine { .. } => {
+                ExitCode::Crypto
+            }
             CeremonyError::Plan(_)
             | CeremonyError::Usage(_)
             | CeremonyError::State(_)
@@ -113,6 +128,9 @@ pub fn run(
         plan.recovery_hsm()?;
     }
     check_passphrase_file(plan, options, ui.passphrases())?;
+    if let Some(names) = &options.quorum_custodians {
+        quorum_choice::check_option(plan, kind, names)?;
+    }
     // A token goes only where it belongs: refused before a credential is read or a run
     // recorded, on the machine that would send it.
     #[cfg(feature = "online")]

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::custodians::{cert_path, key_path, open_keys};
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::plan::QuorumMode;
-use super::CeremonyError;
+use super::transcript::Entry;
 use crate::domain::session::{create_session, finish_session, session_paths, ExportFile};
 use crate::domain::SdFile;
 use crate::keys::{load_certificate, load_wrapping_key, Certificate, WrappingKey};
@@ -46,10 +46,32 @@ impl Shares {
     }
 }
 
-/// The ceremony session's directory (`OUT/runs/RUN/session`) and the exports' folder.
+/// The ceremony session's directory and the exports' folder in the run's folder `run`
+/// after the session step was redone `redone` times: `session/` and `exports/` first,
+/// then `session-2/` and `exports-2/`, and so on. A redo never touches the folders before
+/// it, so every file the transcript names by digest stays as it was.
+pub fn session_dirs_in(run: &Path, redone: usize) -> (PathBuf, PathBuf) {
+    match redone {
+        0 => (run.join("session"), run.join("exports")),
+        n => (
+            run.join(format!("session-{}", n + 1)),
+            run.join(format!("exports-{}", n + 1)),
+        ),
+    }
+}
+
+/// How many times run `run`'s session step was redone (its `redone` entries).
+pub fn session_redone(entries: &[Entry], run: &str) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.run == run && e.step == "session" && e.event == "redone")
+        .count()
+}
+
+/// The run's current ceremony session directory and exports' folder (`OUT/runs/RUN/…`).
 pub fn session_dirs(ctx: &Ctx<'_>) -> Result<(PathBuf, PathBuf), crate::Error> {
-    let run = ctx.run_dir()?;
-    Ok((run.join("session"), run.join("exports")))
+    let redone = session_redone(ctx.transcript.entries(), &ctx.run_id);
+    Ok(session_dirs_in(&ctx.run_dir()?, redone))
 }
 
 /// In distributed mode, the step that makes the ceremony session key pair.
@@ -82,17 +104,20 @@ pub fn session_step() -> Step {
     }
 }
 
-/// Brings the shares of `names` (at least `need` of them) for the SD at `sd`: their keys
-/// (together), or their exports (distributed; `Err(Waiting)` when too few have arrived).
+/// Brings the shares of `names` (at least `need` of them) for the SD at `sd`, for step
+/// `step`: their keys (together; `Err` when a custodian's passphrase was typed wrong too
+/// often), or their exports (distributed; `Err(Waiting)` when too few have arrived, or
+/// when the session key was lost and the session step has just been redone).
 pub fn gather(
     ctx: &mut Ctx<'_>,
+    step: &str,
     sd: &Path,
     names: &[String],
     need: usize,
     mode: QuorumMode,
 ) -> Result<Result<Shares, Outcome>, crate::Error> {
     match mode {
-        QuorumMode::Together => Ok(Ok(Shares::Keys(open_keys(ctx, names)?))),
+        QuorumMode::Together => Ok(open_keys(ctx, step, names)?.map(Shares::Keys)),
         QuorumMode::Distributed => gather_exports(ctx, sd, names, need),
     }
 }
@@ -104,41 +129,22 @@ fn gather_exports(
     need: usize,
 ) -> Result<Result<Shares, Outcome>, crate::Error> {
     let (dir, exports_dir) = session_dirs(ctx)?;
-    let (session_key, cert) = session_paths(&dir);
-    let mut present = Vec::new();
-    for name in names {
-        let path = exports_dir.join(format!("{name}.jwe"));
-        if path.exists() {
-            present.push(path);
-        }
-    }
-    if present.len() < need {
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !exports_dir.join(format!("{n}.jwe")).exists())
-            .map(|n| {
-                format!(
-                    "  {n}: sdctl sd share-export --sd-file {} --key {} --to {} --out {}",
-                    sd.display(),
-                    key_path(&ctx.out, n).display(),
-                    cert.display(),
-                    exports_dir.join(format!("{n}.jwe")).display()
-                )
-            })
-            .collect();
+    let (session_key, _) = session_paths(&dir);
+    if !session_key.exists() {
+        // The exports sealed to a lost key can never be opened: a new session, at once.
+        let redone = redo_session(ctx, &session_key)?;
         return Ok(Err(Outcome::Waiting(format!(
-            "{} of {need} share exports are in {}. Each custodian, on their own device with their own key, runs (paths as on that device; carry the SD file and the session certificate there and the export back):\n{}\nThen run this command again.",
-            present.len(),
-            exports_dir.display(),
-            missing.join("\n")
+            "{redone}\n{}",
+            awaited(ctx, sd, names, need)?
         ))));
     }
-    if !session_key.exists() {
-        return Err(CeremonyError::Refused(format!(
-            "{}: the session key is gone (destroyed after an earlier use?); the exports made for it cannot be opened: start a new run",
-            session_key.display()
-        ))
-        .into());
+    let present: Vec<PathBuf> = names
+        .iter()
+        .map(|n| exports_dir.join(format!("{n}.jwe")))
+        .filter(|p| p.exists())
+        .collect();
+    if present.len() < need {
+        return Ok(Err(Outcome::Waiting(awaited(ctx, sd, names, need)?)));
     }
     let session = Box::new(load_wrapping_key(
         &session_key,
@@ -154,6 +160,79 @@ fn gather_exports(
         session,
         exports,
     }))
+}
+
+/// What the custodians whose exports are missing run, each on their own device.
+fn awaited(
+    ctx: &Ctx<'_>,
+    sd: &Path,
+    names: &[String],
+    need: usize,
+) -> Result<String, crate::Error> {
+    let (dir, exports_dir) = session_dirs(ctx)?;
+    let (_, cert) = session_paths(&dir);
+    let export = |n: &str| exports_dir.join(format!("{n}.jwe"));
+    let present = names.iter().filter(|n| export(n).exists()).count();
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !export(n).exists())
+        .map(|n| {
+            format!(
+                "  {n}: sdctl sd share-export --sd-file {} --key {} --to {} --out {}",
+                sd.display(),
+                key_path(&ctx.out, n).display(),
+                cert.display(),
+                export(n).display()
+            )
+        })
+        .collect();
+    Ok(format!(
+        "{present} of {need} share exports are in {}. Each custodian, on their own device with their own key, runs (paths as on that device; carry the SD file and the session certificate there and the export back):\n{}\nThen run this command again.",
+        exports_dir.display(),
+        missing.join("\n")
+    ))
+}
+
+/// The session key at `lost` is gone: the session step is done again, recorded as a
+/// `redone` entry, in the next session folder (a key pair an interrupted redo left there
+/// is kept). The exports made for the lost key stay where they are, unused. Returns what
+/// people are told.
+fn redo_session(ctx: &mut Ctx<'_>, lost: &Path) -> Result<String, crate::Error> {
+    let redone = session_redone(ctx.transcript.entries(), &ctx.run_id) + 1;
+    let (dir, exports) = session_dirs_in(&ctx.run_dir()?, redone);
+    let (key, cert) = session_paths(&dir);
+    if !(key.exists() && cert.exists()) {
+        create_session(&dir, ctx.plan.keys.bits.max(3072), true)?;
+    }
+    crate::files::create_private_dir(&exports)?;
+    let certificate = load_certificate(&cert)?;
+    let summary = format!(
+        "session step redone: the session key {} is gone, so the share exports sealed to it cannot be opened (they are left unused); new session certificate {} (SHA-256 fingerprint {}); the custodians export again to {}",
+        ctx.rel(lost),
+        ctx.rel(&cert),
+        certificate.sha256_fingerprint(),
+        ctx.rel(&exports)
+    );
+    let mut done = Done::new(summary.clone())
+        .fact("step", "session")
+        .fact(
+            "reason",
+            format!("the session key {} is gone", ctx.rel(lost)),
+        )
+        .fact("session_x5t_256", certificate.x5t_256())
+        .fact(
+            "session_sha256_fingerprint",
+            certificate.sha256_fingerprint(),
+        )
+        .fact("exports_dir", ctx.rel(&exports));
+    done.outputs.push(ctx.digest(&cert)?);
+    ctx.note_done("session", "operator", "redone", &done)?;
+    ctx.ui.say(&format!("   {summary}."));
+    Ok(format!(
+        "The ceremony session key {} was lost: the session step was redone (recorded) with a new session certificate, {}. The exports made for the lost key are not used: the custodians export again.",
+        lost.display(),
+        cert.display()
+    ))
 }
 
 /// Records how the quorum came in, and the certificates of the custodians whose shares came

@@ -2,18 +2,21 @@
 //! blob there, the blob goes online, is uploaded and followed to Success, the HSM is
 //! checked active, and the full backup is restored into it.
 
+use std::path::Path;
+
 use super::bundle;
 use super::common::{close_step, current_sd, open_step};
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::hsm_steps;
 use super::plan::{Plan, QuorumMode};
-use super::quorum::{describe, gather, session_step, Shares};
+use super::quorum::{describe, gather, session_dirs, session_step, Shares};
+use super::quorum_choice::choose;
 use super::transcript::Entry;
 use super::ui::labelled_digest;
 use super::CeremonyError;
-use crate::domain::exchange::{parse_exchange_key, read_exchange_key};
+use crate::domain::exchange::{parse_exchange_key, read_exchange_key, ExchangeKey};
 use crate::domain::restore_blob::{build_with_keys, RestoreBlob};
-use crate::domain::session::restore_blob_from_exports;
+use crate::domain::session::{restore_blob_from_exports, session_paths};
 use crate::domain::SdFile;
 use crate::files::{write_atomic, MODE_PUBLIC};
 
@@ -127,7 +130,26 @@ fn restore_blob(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::E
     let exchange_path = ctx.run_dir()?.join("exchange-key.pem");
     let exchange = read_exchange_key(&exchange_path)?;
     let mode = ctx.plan.domain.quorum_mode;
-    let shares = match gather(ctx, &sd_path, names, file.domain.required(), mode)? {
+    let path = ctx.run_dir()?.join("restore-blob.json");
+    if mode == QuorumMode::Distributed {
+        if let Some(mut done) = written_before(ctx, &path, &exchange)? {
+            done.inputs
+                .extend([ctx.digest(&sd_path)?, ctx.digest(&exchange_path)?]);
+            let done = done
+                .fact("sd_sha256", file.sha256.clone())
+                .fact("quorum_mode", "distributed");
+            return Ok(Outcome::Done(done));
+        }
+    }
+    let need = file.domain.required();
+    // Keys together: the people at the step may choose another quorum. Distributed: the
+    // exports awaited are those of the plan's quorum, or of --quorum-custodians.
+    let ask = mode == QuorumMode::Together;
+    let choice = match choose(ctx, "restore-blob", "restore blob", names, need, ask)? {
+        Ok(c) => c,
+        Err(stopped) => return Ok(stopped),
+    };
+    let shares = match gather(ctx, "restore-blob", &sd_path, &choice.names, need, mode)? {
         Ok(s) => s,
         Err(waiting) => return Ok(waiting),
     };
@@ -137,9 +159,10 @@ fn restore_blob(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::E
             session, exports, ..
         } => restore_blob_from_exports(&file, session, exports, &exchange)?,
     };
-    let note = shares.finish();
-    let path = ctx.run_dir()?.join("restore-blob.json");
+    // The blob is written before the session key is destroyed: a kill in between leaves
+    // the key (the step runs again), and one after it the blob (see `written_before`).
     write_atomic(&path, blob.to_json()?.as_bytes(), MODE_PUBLIC, true)?;
+    let note = shares.finish();
     let mut done = Done::new(format!(
         "restore blob built from {} share(s) for exchange key {}",
         unlocked.used.len(),
@@ -149,10 +172,44 @@ fn restore_blob(ctx: &mut Ctx<'_>, names: &[String]) -> Result<Outcome, crate::E
     if let Some(n) = note {
         done = done.fact("session", n);
     }
+    done = choice.record(done);
     done.inputs
         .extend([ctx.digest(&sd_path)?, ctx.digest(&exchange_path)?]);
     done.outputs.push(ctx.digest(&path)?);
     Ok(Outcome::Done(describe(ctx, &shares, done)?))
+}
+
+/// A distributed recovery interrupted after its restore blob was written and the session
+/// key destroyed, before the step was recorded: the blob at `path` (written whole, by an
+/// atomic rename, for this run's exchange key) is the step's result; nothing is asked of
+/// the custodians again. `None` when that is not what happened.
+fn written_before(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    exchange: &ExchangeKey,
+) -> Result<Option<Done>, crate::Error> {
+    let (session, _) = session_dirs(ctx)?;
+    let (key, _) = session_paths(&session);
+    if key.exists() || !path.exists() {
+        return Ok(None);
+    }
+    let blob = RestoreBlob::from_json(&crate::files::read_bounded(
+        path,
+        64 * 1024 * 1024,
+        "a restore blob",
+    )?)
+    .map_err(|e| CeremonyError::Refused(format!("{}: {e}", path.display())))?;
+    if exchange.x5t_256.as_deref() != Some(blob.wrapped_key.x5t_256.as_str()) {
+        return Ok(None);
+    }
+    let mut done = Done::new(format!(
+        "restore blob for exchange key {} kept: it was written, and the session key destroyed, before an interruption",
+        blob.wrapped_key.x5t_256
+    ))
+    .fact("session", "session key destroyed")
+    .fact("written_before_interruption", true);
+    done.outputs.push(ctx.digest(path)?);
+    Ok(Some(done))
 }
 
 fn export_blob_step() -> Step {

@@ -98,7 +98,7 @@ fn rewrap_step() -> Step {
             let file = SdFile::read(&old_path)?;
             let who = old_quorum(ctx, &current);
             ctx.ui.say(&format!("   Opening the security domain in force with: {}", who.join(", ")));
-            let keys = open_keys(ctx, &who)?;
+            let keys = match open_keys(ctx, "rewrap", &who)? { Ok(k) => k, Err(stopped) => return Ok(stopped) };
             let certs = ctx.plan.custodian_names().iter().map(|n| load_certificate(&cert_path(&ctx.out, n))).collect::<Result<Vec<_>, _>>()?;
             let (domain, report) = rewrap(&file, &keys, &certs, ctx.plan.domain.quorum)?;
             let path = ctx.out.join(new_sd(ctx));
@@ -117,7 +117,7 @@ fn verify_new_step(names: Vec<String>) -> Step {
         Box::new(move |ctx| {
             let path = ctx.out.join(new_sd(ctx));
             let file = SdFile::read(&path)?;
-            let keys = open_keys(ctx, &names)?;
+            let keys = match open_keys(ctx, "verify-new", &names)? { Ok(k) => k, Err(stopped) => return Ok(stopped) };
             let report = verify(&file, &keys, false)?;
             if !report.verified {
                 let why = report.first_failure().unwrap_or_else(|| "not every datum authenticated".into());

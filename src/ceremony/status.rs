@@ -4,8 +4,12 @@ use serde::Serialize;
 
 use super::engine::FINISHING_EVENTS;
 use super::plan::Plan;
-use super::state::{Run, SdRecord, State};
+use std::path::Path;
+
+use super::quorum::{session_dirs_in, session_redone};
+use super::state::{Kind, Run, SdRecord, State};
 use super::transcript::Transcript;
+use crate::domain::session::session_paths;
 
 /// One run, as its transcript tells it.
 #[derive(Clone, Debug, Serialize)]
@@ -24,6 +28,9 @@ pub struct RunStatus {
     pub transcript_problem: Option<String>,
     /// For a run in progress: the next step, who acts, and on which machine.
     pub next: Option<String>,
+    /// For a distributed run in progress whose ceremony session key is gone before the
+    /// shares were combined: what happened and what the next run of the command does.
+    pub session: Option<String>,
 }
 
 /// What `ceremony status` reports.
@@ -52,12 +59,13 @@ pub fn status(plan: &Plan) -> Result<Status, crate::Error> {
         .iter()
         .map(|r| {
             let path = super::state::run_dir(&out, &r.id).join("transcript.jsonl");
-            let (digest, problem, next) = match Transcript::open(&path) {
+            let (digest, problem, next, session) = match Transcript::open(&path) {
                 Ok(t) => {
                     let next = (!r.closed).then(|| next_step(plan, r, &t)).flatten();
-                    (t.final_digest(), None, next)
+                    let session = (!r.closed).then(|| lost_session(&out, r, &t)).flatten();
+                    (t.final_digest(), None, next, session)
                 }
-                Err(e) => (None, Some(e.to_string()), None),
+                Err(e) => (None, Some(e.to_string()), None, None),
             };
             RunStatus {
                 id: r.id.clone(),
@@ -67,6 +75,7 @@ pub fn status(plan: &Plan) -> Result<Status, crate::Error> {
                 final_digest: digest,
                 transcript_problem: problem,
                 next,
+                session,
             }
         })
         .collect();
@@ -101,4 +110,37 @@ fn next_step(plan: &Plan, run: &Run, transcript: &Transcript) -> Option<String> 
         step.actor,
         step.side.label()
     ))
+}
+
+/// Whether `run` (open) made a ceremony session whose key is now gone although the step
+/// that combines the share exports has not finished; what the next run will do.
+fn lost_session(out: &Path, run: &Run, transcript: &Transcript) -> Option<String> {
+    let entries = transcript.entries();
+    let finished = |step: &str| {
+        entries.iter().any(|e| {
+            e.run == run.id && e.step == step && FINISHING_EVENTS.contains(&e.event.as_str())
+        })
+    };
+    let user = match run.kind {
+        Kind::Recover => "restore-blob",
+        Kind::Drill => "drill",
+        _ => return None,
+    };
+    if !finished("session") || finished(user) {
+        return None;
+    }
+    let dir = super::state::run_dir(out, &run.id);
+    let (session, _) = session_dirs_in(&dir, session_redone(entries, &run.id));
+    let (key, _) = session_paths(&session);
+    if key.exists() {
+        return None;
+    }
+    let rel = key.strip_prefix(out).unwrap_or(&key).display().to_string();
+    Some(
+        if run.kind == Kind::Recover && dir.join("restore-blob.json").exists() {
+            format!("the session key {rel} is gone, but the restore blob was written before an interruption: run the same command: the blob is kept and the step recorded")
+        } else {
+            format!("the session key {rel} is gone: run the same command: the session step is redone (a new session key) and the custodians export their shares again")
+        },
+    )
 }

@@ -9,6 +9,7 @@ use super::custodians::open_keys;
 use super::engine::{Ctx, Done, Outcome, Side, Step};
 use super::plan::QuorumMode;
 use super::quorum::{describe, gather, Shares};
+use super::quorum_choice::choose;
 use super::CeremonyError;
 use crate::domain::session::verify_exports;
 use crate::domain::unlock::{match_keys, open_share};
@@ -16,7 +17,8 @@ use crate::domain::verify::verify;
 use crate::domain::SdFile;
 
 /// The recovery drill by the quorum `names` (at least the quorum; in distributed mode their
-/// share exports, from every one of `names` when `everyone`).
+/// share exports, from every one of `names` when `everyone`). Unless `everyone`, `names`
+/// is the default: another quorum may be chosen at the step (see [`choose`]).
 pub fn drill_step(names: Vec<String>, everyone: bool, mode: QuorumMode) -> Step {
     Step {
         id: "drill".into(),
@@ -43,7 +45,17 @@ fn drill(
     } else {
         file.domain.required()
     };
-    let shares = match gather(ctx, &path, names, need, mode)? {
+    // Everyone's exports (a distributed drill) leave no choice; a quorum may be chosen.
+    let choice = if everyone {
+        None
+    } else {
+        match choose(ctx, "drill", "drill", names, need, true)? {
+            Ok(c) => Some(c),
+            Err(stopped) => return Ok(stopped),
+        }
+    };
+    let who = choice.as_ref().map_or(names, |c| c.names.as_slice());
+    let shares = match gather(ctx, "drill", &path, who, need, mode)? {
         Ok(s) => s,
         Err(waiting) => return Ok(waiting),
     };
@@ -84,6 +96,9 @@ fn drill(
     if let Some(note) = session {
         done = done.fact("session", note);
     }
+    if let Some(c) = &choice {
+        done = c.record(done);
+    }
     done.inputs.push(ctx.digest(&path)?);
     Ok(Outcome::Done(describe(ctx, &shares, done)?))
 }
@@ -106,7 +121,10 @@ fn prove(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
     let record = current_sd(ctx)?;
     let path = ctx.out.join(&record.path);
     let file = SdFile::read(&path)?;
-    let keys = open_keys(ctx, &[name.to_owned()])?;
+    let keys = match open_keys(ctx, &format!("prove:{name}"), &[name.to_owned()])? {
+        Ok(keys) => keys,
+        Err(stopped) => return Ok(stopped),
+    };
     let found = match_keys(&path, &file.domain, &keys)?;
     let Some(m) = found.into_iter().next() else {
         return Err(CeremonyError::Refused(format!(

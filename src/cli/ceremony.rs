@@ -120,6 +120,11 @@ pub struct RunArgs {
     /// the code on the machine that opens the run and ask for it on the other.
     #[arg(long, value_name = "FILE")]
     transfer_code_file: Option<PathBuf>,
+    /// Who forms the quorum at the drill (activate, drill) or the restore blob (recover),
+    /// e.g. alice,carol: any quorum of the plan's custodians, recorded. Default: the plan's
+    /// quorum_custodians (attended runs ask at the step).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    quorum_custodians: Option<Vec<String>>,
 }
 
 /// Arguments of `ceremony transfer-code`.
@@ -199,6 +204,9 @@ fn run_ceremony(rep: &mut Reporter, kind: Kind, args: RunArgs) -> Result<i32, Er
         bundle: args.bundle,
         allow_network: args.allow_network,
         transfer_code_file: args.transfer_code_file,
+        quorum_custodians: args
+            .quorum_custodians
+            .map(|names| names.iter().map(|n| n.trim().to_owned()).collect()),
     };
     let mut ui = Console::new(args.yes, !rep.human(), passphrases);
     let report = ceremony::run(&plan, kind, &options, &mut ui)?;
@@ -272,6 +280,9 @@ fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> {
             );
             if let Some(n) = &r.next {
                 println!("      next: {n}");
+            }
+            if let Some(s) = &r.session {
+                println!("      session: {s}");
             }
             if let Some(p) = &r.transcript_problem {
                 println!("      TRANSCRIPT PROBLEM: {p}");
