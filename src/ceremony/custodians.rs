@@ -375,7 +375,7 @@ fn passphrase_stop(ctx: &mut Ctx<'_>, step: &str, name: &str) -> Result<Outcome,
     .fact("question", format!("custodian {name}'s passphrase"))
     .fact("answer", "no answer");
     ctx.note_done(step, &format!("custodian {name}"), "stopped", &stopped)?;
-    Ok(Outcome::Waiting(format!(
+    Ok(Outcome::Stopped(format!(
         "Custodian {name}'s passphrase was typed wrong {PASSPHRASE_ATTEMPTS} times (recorded); nothing of this step was done. When {name} is ready, run the same command again: {}",
         continue_command(ctx, Side::Offline)
     )))

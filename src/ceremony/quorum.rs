@@ -252,13 +252,17 @@ pub fn describe(ctx: &Ctx<'_>, shares: &Shares, done: Done) -> Result<Done, crat
                 .collect();
             done = done
                 .fact("quorum_mode", "together")
-                .fact("custodians", json!(names));
+                .fact("custodians", json!(names))
+                .fact("passphrases", ctx.passphrase_origin());
         }
         Shares::Exports { exports, .. } => {
             for e in exports {
                 done.inputs.push(ctx.digest(&e.path)?);
             }
-            done = done.fact("quorum_mode", "distributed");
+            done = done.fact("quorum_mode", "distributed").fact(
+                "passphrases",
+                "typed on each custodian's own device (share exports)",
+            );
         }
     }
     Ok(done)

@@ -195,7 +195,7 @@ fn stop(
     .fact("answer", "no answer")
     .fact("reason", reason);
     ctx.note_done(step, "operator", "stopped", &stopped)?;
-    Ok(Outcome::Waiting(format!(
+    Ok(Outcome::Stopped(format!(
         "No quorum was chosen for the {what} (recorded); nothing of this step was done. Run the same command again: {}",
         continue_command(ctx, Side::Offline)
     )))

@@ -104,7 +104,8 @@ fn rewrap_step() -> Step {
             let path = ctx.out.join(new_sd(ctx));
             write_atomic(&path, domain.to_json()?.as_bytes(), MODE_PUBLIC, true)?;
             let mut done = Done::new(format!("security domain re-split to {} custodians, quorum {} ({} data carried over)", certs.len(), report.new_required, report.data))
-                .fact("opened_by", json!(who));
+                .fact("opened_by", json!(who))
+                .fact("passphrases", ctx.passphrase_origin());
             done.inputs.push(ctx.digest(&old_path)?);
             done.outputs.push(ctx.digest(&path)?);
             Ok(Outcome::Done(done))
@@ -123,7 +124,7 @@ fn verify_new_step(names: Vec<String>) -> Step {
                 let why = report.first_failure().unwrap_or_else(|| "not every datum authenticated".into());
                 return Err(CeremonyError::Refused(format!("{}: the new security domain did not verify: {why}", path.display())).into());
             }
-            let mut done = Done::new(format!("new security domain verified by {}", names.join(", "))).fact("verified", true);
+            let mut done = Done::new(format!("new security domain verified by {}", names.join(", "))).fact("verified", true).fact("passphrases", ctx.passphrase_origin());
             done.inputs.push(ctx.digest(&path)?);
             Ok(Outcome::Done(done))
         }))

@@ -137,6 +137,7 @@ fn prove(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
     let x5t = m.matched.x5t_256.clone();
     open_share(&file.domain, &keys[m.key_index], m.matched, m.opened)?;
     let mut done = Done::new(format!("{name}'s key opened their share ({location})"))
+        .fact("passphrases", ctx.passphrase_origin())
         .fact("custodian", name)
         .fact("share", location)
         .fact("share_x5t_256", x5t);
