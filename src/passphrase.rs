@@ -391,7 +391,7 @@ fn prompt_new_once(
         String::new()
     };
     let first = prompt(&format!(
-        "Custodian {name}{count}: type a new passphrase for {name}'s private key (hidden): "
+        "Custodian {name}{count}: new passphrase for {name}'s key (hidden): "
     ))
     .map_err(no_tty)?;
     if let Some(reason) = rule.weakness(&first) {

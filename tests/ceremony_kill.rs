@@ -308,6 +308,26 @@ fn prompt(n: usize) -> String {
     format!("Proceed with step {n}?")
 }
 
+/// The witnesses' question step `n` of `kind` asks after showing what they confirm, if any
+/// (the plan at the opening; the fingerprints at the activation's certificate check).
+fn witness_question(kind: &str, n: usize) -> Option<&'static str> {
+    match (kind, n) {
+        (_, 1) => Some("Witnesses: does what was read out match the printed plan"),
+        ("activate", 5) => Some("Witnesses: does each fingerprint above match"),
+        _ => None,
+    }
+}
+
+/// Answers yes to step `n` of `kind`, and to its witnesses' question.
+fn yes_to_step(live: &mut Live, kind: &str, n: usize) {
+    live.wait_stderr(&prompt(n));
+    live.answer("y\n");
+    if let Some(question) = witness_question(kind, n) {
+        live.wait_stderr(question);
+        live.answer("y\n");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // A workspace: a fresh bed with the default one-machine plan.
 
@@ -354,8 +374,7 @@ impl Workspace {
     fn kill_at_boundary(&self, kind: &str, k: usize, total: usize) -> Ended {
         let mut live = Live::spawn(&self.bed, &self.args(kind, false), None);
         for i in 1..k {
-            live.wait_stderr(&prompt(i));
-            live.answer("y\n");
+            yes_to_step(&mut live, kind, i);
         }
         live.wait_stderr(&prompt(k));
         let ended = live.kill();
@@ -788,8 +807,7 @@ fn activate_killed_inside_a_transcript_write_keeps_the_key_made() {
     let ws = Workspace::new();
     let mut live = Live::spawn(&ws.bed, &ws.args("activate", false), None);
     for i in 1..3 {
-        live.wait_stderr(&prompt(i));
-        live.answer("y\n");
+        yes_to_step(&mut live, "activate", i);
     }
     live.wait_stderr(&prompt(3));
     live.close_stdin();

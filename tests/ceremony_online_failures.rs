@@ -403,14 +403,15 @@ fn a_recovery_reported_failed_or_an_hsm_not_active_afterwards_is_refused() {
         ),
     );
     assert!(bed.online.faults_left().is_empty());
-    assert_eq!(events(&t, "status"), ["refused"]);
+    // The earlier "no" before this step is recorded too.
+    assert_eq!(events(&t, "status"), ["stopped", "refused"]);
     assert!(events(&t, "full-restore").is_empty());
     verify_log(&bed, &t);
 
     let result = finished(&bed, "recover", &plan, &pass);
     assert_eq!(result["outcome"], "complete", "{result}");
     assert_eq!(events(&t, "upload"), ["refused", "step"]);
-    assert_eq!(events(&t, "status"), ["refused", "step"]);
+    assert_eq!(events(&t, "status"), ["stopped", "refused", "step"]);
     assert_eq!(last_entry(&t, "status")["facts"]["activation"], "Active");
     assert!(verify_log(&bed, &t).contains("closed"));
 }

@@ -119,11 +119,12 @@ fn the_quorum_is_chosen_at_the_drill_step_and_bad_answers_are_asked_again() {
     let (plan_arg, pass_arg) = (plan.display().to_string(), good.display().to_string());
     let words = ["drill", "--plan", &plan_arg, "--passphrase-file", &pass_arg];
 
-    // Steps 1-4 (open, each custodian proves), then the drill: three refused answers.
+    // Steps 1-4 (open and its witnesses' question, each custodian proves), then the
+    // drill: three refused answers.
     let run = answering(
         &bed,
         &words,
-        "y\ny\ny\ny\ny\nalice, dave\nalice\nalice,alice\n",
+        "y\ny\ny\ny\ny\ny\nalice, dave\nalice\nalice,alice\n",
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run
@@ -158,7 +159,7 @@ fn the_quorum_is_chosen_at_the_drill_step_and_bad_answers_are_asked_again() {
     assert!(record.contains("carol"), "{record}");
 
     // An empty answer keeps the plan's quorum.
-    let run = answering(&bed, &words, "y\ny\ny\ny\ny\n\ny\n");
+    let run = answering(&bed, &words, "y\ny\ny\ny\ny\ny\n\ny\n");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let drill = finished(&out, "drill-2", "drill");
     assert_eq!(drill["facts"]["quorum_chosen"], json!(["alice", "bob"]));

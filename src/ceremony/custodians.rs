@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 
 use super::engine::{continue_command, Ctx, Done, Outcome, Side, Step};
-use super::ui::{labelled_digest, path_from_here};
+use super::ui::{labelled_digest, path_from_here, spoken_inline};
 use super::CeremonyError;
 use crate::files::{write_atomic, MODE_PUBLIC, MODE_SECRET};
 use crate::keys::check::{check_set, Severity};
@@ -97,7 +97,7 @@ fn generate(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
     let mut done = Done::new(format!(
         "{name}'s key pair made: RSA {} bits, certificate SHA-256 fingerprint {}",
         options.bits,
-        made.certificate.sha256_fingerprint()
+        spoken_inline(&made.certificate.sha256_fingerprint())
     ))
     .fact("passphrases", ctx.passphrase_origin());
     done.outputs = vec![ctx.digest(&cert)?, ctx.digest(&key)?];

@@ -210,7 +210,7 @@ fn redo_session(ctx: &mut Ctx<'_>, lost: &Path) -> Result<String, crate::Error> 
         "session step redone: the session key {} is gone, so the share exports sealed to it cannot be opened (they are left unused); new session certificate {} (SHA-256 fingerprint {}); the custodians export again to {}",
         ctx.rel(lost),
         ctx.rel(&cert),
-        certificate.sha256_fingerprint(),
+        super::ui::spoken_inline(&certificate.sha256_fingerprint()),
         ctx.rel(&exports)
     );
     let mut done = Done::new(summary.clone())

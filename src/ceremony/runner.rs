@@ -258,17 +258,24 @@ fn note_interruption(ctx: &mut Ctx<'_>, steps: &[Step]) -> Result<(), crate::Err
     Ok(())
 }
 
-/// What Ctrl-C prints while step `i` is announced or running.
+/// What Ctrl-C prints while step `i` is announced or running (wrapped for an 80-column
+/// terminal: the signal handler cannot ask the terminal its width).
 fn interrupt_message(ctx: &Ctx<'_>, steps: &[Step], i: usize) -> String {
-    format!(
-        "\nInterrupted at step {}/{} ({}) of {} run {}: nothing of that step is kept. To resume, run the same command again:\n   {}\n",
+    let text = format!(
+        "Interrupted at step {}/{} ({}) of {} run {}. Nothing of that step is kept. To resume, run the same command again:",
         i + 1,
         steps.len(),
         steps[i].title,
         ctx.kind.name(),
-        ctx.run_id,
-        continue_command(ctx, steps[i].side)
-    )
+        ctx.run_id
+    );
+    let mut out = String::from("\n");
+    for line in super::ui::wrap(&text, 78) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&format!("   {}\n", continue_command(ctx, steps[i].side)));
+    out
 }
 
 /// The facts of a `stopped` entry.

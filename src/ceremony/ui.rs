@@ -235,6 +235,12 @@ fn spoken_bytes(chunk: &[u8]) -> String {
         .join(" ")
 }
 
+/// A digest or fingerprint in the notation read aloud, on one line that wraps between
+/// groups ([`spoken_lines`] joined).
+pub fn spoken_inline(digest: &str) -> String {
+    spoken_lines(digest).join(" ")
+}
+
 /// `label`, then the value read aloud on its own indented lines ([`spoken_lines`]).
 pub fn labelled_digest(indent: &str, label: &str, digest: &str) -> String {
     let mut text = format!("{indent}{label}");

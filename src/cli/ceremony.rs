@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use sdctl::ceremony::transfer_code::TransferCode;
 use sdctl::ceremony::ui::Console;
+use sdctl::ceremony::ui::{terminal_width, wrap_line};
 use sdctl::ceremony::{self, Kind, Machine, Options, Plan, Report};
 use sdctl::Error;
 
@@ -74,6 +75,10 @@ Then on each machine, with its own copy of run.code carried apart from the bundl
     /// final digest with --expect), every file named by digest, the bundles on both sides,
     /// the security domain against the custodians' certificates and quorum, the retired
     /// domains. One line per finding; writes nothing. Exit 0 clean, 1 findings, 2 unreadable.
+    #[command(after_help = "Examples:
+  sdctl ceremony audit ceremony
+  sdctl ceremony audit offline/ceremony online/ceremony
+  sdctl ceremony audit ceremony --other /media/online-copy/ceremony --output json")]
     Audit(super::ceremony_audit::AuditArgs),
 }
 
@@ -235,11 +240,19 @@ pub fn finish(rep: &Reporter, report: &Report) -> i32 {
                 report.steps_finished, report.steps_total
             ),
         }
-        if let Some(next) = &report.next {
-            println!("Next: {next}");
-        }
-        for r in &report.record {
-            println!("Record: {r}");
+        // Wrapped to the terminal like the narration (a `Next:` may name long commands).
+        let width = terminal_width(1);
+        let lines = report
+            .next
+            .iter()
+            .map(|n| format!("Next: {n}"))
+            .chain(report.record.iter().map(|r| format!("Record: {r}")));
+        for line in lines {
+            for text_line in line.split('\n') {
+                for piece in wrap_line(text_line, width) {
+                    println!("{piece}");
+                }
+            }
         }
     })
 }
