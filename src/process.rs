@@ -104,7 +104,7 @@ mod interrupt {
         if !message.is_null() {
             // SAFETY: `message` points to a leaked boxed slice that is never freed; write is
             // async-signal-safe.
-            let bytes: &[u8] = unsafe { &**message };
+            let bytes: &[u8] = unsafe { &*message };
             unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
         }
         // SAFETY: _exit is async-signal-safe and does not run destructors.

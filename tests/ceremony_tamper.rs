@@ -20,7 +20,7 @@ use sdctl::ceremony::transcript::Entry;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use common::ceremony::{copy, snapshot, TwoMachines};
+use common::ceremony::{copy, snapshot, write_bundle, TwoMachines};
 use common::Run;
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -73,7 +73,7 @@ fn forge(
     if drop_mac {
         bundle.as_object_mut().unwrap().remove("mac");
     }
-    fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    write_bundle(path, &bundle);
 }
 
 /// The refusal every forgery must get: exit 3, one error line naming the bundle.
@@ -377,7 +377,7 @@ fn reseal(path: &Path, code_file: &str) {
         })
         .unwrap();
     bundle["mac"] = key.mac(&message).unwrap().into();
-    fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    write_bundle(path, &bundle);
 }
 
 /// What this machine carried out is checked by the name and digest the other machine
@@ -396,10 +396,7 @@ fn what_this_machine_carried_out_is_checked_by_name_and_digest() {
     let genuine = fs::read(&bundle).unwrap();
     // Sealed with the real code, as a compromised online machine could: the MAC passes.
     reseal(&bundle, &m.code);
-    assert_eq!(fs::read(&bundle).unwrap(), {
-        let v: Value = serde_json::from_slice(&genuine).unwrap();
-        serde_json::to_vec_pretty(&v).unwrap()
-    });
+    assert_eq!(fs::read(&bundle).unwrap(), genuine);
     for name in [
         "transfer/../state.json",
         "state.json",
@@ -424,6 +421,21 @@ fn what_this_machine_carried_out_is_checked_by_name_and_digest() {
             .assert_error(1, "which is not a bundle in transfer/");
         assert_eq!(snapshot(&m.bed.path("offline")), before, "{name}");
     }
+    // An authentic bundle whose online entry names another digest for the public bundle.
+    fs::write(&bundle, &genuine).unwrap();
+    forge(
+        &bundle,
+        |_| {},
+        |e| {
+            if e.event == "imported" && e.machine == "online" {
+                e.inputs[0].sha256 = "0".repeat(64);
+            }
+        },
+        false,
+    );
+    reseal(&bundle, &m.code);
+    m.attempt("activate", "offline", &[])
+        .assert_error(1, "it was changed in transit");
     // The genuine bundle, but the public bundle this machine wrote is gone.
     fs::write(&bundle, &genuine).unwrap();
     let written = m.out("offline").join("transfer/public-bundle.json");

@@ -796,6 +796,8 @@ fn passphrases_are_never_read_from_the_environment() {
         ("files.rs", "std::env::var_os(PAUSE_HOOK)"),
         // Azure credential selection (AZURE_* only, checked below); online build only.
         ("hsm/credential.rs", "std::env::var(name)"),
+        // The terminal's width when it cannot be asked (a number, not a secret).
+        ("ceremony/ui.rs", "std::env::var(\"COLUMNS\")"),
     ];
     let reads = lines_with(&["env::var", "var_os(", "env::vars", "getenv", "option_env!"]);
     for (file, n, line) in &reads {

@@ -62,6 +62,32 @@ impl Authenticated<'_> {
     }
 }
 
+/// The one encoding of a bundle: pretty JSON and a final new line.
+fn canonical(file: &BundleFile) -> Result<String, CeremonyError> {
+    let mut text = serde_json::to_string_pretty(file)
+        .map_err(|e| CeremonyError::State(format!("bundle cannot be encoded: {e}")))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Whether `run` is a run id as sdctl makes them (`activate`, `drill-3`): it names a folder.
+fn is_run_id(run: &str) -> bool {
+    let (word, number) = run.split_once('-').unwrap_or((run, "1"));
+    (1..=16).contains(&word.len())
+        && word.bytes().all(|b| b.is_ascii_lowercase())
+        && (1..=9).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A value read from a bundle, safe to print: control characters escaped, long text cut.
+fn shown(text: &str) -> String {
+    let escaped: String = text.chars().flat_map(char::escape_debug).collect();
+    match escaped.char_indices().nth(80) {
+        Some((at, _)) => format!("{}...", &escaped[..at]),
+        None => escaped,
+    }
+}
+
 /// The file name of a bundle of `kind` in `OUT/transfer/`.
 pub fn file_name(kind: &str) -> String {
     format!("{kind}-bundle.json")
@@ -163,9 +189,7 @@ impl Outgoing {
             transcript: transcript.to_owned(),
             mac,
         };
-        let mut text = serde_json::to_string_pretty(&file)
-            .map_err(|e| CeremonyError::State(format!("bundle cannot be encoded: {e}")))?;
-        text.push('\n');
+        let text = canonical(&file)?;
         write_atomic(&self.path, text.as_bytes(), MODE_PUBLIC, true)?;
         Ok(hex(&Sha256::digest(text.as_bytes())))
     }
@@ -321,14 +345,22 @@ pub fn parse(path: &Path, bytes: &[u8], kind: &str, plan: &Plan) -> Result<Incom
     if file.kind != kind {
         return Err(bad(format!(
             "this is a {} bundle; this step needs the {kind} bundle",
-            file.kind
+            shown(&file.kind)
         ))
         .into());
     }
     if file.ceremony != plan.ceremony.name {
         return Err(bad(format!(
             "the bundle belongs to ceremony '{}', the plan to '{}'",
-            file.ceremony, plan.ceremony.name
+            shown(&file.ceremony),
+            plan.ceremony.name
+        ))
+        .into());
+    }
+    if !is_run_id(&file.run) {
+        return Err(bad(format!(
+            "'{}' is not a run of a ceremony (activate, drill-N, rotate-N, recover-N)",
+            shown(&file.run)
         ))
         .into());
     }
@@ -336,10 +368,21 @@ pub fn parse(path: &Path, bytes: &[u8], kind: &str, plan: &Plan) -> Result<Incom
     if file.plan_sha256 != plan.sha256 {
         return Err(bad(format!(
             "the other machine used a different plan (SHA-256 {}; here {}): both machines must run the very same plan file",
-            file.plan_sha256, plan.sha256
+            shown(&file.plan_sha256),
+            plan.sha256
         ))
         .into());
     }
+    // Only the exact bytes sdctl writes: the MAC covers the members, so any other encoding
+    // of them (spacing, order, escapes, duplicates) is refused rather than accepted with a
+    // digest the writing machine never showed.
+    if canonical(&file)?.as_bytes() != bytes {
+        return Err(bad(
+            "it is not byte for byte as sdctl writes a bundle (it was re-encoded or edited): carry the file exactly as the other machine wrote it".into(),
+        )
+        .into());
+    }
+
     Ok(Incoming {
         path: path.to_owned(),
         sha256: hex(&Sha256::digest(bytes)),

@@ -31,6 +31,12 @@ fn bundle(kind: &str, ceremony: &str, plan_sha: &str, version: u32) -> serde_jso
            "plan_sha256": plan_sha, "payload": {"certificates": [], "quorum": 2}, "transcript": ""})
 }
 
+/// A bundle's text as sdctl writes it (pretty JSON and a new line).
+fn written(value: &serde_json::Value) -> String {
+    let file: BundleFile = serde_json::from_value(value.clone()).unwrap();
+    canonical(&file).unwrap()
+}
+
 fn peek_text(text: &str) -> Result<Incoming, String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.json");
@@ -41,7 +47,7 @@ fn peek_text(text: &str) -> Result<Incoming, String> {
 #[test]
 fn a_bundle_of_this_plan_is_read_with_its_digest() {
     let p = plan();
-    let text = bundle("public", "bundle-tests", &p.sha256, 2).to_string();
+    let text = written(&bundle("public", "bundle-tests", &p.sha256, 2));
     let incoming = peek_text(&text).unwrap();
     assert_eq!(incoming.run, "activate");
     assert_eq!(incoming.sha256, hex(&Sha256::digest(text.as_bytes())));
@@ -149,12 +155,12 @@ fn sealed(code: &TransferCode) -> serde_json::Value {
 fn a_bundle_authenticates_only_under_its_runs_code_and_unchanged() {
     let code = TransferCode::generate().unwrap();
     let good = sealed(&code);
-    peek_text(&good.to_string())
+    peek_text(&written(&good))
         .unwrap()
         .authenticate(&code)
         .unwrap();
     let refused = |value: &serde_json::Value, code: &TransferCode| {
-        let e = peek_text(&value.to_string())
+        let e = peek_text(&written(value))
             .unwrap()
             .authenticate(code)
             .unwrap_err();
@@ -183,4 +189,45 @@ fn a_bundle_authenticates_only_under_its_runs_code_and_unchanged() {
     assert!(peek_text(&extra.to_string())
         .unwrap_err()
         .contains("unknown field"));
+}
+
+#[test]
+fn only_the_bytes_sdctl_writes_are_read_and_the_run_names_a_folder() {
+    let p = plan();
+    let good = bundle("public", "bundle-tests", &p.sha256, 2);
+    assert!(peek_text(&written(&good)).is_ok());
+    // The same members, encoded otherwise: the MAC would not see it; the digest would.
+    for other in [
+        good.to_string(),
+        written(&good).replace("  ", "   "),
+        serde_json::to_string_pretty(&good).unwrap(),
+    ] {
+        let e = peek_text(&other).unwrap_err();
+        assert!(
+            e.contains("not byte for byte as sdctl writes a bundle"),
+            "{e}"
+        );
+    }
+    for run in [
+        "../transfer",
+        "/tmp/x",
+        "activate-",
+        "Activate",
+        "drill-1-2",
+        "\u{1b}[2Jfake",
+        "",
+    ] {
+        let mut bad = good.clone();
+        bad["run"] = json!(run);
+        let e = peek_text(&written(&bad)).unwrap_err();
+        assert!(e.contains("is not a run of a ceremony"), "{run}: {e}");
+        assert!(
+            !e.contains('\u{1b}'),
+            "control characters are escaped: {e:?}"
+        );
+    }
+    let mut bad = good;
+    bad["ceremony"] = json!("\u{1b}]0;pwned\u{7}");
+    let e = peek_text(&written(&bad)).unwrap_err();
+    assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}"), "{e:?}");
 }

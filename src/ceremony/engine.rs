@@ -288,24 +288,9 @@ impl Ctx<'_> {
         summary: String,
         facts: Map<String, Value>,
     ) -> Result<(), crate::Error> {
-        if !self.can_note() {
-            return Ok(());
-        }
-        let entry = NewEntry {
-            ceremony: self.plan.ceremony.name.clone(),
-            run: self.run_id.clone(),
-            kind: self.kind.name().into(),
-            machine: self.machine.name().into(),
-            actor: actor.to_owned(),
-            step: step.to_owned(),
-            event: event.into(),
-            summary,
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            facts,
-        };
-        self.transcript.append(entry)?;
-        Ok(())
+        let mut done = Done::new(summary);
+        done.facts = facts;
+        self.note_done(step, actor, event, &done)
     }
     /// Where custodians' passphrases come from, for the record.
     pub fn passphrase_origin(&self) -> &'static str {

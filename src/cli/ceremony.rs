@@ -78,7 +78,7 @@ Then on each machine, with its own copy of run.code carried apart from the bundl
     #[command(after_help = "Examples:
   sdctl ceremony audit ceremony
   sdctl ceremony audit offline/ceremony online/ceremony
-  sdctl ceremony audit ceremony --other /media/online-copy/ceremony --output json")]
+  sdctl ceremony audit ceremony --other /media/online/ceremony --output json")]
     Audit(super::ceremony_audit::AuditArgs),
 }
 

@@ -314,3 +314,26 @@ impl TwoMachines {
         );
     }
 }
+
+/// A bundle's members in the order sdctl writes them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BundleMembers {
+    sdctl_bundle: u32,
+    kind: String,
+    ceremony: String,
+    run: String,
+    plan_sha256: String,
+    payload: serde_json::Value,
+    transcript: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+}
+
+/// Writes `bundle` to `path` in the one encoding sdctl writes (its members in order, pretty
+/// JSON, a new line), so that what a test changes is the content, not the encoding.
+pub fn write_bundle(path: &Path, bundle: &serde_json::Value) {
+    let members: BundleMembers = serde_json::from_value(bundle.clone()).unwrap();
+    let mut text = serde_json::to_string_pretty(&members).unwrap();
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
