@@ -105,7 +105,7 @@ fn files_and_token_endpoint() {
             secret,
             "https://vault.azure.net/.default",
             400,
-            "invalid_scope",
+            "invalid_resource",
         ),
     ];
     for (t, i, s, scope, status, error) in cases {
@@ -336,7 +336,7 @@ fn activate_then_recover_onto_a_second_hsm() {
     assert_eq!(r.status(), 202);
     assert_eq!(
         r.headers()["azure-asyncoperation"],
-        format!("{alpha}/securitydomain/download/pending").as_str()
+        format!("{alpha}/securitydomain/download/pending?api-version=7.4").as_str()
     );
     assert_eq!(r.headers()["retry-after"], "1");
     let sd = r.json::<Value>().unwrap()["value"]
@@ -433,7 +433,7 @@ fn activate_then_recover_onto_a_second_hsm() {
     assert_eq!(r.status(), 202);
     assert_eq!(
         r.headers()["azure-asyncoperation"],
-        format!("{beta}/securitydomain/upload/pending").as_str()
+        format!("{beta}/securitydomain/upload/pending?api-version=7.4").as_str()
     );
     assert_eq!(r.json::<Value>().unwrap()["status"], "InProgress");
     assert_eq!(

@@ -18,22 +18,22 @@ use sdctl_fuzz::scratch;
 
 /// (method, path) for each selector value; the input's remaining bytes are the body.
 const ROUTES: [(&str, &str); 16] = [
-    ("POST", "/hsm/new/securitydomain/download"),
-    ("POST", "/hsm/new/securitydomain/upload"),
-    ("GET", "/hsm/new/securitydomain/upload"),
-    ("PUT", "/hsm/live/providers/Microsoft.Authorization/roleDefinitions/4bd23610-cdcf-4971-bdee-bdc562cc28e4"),
-    ("PUT", "/hsm/live/keys/providers/Microsoft.Authorization/roleDefinitions/x"),
-    ("PUT", "/hsm/live/providers/Microsoft.Authorization/roleAssignments/9a7a0d2e-6b7c-4c54-9f0e-5f3b0e6b8c11"),
-    ("POST", "/hsm/live/keys/fuzzkey/create"),
-    ("POST", "/hsm/live/keys/restore"),
-    ("POST", "/hsm/live/backup"),
-    ("PUT", "/hsm/live/restore"),
+    ("POST", "/hsm/new/securitydomain/download?api-version=7.4"),
+    ("POST", "/hsm/new/securitydomain/upload?api-version=7.4"),
+    ("GET", "/hsm/new/securitydomain/upload?api-version=7.4"),
+    ("PUT", "/hsm/live/providers/Microsoft.Authorization/roleDefinitions/4bd23610-cdcf-4971-bdee-bdc562cc28e4?api-version=7.4"),
+    ("PUT", "/hsm/live/keys/providers/Microsoft.Authorization/roleDefinitions/x?api-version=7.4"),
+    ("PUT", "/hsm/live/providers/Microsoft.Authorization/roleAssignments/9a7a0d2e-6b7c-4c54-9f0e-5f3b0e6b8c11?api-version=7.4"),
+    ("POST", "/hsm/live/keys/fuzzkey/create?api-version=7.4"),
+    ("POST", "/hsm/live/keys/restore?api-version=7.4"),
+    ("POST", "/hsm/live/backup?api-version=7.4"),
+    ("PUT", "/hsm/live/restore?api-version=7.4"),
     ("POST", "/_emulator/faults"),
     ("POST", "/tenant/oauth2/v2.0/token"),
     ("PUT", "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/managedHSMs/other"),
-    ("POST", "/hsm/live/securitydomain/download"),
-    ("GET", "/hsm/live/keys/fuzzkey"),
-    ("DELETE", "/hsm/live/providers/Microsoft.Authorization/roleDefinitions/4bd23610-cdcf-4971-bdee-bdc562cc28e4"),
+    ("POST", "/hsm/live/securitydomain/download?api-version=7.4"),
+    ("GET", "/hsm/live/keys/fuzzkey?api-version=7.4"),
+    ("DELETE", "/hsm/live/providers/Microsoft.Authorization/roleDefinitions/4bd23610-cdcf-4971-bdee-bdc562cc28e4?api-version=7.4"),
 ];
 
 fn certificate(name: &str) -> Certificate {
@@ -62,7 +62,7 @@ fn template() -> &'static PathBuf {
         let hsms = ["new".to_owned(), "live".to_owned()];
         let emulator = InProcess::new(&dir, &hsms).expect("emulator state");
         let answer = emulator
-            .request("GET", "/hsm/new/securitydomain/upload", true, b"")
+            .request("GET", "/hsm/new/securitydomain/upload?api-version=7.4", true, b"")
             .expect("transfer key");
         assert_eq!(
             answer.status,
@@ -80,7 +80,7 @@ fn template() -> &'static PathBuf {
         let answer = emulator
             .request(
                 "POST",
-                "/hsm/live/securitydomain/download",
+                "/hsm/live/securitydomain/download?api-version=7.4",
                 true,
                 body.as_bytes(),
             )

@@ -110,12 +110,12 @@ fn failed_answers_the_status_read_with_failed_once() {
         )
         .unwrap();
     assert_eq!(set.status, 201, "{}", String::from_utf8_lossy(&set.body));
-    let pending = "/hsm/hsm-a/securitydomain/upload/pending";
+    let pending = "/hsm/hsm-a/securitydomain/upload/pending?api-version=7.4";
     // Another route is not touched by it.
     let other = emulator
         .request(
             "GET",
-            "/hsm/hsm-a/securitydomain/download/pending",
+            "/hsm/hsm-a/securitydomain/download/pending?api-version=7.4",
             true,
             b"",
         )

@@ -99,11 +99,26 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Entra ID's token-endpoint error (`{"error": "invalid_client", "error_description": ...}`).
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+/// Entra ID's token-endpoint error: `error`, `error_description` starting with
+/// `AADSTS{code}:` and ending with the trace, correlation and time lines, `error_codes`,
+/// `timestamp`, `trace_id` and `correlation_id`.
+pub fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let trace_id = super::server::uuid();
+    let correlation_id = super::server::uuid();
+    let timestamp = crate::keys::generate::now_rfc3339().replacen('T', " ", 1);
+    let described = format!(
+        "AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}"
+    );
     (
         status,
-        Json(json!({"error": error, "error_description": description, "error_codes": [7000215]})),
+        Json(json!({
+            "error": error,
+            "error_description": described,
+            "error_codes": [code],
+            "timestamp": timestamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+        })),
     )
         .into_response()
 }

@@ -10,7 +10,7 @@ fn emulator(dir: &Path) -> InProcess {
 fn answers_like_the_listener_without_a_socket() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = emulator(&dir.path().join("state"));
-    let path = "/hsm/hsm-a/securitydomain/upload";
+    let path = "/hsm/hsm-a/securitydomain/upload?api-version=7.4";
     let anonymous = emulator.request("GET", path, false, b"").unwrap();
     assert_eq!(anonymous.status, 401);
     let answer = emulator.request("GET", path, true, b"").unwrap();
@@ -28,7 +28,7 @@ fn answers_like_the_listener_without_a_socket() {
 fn malformed_bodies_are_client_errors() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = emulator(&dir.path().join("state"));
-    let path = "/hsm/hsm-a/securitydomain/download";
+    let path = "/hsm/hsm-a/securitydomain/download?api-version=7.4";
     for body in [
         &b"{"[..],
         b"[]",
@@ -54,7 +54,12 @@ fn state_persists_between_instances() {
     // The second instance names no HSM: hsm-a must come from the saved state.
     let again = InProcess::new(&state, &[]).unwrap();
     let answer = again
-        .request("GET", &format!("/hsm/hsm-a/{ROLES}"), true, b"")
+        .request(
+            "GET",
+            &format!("/hsm/hsm-a/{ROLES}?api-version=7.4"),
+            true,
+            b"",
+        )
         .unwrap();
     assert_eq!(
         answer.status,
@@ -63,7 +68,12 @@ fn state_persists_between_instances() {
         String::from_utf8_lossy(&answer.body)
     );
     let missing = again
-        .request("GET", &format!("/hsm/hsm-z/{ROLES}"), true, b"")
+        .request(
+            "GET",
+            &format!("/hsm/hsm-z/{ROLES}?api-version=7.4"),
+            true,
+            b"",
+        )
         .unwrap();
     assert_eq!(missing.status, 404);
 }

@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/hsm/{hsm}/keys", get(list))
         .route("/hsm/{hsm}/keys/restore", post(restore))
         .route("/hsm/{hsm}/keys/{name}", get(get_key))
+        .route("/hsm/{hsm}/keys/{name}/{version}", get(get_key_version))
         .route("/hsm/{hsm}/keys/{name}/create", post(create))
         .route("/hsm/{hsm}/keys/{name}/backup", post(backup))
 }
@@ -168,6 +169,25 @@ async fn get_key(
     let (_, h) = app.authorize(&headers, &hsm, "/keys", "keys/read/action")?;
     require_active(&h)?;
     Ok(Json(bundle(&app, &hsm, &name, stored(&h, &name)?)?))
+}
+
+/// `GET /keys/{name}/{version}`: the key when `version` is its version (its one version).
+async fn get_key_version(
+    State(app): State<Arc<App>>,
+    Path((hsm, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (_, h) = app.authorize(&headers, &hsm, "/keys", "keys/read/action")?;
+    require_active(&h)?;
+    let key = stored(&h, &name)?;
+    if key.created.to_string() != version {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "KeyNotFound",
+            format!("a key with name '{name}' and version '{version}' was not found in this HSM"),
+        ));
+    }
+    Ok(Json(bundle(&app, &hsm, &name, key)?))
 }
 
 async fn list(

@@ -6,8 +6,11 @@
 
 mod app;
 mod arm;
+mod authority;
 mod backup;
+mod error_shape;
 pub mod faults;
+pub mod gate;
 pub mod http;
 pub mod identity;
 mod in_process;

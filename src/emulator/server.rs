@@ -15,7 +15,9 @@ use tokio::task::JoinHandle;
 use super::app::App;
 use super::identity::{self, HSM_AUDIENCE};
 use super::state::{Principal, State};
-use super::{arm, backup, keys, rbac, sd, tls, EmulatorConfig, EmulatorError};
+use super::{
+    arm, authority, backup, error_shape, gate, keys, rbac, sd, tls, EmulatorConfig, EmulatorError,
+};
 use crate::files::{self, MODE_PUBLIC, MODE_SECRET};
 
 /// File describing a running emulator for clients.
@@ -98,95 +100,32 @@ pub(super) fn build(config: &EmulatorConfig, url: &str) -> Result<Router, Emulat
     }
     write_client_files(&app, &config.state_dir)?;
 
-    let router = Router::new()
-        .merge(identity_routes())
+    let routes = Router::new()
+        .merge(authority::routes())
         .merge(arm::routes())
         .merge(sd::routes())
         .merge(keys::routes())
         .merge(backup::routes())
         .merge(rbac::routes())
         .merge(super::faults::routes())
+        .fallback(error_shape::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             super::faults::apply,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            gate::gate,
+        ))
+        .layer(axum::middleware::from_fn(error_shape::json_errors))
         .with_state(app);
+    // Paths are normalised before the routes see them.
+    let router = Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_request(
+            error_shape::trim_trailing_slash,
+        ));
     Ok(router)
-}
-
-fn identity_routes() -> Router<Arc<App>> {
-    Router::new().route("/{tenant}/oauth2/v2.0/token", axum::routing::post(token))
-}
-
-/// `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant.
-async fn token(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
-    axum::extract::Path(tenant): axum::extract::Path<String>,
-    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
-) -> axum::response::Response {
-    use super::http::oauth_error;
-    use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    if tenant != app.tenant {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "AADSTS90002: Tenant not found.",
-        );
-    }
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "AADSTS70003: only client_credentials is supported here.",
-        );
-    }
-    let Some(audience) = form
-        .get("scope")
-        .and_then(|s| identity::audience_of_scope(s))
-    else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "AADSTS70011: the scope must be https://managedhsm.azure.net/.default or https://management.azure.com/.default.");
-    };
-    let principal = app
-        .lock()
-        .all_principals()
-        .find(|p| Some(&p.client_id) == form.get("client_id"))
-        .cloned();
-    let Some(principal) = principal else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            "AADSTS700016: Application not found in the directory.",
-        );
-    };
-    let secret_ok = form.get("client_secret").is_some_and(|s| {
-        s.len() == principal.client_secret.len()
-            && openssl::memcmp::eq(s.as_bytes(), principal.client_secret.as_bytes())
-    });
-    if !secret_ok {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "AADSTS7000215: Invalid client secret provided.",
-        );
-    }
-    match identity::issue(
-        &app.signing_key,
-        &app.tenant,
-        &principal,
-        audience,
-        identity::now(),
-        identity::TOKEN_LIFETIME,
-    ) {
-        Ok(access_token) => axum::Json(json!({
-            "token_type": "Bearer",
-            "expires_in": identity::TOKEN_LIFETIME,
-            "ext_expires_in": identity::TOKEN_LIFETIME,
-            "access_token": access_token,
-        }))
-        .into_response(),
-        Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e),
-    }
 }
 
 fn load_or_init(dir: &Path) -> Result<State, EmulatorError> {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 pub struct TestEmulator {
     pub url: String,
     pub dir: PathBuf,
-    pub client: Client,
+    pub client: ApiClient,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
@@ -218,15 +218,62 @@ impl Drop for TestEmulator {
     }
 }
 
+/// The data-plane `api-version` the tests send (the service requires one).
+pub const API_VERSION: &str = "7.4";
+
+/// `url` with `api-version` added when it has none and is not the authority's (the
+/// token endpoint and discovery documents take none).
+pub fn with_api_version(url: &str) -> String {
+    let authority = ["/oauth2/", "/.well-known/", "/discovery/"]
+        .iter()
+        .any(|p| url.contains(p));
+    if authority || url.contains("api-version=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}api-version={API_VERSION}")
+}
+
+/// An HTTPS client for the emulator that sends `api-version` as the SDKs do; `raw` sends
+/// URLs as given.
+#[derive(Clone)]
+pub struct ApiClient {
+    pub raw: Client,
+}
+
+impl ApiClient {
+    pub fn get(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.raw.get(with_api_version(url.as_ref()))
+    }
+
+    pub fn post(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.raw.post(with_api_version(url.as_ref()))
+    }
+
+    pub fn put(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.raw.put(with_api_version(url.as_ref()))
+    }
+
+    pub fn delete(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.raw.delete(with_api_version(url.as_ref()))
+    }
+
+    pub fn patch(&self, url: impl AsRef<str>) -> RequestBuilder {
+        self.raw.patch(with_api_version(url.as_ref()))
+    }
+}
+
 /// A client trusting the CA of the emulator state in `dir`, bounded timeouts.
-pub fn client_for(dir: &Path) -> Client {
+pub fn client_for(dir: &Path) -> ApiClient {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
-    Client::builder()
-        .tls_certs_only([ca])
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap()
+    ApiClient {
+        raw: Client::builder()
+            .tls_certs_only([ca])
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap(),
+    }
 }
 
 /// The JWK of a certificate file, as the download request carries it. Built here, not with

@@ -1,5 +1,5 @@
-//! The interop harness (tests/interop/): a venv with the pinned Azure CLI and jwcrypto,
-//! made on first use, and the Azure CLI run offline.
+//! The interop harness (tests/interop/): a venv with the pinned Azure CLI, jwcrypto and
+//! azure-identity, made on first use, and the Azure CLI run offline.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

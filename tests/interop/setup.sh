@@ -2,7 +2,7 @@
 # Interop harness for sdctl's integration tests (see tests/interop/README.md).
 #
 # Makes, once per machine and target directory, a Python virtual environment with the
-# pinned Azure CLI and jwcrypto of tests/interop/requirements.txt at
+# pinned Azure CLI, jwcrypto and azure-identity of tests/interop/requirements.txt at
 #     ${CARGO_TARGET_DIR:-<repo>/target}/interop-venv
 # and prints that path as its only line of output. Running it again costs a few
 # milliseconds when the venv is up to date; several test processes may run it at once
@@ -49,7 +49,8 @@ flock -w 1800 9 || die "waited 30 minutes for $lock; is another setup.sh stuck?"
 want="sdctl-interop-2 $(sha256sum <"$req" | cut -d' ' -f1)"
 
 if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
-  [ -f "$venv/sdctl-azure-config/versionCheck.json" ] && "$venv/bin/python" -c 'import jwcrypto' >/dev/null 2>&1; then
+  [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
+  "$venv/bin/python" -c 'import jwcrypto, azure.identity' >/dev/null 2>&1; then
   printf '%s\n' "$venv"
   exit 0
 fi
@@ -85,6 +86,7 @@ PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
   fail "pip install -r requirements.txt failed"
 [ -x "$venv/bin/az" ] || fail "the venv has no bin/az after installing"
 "$venv/bin/python" -c 'import jwcrypto' >>"$log" 2>&1 || fail "jwcrypto does not import"
+"$venv/bin/python" -c 'import azure.identity' >>"$log" 2>&1 || fail "azure-identity does not import"
 
 # A seed for the throw-away AZURE_CONFIG_DIR that tests/interop/az.sh gives each az run.
 # Without versionCheck.json naming the installed versions, az's first run in an empty
