@@ -62,7 +62,12 @@ fn template() -> &'static PathBuf {
         let hsms = ["new".to_owned(), "live".to_owned()];
         let emulator = InProcess::new(&dir, &hsms).expect("emulator state");
         let answer = emulator
-            .request("GET", "/hsm/new/securitydomain/upload?api-version=7.4", true, b"")
+            .request(
+                "GET",
+                "/hsm/new/securitydomain/upload?api-version=7.4",
+                true,
+                b"",
+            )
             .expect("transfer key");
         assert_eq!(
             answer.status,
