@@ -1,6 +1,8 @@
 //! The emulator's request handling without a socket: each request goes straight to the
 //! router, as the HTTPS listener would hand it over. Nothing listens and nothing leaves the
 //! process; the fuzz targets and parsing tests use it to reach every request-body parser.
+//! HSM `NAME`'s data-plane path `P` is asked for as `/hsm/NAME/P` (what its own listener
+//! routes it as, see [`super::origins`]).
 
 use std::path::Path;
 
@@ -39,6 +41,7 @@ impl InProcess {
             listen: ([127, 0, 0, 1], 0).into(),
             state_dir: state_dir.to_owned(),
             hsms: hsms.to_vec(),
+            hsm_ports: Default::default(),
             transfer_key_as_object: false,
             operation_seconds: 0.0,
             faults: Vec::new(),
@@ -47,7 +50,11 @@ impl InProcess {
             .enable_all()
             .build()
             .map_err(|e| EmulatorError::State(format!("async runtime: {e}")))?;
-        let router = server::build(&config, "https://127.0.0.1:0")?;
+        // One router for all: an HSM's data-plane path P is asked for as `/hsm/NAME/P`, the
+        // path its own listener would route it as.
+        let built = server::build(&config, "https://127.0.0.1:0")?;
+        server::write_client_files(&built.app, state_dir)?;
+        let router = built.main.merge(built.data);
         let token = crate::files::read_bounded(
             &state_dir.join(server::ADMIN_TOKEN_FILE),
             64 << 10,
