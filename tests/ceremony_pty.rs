@@ -747,7 +747,7 @@ fn recover_by_hand_with_a_stop_at_the_upload() {
     pty.answer(9, "y");
     pty.expect("Done: restore blob uploaded to ");
     pty.answer(10, "y");
-    pty.expect("/hsm/hsm-b is active");
+    pty.expect(&format!("{} is active", bed.online.emu.hsm("hsm-b")));
     pty.answer(11, "y");
     pty.expect("restore skipped");
     pty.answer(12, "y");

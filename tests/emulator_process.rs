@@ -25,8 +25,8 @@ impl Drop for Served {
 }
 
 /// Starts `sdctl emulator serve` on `dir` and waits (bounded) until it has written its
-/// emulator.json for this run; returns the process and its URL.
-fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Served, String) {
+/// emulator.json for this run; returns the process and that emulator.json.
+fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Served, Value) {
     let info = dir.join("emulator.json");
     let before = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
     let mut args = vec![
@@ -55,7 +55,7 @@ fn serve(dir: &std::path::Path, hsms: &[&str]) -> (Served, String) {
         let modified = std::fs::metadata(&info).and_then(|m| m.modified()).ok();
         if modified.is_some() && modified != before {
             if let Ok(v) = serde_json::from_slice::<Value>(&std::fs::read(&info).unwrap()) {
-                return (child, v["url"].as_str().unwrap().to_owned());
+                return (child, v);
             }
         }
         assert!(Instant::now() < deadline, "emulator did not start");
@@ -70,12 +70,13 @@ fn killed_and_restarted_on_the_same_state() {
         fx.openssl_custodian(n, 2048);
     }
     let dir = fx.path("state");
-    let (mut first, url) = serve(&dir, &["alpha"]);
+    let (mut first, info) = serve(&dir, &["alpha"]);
+    let alpha = info["hsms"]["alpha"].as_str().unwrap();
     let client = client_for(&dir);
     let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
     let body = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
     let r = client
-        .post(format!("{url}/hsm/alpha/securitydomain/download"))
+        .post(format!("{alpha}/securitydomain/download"))
         .bearer_auth(&token)
         .json(&body)
         .send()
@@ -85,11 +86,15 @@ fn killed_and_restarted_on_the_same_state() {
     first.0.kill().unwrap();
     first.0.wait().unwrap();
 
-    let (second, url2) = serve(&dir, &["alpha"]);
+    let (second, info) = serve(&dir, &["alpha"]);
+    let (url2, alpha) = (
+        info["url"].as_str().unwrap(),
+        info["hsms"]["alpha"].as_str().unwrap(),
+    );
     let client = client_for(&dir);
     // The same tenant and signing key: the first run's token still works, and alpha is active.
     let pending: Value = client
-        .get(format!("{url2}/hsm/alpha/securitydomain/download/pending"))
+        .get(format!("{alpha}/securitydomain/download/pending"))
         .bearer_auth(&token)
         .send()
         .unwrap()
@@ -110,7 +115,80 @@ fn killed_and_restarted_on_the_same_state() {
         "Active"
     );
     assert_eq!(arm["properties"]["tenantId"], creds["tenant_id"]);
+    assert_eq!(arm["properties"]["hsmUri"], format!("{alpha}/"));
     drop(second);
+}
+
+/// A port no listener holds right now (bound once by the OS's choice, then released).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn hsm_name_equals_port_fixes_the_origin_across_restarts_and_the_others_get_their_own() {
+    let fx = Fixture::new();
+    let dir = fx.path("state");
+    let port = free_port();
+    let pinned = format!("alpha={port}");
+    let (first, info) = serve(&dir, &[&pinned, "beta"]);
+    assert_eq!(info["hsms"]["alpha"], format!("https://127.0.0.1:{port}"));
+    let beta = info["hsms"]["beta"].as_str().unwrap().to_owned();
+    let main = info["url"].as_str().unwrap().to_owned();
+    assert!(beta.starts_with("https://127.0.0.1:"), "{beta}");
+    assert!(![main.as_str(), info["hsms"]["alpha"].as_str().unwrap()].contains(&beta.as_str()));
+    let client = client_for(&dir);
+    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
+    let oid = serde_json::from_slice::<Value>(
+        &std::fs::read(dir.join("admin-credentials.json")).unwrap(),
+    )
+    .unwrap()["object_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assignment =
+        |base: &str| format!("{base}/providers/Microsoft.Authorization/roleAssignments/pinned-1");
+    let alpha = format!("https://127.0.0.1:{port}");
+    let body = json!({"properties": {"scope": "/", "principalId": oid,
+        "roleDefinitionId": "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/21dbd100-6940-42c2-9190-5d6cb909625b"}});
+    let r = client
+        .put(assignment(&alpha))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let get = |base: &str| {
+        client
+            .get(assignment(base))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status()
+    };
+    // Only alpha has it.
+    assert_eq!(get(&beta), 404);
+    drop(first);
+
+    // Restarted with the same pin: the same origin, still serving alpha (and its assignment).
+    let (second, info) = serve(&dir, &[&pinned]);
+    assert_eq!(info["hsms"]["alpha"], alpha.as_str());
+    assert_eq!(get(&alpha), 200);
+    // beta is still in the state, so it has an origin again (any free port), without it.
+    let beta = info["hsms"]["beta"].as_str().unwrap();
+    assert!(beta.starts_with("https://127.0.0.1:"), "{beta}");
+    assert_eq!(get(beta), 404);
+    drop(second);
+
+    // A port that is not a number is refused before anything starts.
+    let out = Command::new(env!("CARGO_BIN_EXE_sdctl"))
+        .args(["emulator", "serve", "--state-dir"])
+        .arg(&dir)
+        .args(["--hsm", "alpha=http"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'http' is not a port number"));
 }
 
 #[test]

@@ -101,7 +101,8 @@ fn token_the_hsm_refuses_is_one_line_with_a_hint() {
             run.stderr
         );
         assert!(
-            run.stderr.contains("/hsm/alpha/securitydomain/"),
+            run.stderr
+                .contains(&format!("{}/securitydomain/", online.emu.hsm("alpha"))),
             "names the URL: {}",
             run.stderr
         );
@@ -227,7 +228,10 @@ fn missing_role_names_the_data_action_and_leaves_no_file() {
         "{line}"
     );
     assert!(
-        line.contains("/hsm/alpha/securitydomain/download"),
+        line.contains(&format!(
+            "{}/securitydomain/download",
+            online.emu.hsm("alpha")
+        )),
         "{line}"
     );
     assert_error_envelope(&run, 4);

@@ -216,6 +216,8 @@ fn the_official_sdk_credential_signs_in_at_the_emulator() {
             "00000000-0000-0000-0000-000000000000",
             "--resource-group",
             "sdctl-emulator",
+            "--resource-name",
+            "alpha",
             "--arm-url",
             &url,
             "--output",
@@ -405,6 +407,19 @@ fn bad_connection_flags_are_one_line_usage_errors() {
                 "http://127.0.0.1:1",
             ],
             "--arm-url http://127.0.0.1:1: give an https URL",
+        ),
+        (
+            vec![
+                "--hsm-url",
+                &url,
+                "--ca-cert",
+                &ca,
+                "--subscription",
+                "s",
+                "--resource-group",
+                "g",
+            ],
+            "names no HSM: give its Resource Manager name with --resource-name",
         ),
     ] {
         let mut all = vec!["hsm", "status", "--access-token-file", &token];

@@ -96,7 +96,7 @@ pub struct HsmSection {
     /// The cloud of `name` (default AzureCloud).
     #[serde(default)]
     pub cloud: Option<String>,
-    /// The base URL instead of a name (the emulator's `https://127.0.0.1:PORT/hsm/NAME`).
+    /// The base URL instead of a name (an emulated HSM's `https://127.0.0.1:PORT`).
     #[serde(default)]
     pub url: Option<String>,
     /// Extra CA certificates to trust (the emulator's `ca.pem`), relative to the plan.

@@ -102,19 +102,31 @@ fn run_in(work: &Path, options: &RehearseOptions) -> Result<RehearseReport, crat
             .map_err(|_| HsmError::Usage("listen address".into()))?,
         state_dir: state_dir.clone(),
         hsms: vec!["hsm-a".into(), "hsm-b".into()],
+        hsm_ports: Default::default(),
         transfer_key_as_object: false,
         operation_seconds: 0.3,
         faults: Vec::new(),
     }))?;
-    say.say(&format!("Emulator at {}", running.url));
-    let outcome = life_cycle(work, &running.url, options, &mut say);
+    // Each HSM answers at the root of its own origin.
+    let origin = |name: &str| {
+        running
+            .hsm_url(name)
+            .ok_or_else(|| HsmError::Usage(format!("the emulator did not open HSM {name}")))
+    };
+    let hsms = (origin("hsm-a")?, origin("hsm-b")?);
+    say.say(&format!(
+        "Emulator at {} (hsm-a at {}, hsm-b at {})",
+        running.url, hsms.0, hsms.1
+    ));
+    let outcome = life_cycle(work, (&hsms.0, &hsms.1), options, &mut say);
     runtime.block_on(running.shutdown());
     outcome
 }
 
+/// `hsms`: the base URLs of hsm-a (activated, rotated) and hsm-b (recovered into).
 fn life_cycle(
     work: &Path,
-    url: &str,
+    hsms: (&str, &str),
     options: &RehearseOptions,
     say: &mut Console,
 ) -> Result<RehearseReport, crate::Error> {
@@ -142,7 +154,7 @@ fn life_cycle(
     )?;
     let mut done = Vec::new();
 
-    let plan_1 = write_plan(work, "plan-1.toml", url, options.bits, &first, 2, None)?;
+    let plan_1 = write_plan(work, "plan-1.toml", hsms, options.bits, &first, 2, None)?;
     banner(say, 1, "activate HSM A");
     done.push(run_one(
         &plan_1,
@@ -173,7 +185,7 @@ fn life_cycle(
     let plan_2 = write_plan(
         work,
         "plan-2.toml",
-        url,
+        hsms,
         options.bits,
         &second,
         3,
@@ -312,14 +324,14 @@ fn use_hsm_a(plan_path: &Path, backups: &Path) -> Result<String, crate::Error> {
 fn write_plan(
     work: &Path,
     name: &str,
-    url: &str,
+    (hsm_a, hsm_b): (&str, &str),
     bits: u32,
     custodians: &[&str],
     quorum: usize,
     folder: Option<&str>,
 ) -> Result<PathBuf, crate::Error> {
     let mut text = format!(
-        "# Written by 'sdctl ceremony rehearse'.\n[ceremony]\nname = \"rehearsal\"\noutput_dir = \"ceremony\"\nmachines = \"one\"\noperator = \"sdctl rehearse\"\n\n[hsm]\nurl = \"{url}/hsm/hsm-a\"\nca_cert = \"emulator/ca.pem\"\naccess_token_file = \"emulator/admin.token\"\n\n[keys]\nbits = {bits}\ndays = 30\nsubject = \"/O=Rehearsal\"\n\n[security_domain]\nquorum = {quorum}\n\n"
+        "# Written by 'sdctl ceremony rehearse'.\n[ceremony]\nname = \"rehearsal\"\noutput_dir = \"ceremony\"\nmachines = \"one\"\noperator = \"sdctl rehearse\"\n\n[hsm]\nurl = \"{hsm_a}\"\nca_cert = \"emulator/ca.pem\"\naccess_token_file = \"emulator/admin.token\"\n\n[keys]\nbits = {bits}\ndays = 30\nsubject = \"/O=Rehearsal\"\n\n[security_domain]\nquorum = {quorum}\n\n"
     );
     for c in custodians {
         text.push_str(&format!(
@@ -327,7 +339,7 @@ fn write_plan(
         ));
     }
     text.push_str("[[witness]]\nname = \"Walter Witness\"\nrole = \"rehearsal\"\n\n[recovery]\n");
-    text.push_str(&format!("hsm = {{ url = \"{url}/hsm/hsm-b\", ca_cert = \"emulator/ca.pem\", access_token_file = \"emulator/admin.token\" }}\n"));
+    text.push_str(&format!("hsm = {{ url = \"{hsm_b}\", ca_cert = \"emulator/ca.pem\", access_token_file = \"emulator/admin.token\" }}\n"));
     if let Some(folder) = folder {
         text.push_str(&format!(
             "backup_storage_uri = \"file://{}\"\nbackup_folder = \"{folder}\"\nbackup_token_file = \"sas-token.txt\"\n",

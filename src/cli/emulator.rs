@@ -16,10 +16,12 @@ pub enum EmulatorCommand {
     /// Serve the emulator until interrupted (Ctrl-C or SIGTERM). It writes
     /// STATE_DIR/emulator.json (URLs, CA, tenant, token URL, HSM base URLs),
     /// admin-credentials.json and admin.token (both 0600); state survives restarts.
-    /// Each HSM's base URL is https://HOST:PORT/hsm/NAME.
+    /// Each HSM answers at the root of its own origin, https://HOST:PORT_OF_HSM (a port
+    /// per HSM: a free one unless given with --hsm NAME=PORT); the token endpoint and
+    /// Resource Manager answer on the --listen address.
     #[command(after_help = "Examples:
   sdctl emulator serve --state-dir emu --hsm alpha --hsm beta
-  sdctl emulator serve --state-dir emu --hsm alpha --listen 127.0.0.1:8443 \\
+  sdctl emulator serve --state-dir emu --hsm alpha=8444 --listen 127.0.0.1:8443 \\
       --faults upload=503:2")]
     Serve(ServeArgs),
 }
@@ -27,15 +29,17 @@ pub enum EmulatorCommand {
 /// Arguments of `emulator serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Loopback address and port to listen on (port 0 picks a free port).
+    /// Loopback address and port of the token endpoint and Resource Manager (port 0
+    /// picks a free port); the HSMs' listeners bind the same address.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
     /// Directory for state, the CA and credentials (created 0700).
     #[arg(long, value_name = "DIR")]
     state_dir: PathBuf,
-    /// Provision an HSM with this name for the administrator principal (repeatable).
-    #[arg(long = "hsm", value_name = "NAME")]
-    hsms: Vec<String>,
+    /// Provision an HSM with this name for the administrator principal (repeatable);
+    /// =PORT fixes the port of its origin (default: a free port, new at every start).
+    #[arg(long = "hsm", value_name = "NAME[=PORT]", value_parser = parse_hsm)]
+    hsms: Vec<(String, u16)>,
     /// Send `transfer_key` as a JSON object (the real service sends a JSON string).
     #[arg(long)]
     transfer_key_object: bool,
@@ -79,7 +83,8 @@ fn serve(rep: &Reporter, args: ServeArgs) -> Result<i32, Error> {
             faults,
             listen: args.listen,
             state_dir: args.state_dir.clone(),
-            hsms: args.hsms.clone(),
+            hsms: args.hsms.iter().map(|(name, _)| name.clone()).collect(),
+            hsm_ports: args.hsms.iter().cloned().collect(),
             transfer_key_as_object: args.transfer_key_object,
             operation_seconds: args.operation_seconds.max(0.0),
         };
@@ -90,7 +95,10 @@ fn serve(rep: &Reporter, args: ServeArgs) -> Result<i32, Error> {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         rep.finish(&info, true, || {
-            println!("Managed HSM emulator listening on {}", running.url);
+            println!(
+                "Managed HSM emulator listening on {} (token endpoint, Resource Manager)",
+                running.url
+            );
             println!("  state:       {}", args.state_dir.display());
             println!(
                 "  clients:     {} (CA, tenant, token URL, HSM base URLs)",
@@ -107,6 +115,17 @@ fn serve(rep: &Reporter, args: ServeArgs) -> Result<i32, Error> {
         running.shutdown().await;
         Ok(0)
     })
+}
+
+/// `--hsm NAME[=PORT]`: the name, and the port (0: any free port).
+fn parse_hsm(text: &str) -> Result<(String, u16), String> {
+    match text.split_once('=') {
+        None => Ok((text.to_owned(), 0)),
+        Some((name, port)) => port
+            .parse()
+            .map(|port| (name.to_owned(), port))
+            .map_err(|_| format!("'{port}' is not a port number (NAME=PORT, PORT 0 to 65535)")),
+    }
 }
 
 async fn wait_for_signal() {

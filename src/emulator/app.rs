@@ -30,6 +30,8 @@ pub struct App {
     pub operation_seconds: f64,
     /// Faults still to inject.
     pub faults: super::faults::Faults,
+    /// Each HSM's own origin and listener.
+    pub origins: super::origins::Origins,
 }
 
 impl App {
@@ -65,9 +67,12 @@ impl App {
         })
     }
 
-    /// The base URL of HSM `name`.
+    /// The base URL of HSM `name`: the root of its own origin (`https://127.0.0.1:PORT`).
+    /// In process, where nothing listens, `URL/hsm/NAME` (how such requests are addressed).
     pub fn hsm_url(&self, name: &str) -> String {
-        format!("{}/hsm/{name}", self.url)
+        self.origins
+            .url(name)
+            .unwrap_or_else(|| format!("{}/hsm/{name}", self.url))
     }
 
     /// Checks the bearer token of a request for one of `audiences`.

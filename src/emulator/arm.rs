@@ -186,6 +186,9 @@ async fn put_hsm(
         create(state, &name, &subscription, &group, tenant, admins, sku)?;
         Ok(true)
     })?;
+    if created {
+        super::server::open_origin(&app, &name)?;
+    }
     let state = app.lock();
     let h = state
         .hsms

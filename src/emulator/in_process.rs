@@ -1,6 +1,8 @@
 //! The emulator's request handling without a socket: each request goes straight to the
 //! router, as the HTTPS listener would hand it over. Nothing listens and nothing leaves the
 //! process; the fuzz targets and parsing tests use it to reach every request-body parser.
+//! HSM `NAME`'s data-plane path `P` is asked for as `/hsm/NAME/P` (what its own listener
+//! routes it as, see [`super::origins`]).
 
 use std::path::Path;
 
@@ -16,7 +18,10 @@ const MAX_ANSWER: usize = 16 << 20;
 
 /// An emulator answering requests in this process.
 pub struct InProcess {
-    router: Router,
+    /// The main listener's routes (authority, Resource Manager, faults).
+    main: Router,
+    /// Every HSM's data plane, under `/hsm/NAME`.
+    data: Router,
     token: String,
     runtime: tokio::runtime::Runtime,
 }
@@ -39,6 +44,7 @@ impl InProcess {
             listen: ([127, 0, 0, 1], 0).into(),
             state_dir: state_dir.to_owned(),
             hsms: hsms.to_vec(),
+            hsm_ports: Default::default(),
             transfer_key_as_object: false,
             operation_seconds: 0.0,
             faults: Vec::new(),
@@ -47,7 +53,10 @@ impl InProcess {
             .enable_all()
             .build()
             .map_err(|e| EmulatorError::State(format!("async runtime: {e}")))?;
-        let router = server::build(&config, "https://127.0.0.1:0")?;
+        // An HSM's data-plane path P is asked for as `/hsm/NAME/P`, the path its own listener
+        // would route it as; every other path goes to the main listener's routes.
+        let built = server::build(&config, "https://127.0.0.1:0")?;
+        server::write_client_files(&built.app, state_dir)?;
         let token = crate::files::read_bounded(
             &state_dir.join(server::ADMIN_TOKEN_FILE),
             64 << 10,
@@ -55,7 +64,8 @@ impl InProcess {
         )?;
         let token = String::from_utf8_lossy(&token).trim().to_owned();
         Ok(InProcess {
-            router,
+            main: built.main,
+            data: built.data,
             token,
             runtime,
         })
@@ -81,7 +91,11 @@ impl InProcess {
         let request = builder
             .body(Body::from(body.to_vec()))
             .map_err(|e| bad(e.to_string()))?;
-        let router = self.router.clone();
+        let router = if request.uri().path().starts_with("/hsm/") {
+            self.data.clone()
+        } else {
+            self.main.clone()
+        };
         self.runtime.block_on(async move {
             let response = router
                 .oneshot(request)

@@ -1,8 +1,9 @@
 //! A local Managed HSM emulator: HTTPS on loopback with its own CA, an Entra-ID-shaped token
 //! endpoint, ARM-shaped provisioning, the security-domain data plane (download, transfer key,
-//! upload, long-running operations) and local RBAC. One process hosts many HSMs; each is
-//! reached at its base URL `https://127.0.0.1:PORT/hsm/NAME` (the data-plane paths of the
-//! real service follow the base URL). State persists in the state directory.
+//! upload, long-running operations) and local RBAC. One process hosts many HSMs; each answers
+//! at the root of its own origin `https://127.0.0.1:PORT_NAME` (one loopback listener per
+//! HSM, see [`origins`]), while the token endpoint, Resource Manager and the fault API answer
+//! on the main listener. State persists in the state directory.
 
 mod app;
 mod arm;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod identity;
 mod in_process;
 mod keys;
+mod origins;
 mod rbac;
 mod sd;
 mod server;
@@ -34,12 +36,15 @@ use crate::files::FileError;
 /// How to run the emulator.
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
-    /// Loopback address to listen on (port 0: any free port).
+    /// Loopback address of the main listener (port 0: any free port); the HSMs' listeners
+    /// bind the same address.
     pub listen: SocketAddr,
     /// Where state, the CA and the credentials live.
     pub state_dir: PathBuf,
     /// HSMs to provision at start (with the administrator principal), if not there yet.
     pub hsms: Vec<String>,
+    /// Ports for HSMs' listeners by HSM name (any free port for the others, and for 0).
+    pub hsm_ports: std::collections::BTreeMap<String, u16>,
     /// Send `transfer_key` as a JSON object instead of a string (the service sends a string).
     pub transfer_key_as_object: bool,
     /// How long download and upload operations stay `InProgress`, in seconds.

@@ -14,13 +14,16 @@ use tower::ServiceExt;
 /// Longest a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` over TLS on `listener` until `stopped` turns true.
+/// Serves `router` over TLS on `listener` until `stopped` turns true. With `mount` (an
+/// HSM's listener: `/hsm/NAME`), every request's path is routed as `mount` + path.
 pub async fn run(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
+    mount: Option<String>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let mount: Option<Arc<str>> = mount.map(Into::into);
     let acceptor = TlsAcceptor::from(tls);
     loop {
         tokio::select! {
@@ -29,10 +32,15 @@ pub async fn run(
                 let Ok((tcp, _peer)) = accepted else { continue };
                 let acceptor = acceptor.clone();
                 let router = router.clone();
+                let mount = mount.clone();
                 // A response marked by the `drop` fault becomes a service error: hyper then
                 // closes the connection without answering.
                 let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let router = router.clone();
+                    let request = match &mount {
+                        Some(prefix) => mounted(request, prefix),
+                        None => request,
+                    };
                     async move {
                         let response = match router.oneshot(request).await {
                             Ok(response) => response,
@@ -57,6 +65,25 @@ pub async fn run(
     }
 }
 
+/// `request` with `prefix` before its path (the query kept). A request target that is not
+/// a path (`*`, or one that makes no URI with the prefix) is routed to `prefix` + `/`,
+/// which answers 404.
+fn mounted<B>(mut request: hyper::Request<B>, prefix: &str) -> hyper::Request<B> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    let uri = format!("{prefix}{target}")
+        .parse()
+        .or_else(|_| format!("{prefix}/").parse());
+    if let Ok(uri) = uri {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
 /// The error that makes hyper close a connection without answering (the `drop` fault).
 #[derive(Debug)]
 struct DroppedByFault;
@@ -68,3 +95,7 @@ impl std::fmt::Display for DroppedByFault {
 }
 
 impl std::error::Error for DroppedByFault {}
+
+#[cfg(test)]
+#[path = "server_loop_tests.rs"]
+mod tests;

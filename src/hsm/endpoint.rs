@@ -140,8 +140,8 @@ impl Endpoint {
         })
     }
 
-    /// The HSM at `url` (`https://NAME.managedhsm.azure.net/`, or the emulator's
-    /// `https://127.0.0.1:PORT/hsm/NAME`). Only `https` is accepted: the calls carry a
+    /// The HSM at `url` (`https://NAME.managedhsm.azure.net/`, or an emulated HSM's
+    /// `https://127.0.0.1:PORT`). Only `https` is accepted: the calls carry a
     /// bearer token.
     pub fn from_url(url: &str) -> Result<Endpoint, HsmError> {
         let bad = |why: &str| HsmError::Usage(format!("--hsm-url {url}: {why}"));
@@ -167,23 +167,24 @@ impl Endpoint {
         })
     }
 
-    /// The HSM's name: the last path segment of the base URL (the emulator's
-    /// `.../hsm/NAME`), else the first label of the host (`NAME.managedhsm.azure.net`).
-    pub fn name(&self) -> String {
+    /// The HSM's name: the last path segment of the base URL (`.../hsm/NAME`), else the
+    /// first label of a host name (`NAME.managedhsm.azure.net`); `None` for an address
+    /// without a path (the emulator's `https://127.0.0.1:PORT`), which names no HSM.
+    pub fn name(&self) -> Option<String> {
         let last_segment = self
             .base
             .path_segments()
             .and_then(|mut s| s.next_back())
             .filter(|s| !s.is_empty());
-        match last_segment {
-            Some(segment) => segment.to_owned(),
-            None => self
-                .base
-                .host_str()
-                .and_then(|h| h.split('.').next())
-                .unwrap_or_default()
-                .to_owned(),
+        if let Some(segment) = last_segment {
+            return Some(segment.to_owned());
         }
+        let host = self.base.host_str()?;
+        let address = host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok();
+        if address || host.eq_ignore_ascii_case("localhost") {
+            return None;
+        }
+        host.split('.').next().map(str::to_owned)
     }
 
     /// The base URL, parsed (what [`super::host_scope::HostScope::check`] reads).

@@ -43,6 +43,7 @@ impl TestEmulator {
             listen: "127.0.0.1:0".parse().unwrap(),
             state_dir: dir.to_owned(),
             hsms: hsms.iter().map(|s| s.to_string()).collect(),
+            hsm_ports: Default::default(),
             transfer_key_as_object: false,
             operation_seconds: 0.3,
             faults: Vec::new(),
@@ -99,8 +100,10 @@ impl TestEmulator {
         assert_eq!(r.status(), 201);
     }
 
+    /// The base URL of HSM `name` as `emulator.json` gives it: the root of its own origin.
     pub fn hsm(&self, name: &str) -> String {
-        format!("{}/hsm/{name}", self.url)
+        let url = self.info()["hsms"][name].as_str().map(str::to_owned);
+        url.unwrap_or_else(|| panic!("emulator.json lists no HSM {name}"))
     }
 
     pub fn admin_token(&self) -> String {

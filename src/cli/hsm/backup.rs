@@ -47,7 +47,7 @@ pub struct Storage {
 #[command(after_help = "Examples:
   sdctl hsm backup --hsm-name contoso --token-file sas.token \\
       --storage-uri https://acct.blob.core.windows.net/mhsm-backups
-  sdctl hsm backup --hsm-url https://127.0.0.1:PORT/hsm/hsm-a \\
+  sdctl hsm backup --hsm-url https://127.0.0.1:PORT \\
       --ca-cert emu/ca.pem --access-token-file emu/admin.token \\
       --storage-uri file:///srv/backups --token-file sas.token
 

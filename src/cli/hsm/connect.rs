@@ -26,7 +26,7 @@ pub struct Connection {
     /// (AzureGermanCloud closed in 2021 and is refused).
     #[arg(long, value_name = "CLOUD", default_value = "AzureCloud")]
     pub cloud: String,
-    /// The HSM's base URL instead of a name (the emulator's is https://127.0.0.1:PORT/hsm/NAME).
+    /// The HSM's base URL instead of a name (an emulated HSM's is https://127.0.0.1:PORT).
     #[arg(long, value_name = "URL")]
     pub hsm_url: Option<String>,
     /// Also trust these PEM CA certificates (the emulator's STATE_DIR/ca.pem), for the HSM

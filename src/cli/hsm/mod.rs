@@ -24,7 +24,7 @@ pub enum HsmCommand {
     #[command(after_help = "Examples:
   sdctl hsm download --hsm-name contoso --sd-quorum 2 \\
       --sd-wrapping-keys c1.cer c2.cer c3.cer --security-domain-file sd.json
-  sdctl hsm download --hsm-url https://127.0.0.1:PORT/hsm/alpha \\
+  sdctl hsm download --hsm-url https://127.0.0.1:PORT \\
       --ca-cert emu/ca.pem --access-token-file emu/admin.token --sd-quorum 2 \\
       --sd-wrapping-keys c1.cer c2.cer c3.cer --security-domain-file sd.json")]
     Download(sd::DownloadArgs),

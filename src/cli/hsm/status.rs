@@ -19,6 +19,10 @@ pub struct StatusArgs {
     /// Also ask Azure Resource Manager: the HSM's resource group.
     #[arg(long, value_name = "NAME", requires = "subscription")]
     resource_group: Option<String>,
+    /// The HSM's name in Resource Manager (default: from its URL; needed when the URL is an
+    /// address, as the emulator's HSMs' are).
+    #[arg(long, value_name = "NAME", requires = "subscription")]
+    resource_name: Option<String>,
     /// The Resource Manager endpoint (default: the cloud's; the emulator's URL in rehearsals).
     #[arg(long, value_name = "URL")]
     arm_url: Option<String>,
@@ -29,6 +33,19 @@ pub async fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> 
     let asks_arm = args.subscription.is_some() && args.resource_group.is_some();
     args.conn
         .check_hosts(asks_arm.then_some(args.arm_url.as_deref()))?;
+    let endpoint = args.conn.endpoint()?;
+    // Checked before a credential is read: an address (an emulated HSM) names no HSM.
+    let resource_name = match (args.resource_name.clone(), endpoint.name()) {
+        (Some(name), _) | (None, Some(name)) => name,
+        (None, None) if asks_arm => {
+            return Err(sdctl::hsm::HsmError::Usage(format!(
+                "{} names no HSM: give its Resource Manager name with --resource-name",
+                endpoint.base_url()
+            ))
+            .into())
+        }
+        (None, None) => String::new(),
+    };
     let spinner = Spinner::new(rep, "reading the HSM's status");
     let client = args.conn.client(rep, &spinner)?;
     let data_plane = data_plane_status(&client).await;
@@ -39,7 +56,7 @@ pub async fn status(rep: &mut Reporter, args: StatusArgs) -> Result<i32, Error> 
                 args.arm_url.as_deref(),
                 subscription,
                 group,
-                &client.endpoint.name(),
+                &resource_name,
             )?;
             Some(arm_status(&client, &target).await)
         }
