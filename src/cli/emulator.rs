@@ -21,8 +21,8 @@ pub enum EmulatorCommand {
     /// Resource Manager answer on the --listen address.
     #[command(after_help = "Examples:
   sdctl emulator serve --state-dir emu --hsm alpha --hsm beta
-  sdctl emulator serve --state-dir emu --hsm alpha=8444 --listen 127.0.0.1:8443 \\
-      --faults upload=503:2")]
+  sdctl emulator serve --state-dir emu --hsm alpha=8444 \\
+      --listen 127.0.0.1:8443 --faults upload=503:2")]
     Serve(ServeArgs),
 }
 
