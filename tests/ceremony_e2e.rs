@@ -734,3 +734,31 @@ fn an_attended_two_machine_activation_carries_the_code_on_paper() {
         }
     }
 }
+
+/// A machine that keeps a run's transfer code refuses another code file for that run
+/// (exit 2, naming where the run's code is kept), before any step.
+#[test]
+fn another_runs_transfer_code_file_is_refused_where_the_run_keeps_its_code() {
+    let m = TwoMachines::new("together");
+    assert_eq!(m.run("activate", "offline", &[])["outcome"], "handoff");
+    let other = m.bed.transfer_code("other.code").display().to_string();
+    let before = snapshot(&m.out("offline"));
+    let plan = m.offline.display().to_string();
+    let pass = m.pass.display().to_string();
+    m.bed
+        .ceremony(&[
+            "activate",
+            "--plan",
+            &plan,
+            "--machine",
+            "offline",
+            "--allow-network",
+            "--yes",
+            "--passphrase-file",
+            &pass,
+            "--transfer-code-file",
+            &other,
+        ])
+        .assert_error(2, "the code is not run activate's (kept in");
+    assert_eq!(snapshot(&m.out("offline")), before);
+}

@@ -207,10 +207,8 @@ pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
 /// A question for a prompt: all but its last wrapped line end with a new line, the last
 /// ends with a space for the answer.
 fn prompt_text(question: &str, width: usize) -> String {
-    let lines = wrap_line(question, width.saturating_sub(2));
-    let (last, first) = lines.split_last().unwrap_or((&lines[0], &[]));
-    let mut text: String = first.iter().map(|l| format!("{l}\n")).collect();
-    text.push_str(last);
+    // Lines joined by new lines; the last one (where the answer is typed) ends in a space.
+    let mut text = wrap_line(question, width.saturating_sub(2)).join("\n");
     text.push(' ');
     text
 }
@@ -271,10 +269,41 @@ pub fn path_from_here(path: &std::path::Path) -> String {
 
 /// A digest grouped in fours for reading aloud, on one line: `3f2a 91c0 ...`.
 pub fn spoken(digest: &str) -> String {
-    digest
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
+    spoken_bytes(digest.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_wrap_at_spaces_keeping_their_indentation_and_digest_groups_whole() {
+        let digest = "ab".repeat(32);
+        let line = format!("   BUNDLE SHA-256 {}", spoken(&digest));
+        let lines = wrap_line(&line, 40);
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:?}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("     ")),
+            "{lines:?}"
+        );
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert!(words.iter().filter(|w| w.len() == 4).all(|w| *w == "abab"));
+        assert_eq!(wrap_line("short", usize::MAX), ["short"]);
+        assert_eq!(prompt_text("Proceed? [y/N]", 80), "Proceed? [y/N] ");
+        assert!(prompt_text(&"word ".repeat(30), 40).contains('\n'));
+    }
+
+    #[test]
+    fn digests_are_read_aloud_in_one_notation() {
+        let lines = spoken_lines("AB:CD:EF:01:23:45:67:89");
+        assert_eq!(lines, ["abcd ef01 2345 6789"]);
+        let full = spoken_lines(&"0f".repeat(32));
+        assert_eq!(full.len(), 2);
+        assert_eq!(full[0].split(' ').count(), 8);
+        assert_eq!(spoken_inline(&"0f".repeat(32)), full.join(" "));
+        assert_eq!(
+            labelled_digest("  ", "X:", "00112233"),
+            "  X:\n     0011 2233"
+        );
+    }
 }
