@@ -8,12 +8,13 @@
 #                counts the page has always used: keygen 7, sd 11, shares 11, DR rehearsal 5
 #                per key size. Small counts (1 to 3) only test this script.
 #   --out FILE   the page to write (default docs/benchmarks.md).
+# The emulator's load phases (bench/emulator.sh) run 5 s each whatever the rounds.
 #
 # Steps: builds first (the release build, the make-test-sd and shares-bench examples, and the
 # air-gapped build through ceremony-scripts/build-offline.sh, which checks it), installs the
 # interop harness's venv (tests/interop/setup.sh: the Azure CLI, from PyPI, on first use);
 # then, timed, one after the other: keygen.sh, sd.sh, shares.sh, the 16 MiB shares through
-# the CLI, dr.sh with RSA-2048 and with RSA-3072 custodians.
+# the CLI, dr.sh with RSA-2048 and with RSA-3072 custodians, emulator.sh.
 # Run it on an otherwise idle machine: the page records the load average at the start and
 # the end of the measurements, and says so when the machine was busy.
 set -euo pipefail
@@ -41,6 +42,7 @@ sd_rounds=${rounds:-11}
 shares_rounds=${rounds:-11}
 dr_rounds=${rounds:-5}
 dr_op_seconds=0.2
+emulator_seconds=5
 out=$(realpath -m "$out")
 target=$(realpath -m "${CARGO_TARGET_DIR:-$repo/target}")
 work=$(mktemp -d)
@@ -78,6 +80,7 @@ fi
 say "building the release binary and the benchmark examples"
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml"
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl --example make-test-sd
+cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl --example emulator-bench
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --no-default-features --example shares-bench
 say "building and checking the air-gapped binary (ceremony-scripts/build-offline.sh)"
 if ! bash "$repo/ceremony-scripts/build-offline.sh" >"$work/offline.txt" 2>&1; then
@@ -143,6 +146,7 @@ rm -rf "$big"
 
 run "dr.sh $dr_rounds $dr_op_seconds 2048" "$work/dr2048.md" bash "$repo/bench/dr.sh" "$dr_rounds" "$dr_op_seconds" 2048
 run "dr.sh $dr_rounds $dr_op_seconds 3072" "$work/dr3072.md" bash "$repo/bench/dr.sh" "$dr_rounds" "$dr_op_seconds" 3072
+run "emulator.sh $emulator_seconds" "$work/emulator.md" bash "$repo/bench/emulator.sh" "$emulator_seconds"
 load_end=$(load1)
 measure_seconds=$(seconds_since "$measure_start")
 total_seconds=$(seconds_since "$started")
@@ -170,6 +174,8 @@ dr_table() {
     if ($1 == "total") print "| **total** | **" $2 "** | **" $4 "** |"; else print "| " $1 " | " $2 " | " $4 " |" }'
 }
 dr_table >"$work/dr.md"
+emulator_sign_1=$(cell "$work/emulator.md" '| sign RS256 (RSA-2048) | 1 |' 4); need "emulator RS256 sign rate" "$emulator_sign_1"
+emulator_rest=$(cell "$work/emulator.md" '| at rest' 3); need "emulator memory at rest" "$emulator_rest"
 tables() { grep -v '^Machine: ' "$1"; } # the machine is described once, at the top
 
 # --- The machine -----------------------------------------------------------------------------
@@ -220,7 +226,7 @@ Method: nothing is timed until everything is built: the release build (\`cargo b
 (\`--no-default-features --features vendored\`, through \`ceremony-scripts/build-offline.sh\`),
 and the interop harness's venv. Then the scripts run one after the other: keygen.sh, sd.sh,
 shares.sh, the 16 MiB shares through the CLI, dr.sh with RSA-2048 and then RSA-3072
-custodians. Within a script the things compared run interleaved, round after round, so that
+custodians, emulator.sh. Within a script the things compared run interleaved, round after round, so that
 drift on the machine hits them alike, and the median is reported. Times are the wall-clock
 time of whole processes, measured with bash's \`\$EPOCHREALTIME\` (no timing process spawned),
 except the key-share figures, which are timed in-process.
@@ -329,6 +335,26 @@ Reading the figures:
 - The integration test \`disaster_recovery_rehearsal_through_the_cli\` (debug build,
   in-process emulator) prints its own timing with \`--nocapture\`; it is not a timed
   assertion.
+
+## The emulator under load (\`bench/emulator.sh\`)
+
+\`bench/emulator.sh $emulator_seconds\`: a release-build \`sdctl emulator serve\` on 127.0.0.1, its HSM
+activated with \`sdctl hsm download\`, an RSA-2048 and a P-256 key created; then, one after the
+other, $emulator_seconds s of \`sign\` with each key and of \`get key\`, first from one client, then from
+32 concurrent clients (each its own HTTPS connection, requests back to back; connections
+made and warmed before the timing). The load generator (the \`emulator-bench\` example, tokio
+with 2 worker threads) runs on the same $cores cores as the emulator, so the figures are what
+one machine does with both, not the emulator alone. Memory is the emulator's resident set
+(\`VmRSS\`, sampled every 100 ms under load; \`VmHWM\` for the peak) from \`/proc\`.
+
+$(tables "$work/emulator.md")
+
+Reading the figures: every request is a full HTTPS request with a bearer token the emulator
+verifies (RS256 signature check) and an RBAC check before the key operation; \`sign\` is one
+private-key operation through OpenSSL. The emulator is a test double for application test
+suites: these figures say how many requests per second such a suite can send before the
+emulator is the bottleneck (one client: $emulator_sign_1 RS256 signatures/s), and that it
+needs $emulator_rest MiB at rest.
 PAGE
 
 mkdir -p "$(dirname "$out")"
