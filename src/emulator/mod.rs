@@ -15,6 +15,8 @@ pub mod gate;
 pub mod http;
 pub mod identity;
 mod in_process;
+/// Key operations (encrypt, decrypt, sign, verify, wrapKey, unwrapKey) as one pure function.
+pub mod key_crypto;
 mod keys;
 mod origins;
 mod rbac;
