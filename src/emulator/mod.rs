@@ -20,6 +20,7 @@ pub mod key_crypto;
 mod keys;
 mod origins;
 mod rbac;
+mod rng;
 mod sd;
 mod server;
 mod server_loop;

@@ -155,6 +155,7 @@ pub(super) fn build(config: &EmulatorConfig, url: &str) -> Result<Built, Emulato
         .merge(keys::routes())
         .merge(backup::routes())
         .merge(rbac::routes())
+        .merge(super::rng::routes())
         .fallback(error_shape::not_found)
         .layer(faults())
         .layer(axum::middleware::from_fn_with_state(

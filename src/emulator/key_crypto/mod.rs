@@ -47,6 +47,7 @@ impl Operation {
 }
 
 /// The key an operation runs with.
+#[derive(Clone, Copy)]
 pub enum Material<'a> {
     /// An RSA or EC private key (the public half is derived from it).
     Asymmetric(&'a PKey<Private>),
