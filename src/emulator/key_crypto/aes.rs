@@ -244,11 +244,7 @@ fn wrap(cipher: &CipherRef, mode: Mode, key: &[u8], plain: &[u8]) -> Result<Vec<
     ctx.set_flags(CipherCtxFlags::FLAG_WRAP_ALLOW);
     ctx.encrypt_init(Some(cipher), Some(key), None)
         .map_err(openssl_failed)?;
-    let mut out = Vec::new();
-    ctx.cipher_update_vec(plain, &mut out)
-        .map_err(openssl_failed)?;
-    ctx.cipher_final_vec(&mut out).map_err(openssl_failed)?;
-    Ok(out)
+    wrap_cipher(&mut ctx, plain).map_err(openssl_failed)
 }
 
 fn unwrap(cipher: &CipherRef, mode: Mode, key: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -268,8 +264,16 @@ fn unwrap(cipher: &CipherRef, mode: Mode, key: &[u8], wrapped: &[u8]) -> Result<
     ctx.set_flags(CipherCtxFlags::FLAG_WRAP_ALLOW);
     ctx.decrypt_init(Some(cipher), Some(key), None)
         .map_err(openssl_failed)?;
-    let mut out = Vec::new();
-    ctx.cipher_update_vec(wrapped, &mut out).map_err(failed)?;
-    ctx.cipher_final_vec(&mut out).map_err(failed)?;
+    wrap_cipher(&mut ctx, wrapped).map_err(failed)
+}
+
+/// Runs a key-wrap cipher over `input` into a buffer longer than any output: on a failed
+/// unwrap, OpenSSL wipes as many output bytes as the input has, more than the plaintext
+/// length the wrapper's own sizing would allow for.
+fn wrap_cipher(ctx: &mut CipherCtx, input: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let mut out = vec![0u8; input.len() + 2 * BLOCK];
+    let written = ctx.cipher_update(input, Some(&mut out))?;
+    let rest = ctx.cipher_final(&mut out[written..])?;
+    out.truncate(written + rest);
     Ok(out)
 }

@@ -293,6 +293,16 @@ fn key_wrap_with_padding_takes_any_length() {
             json!({"alg": "CKM_AES_KEY_WRAP_PAD", "value": b64(&wrapped)}),
         );
         assert_eq!(field(&back, "value"), secret);
+        // A failed unwrap makes OpenSSL wipe as many bytes as the input has (16 here for
+        // the one-block case): the output buffer must be large enough for that.
+        let mut bent = wrapped.clone();
+        bent[0] ^= 1;
+        let message = refused(
+            material,
+            Operation::UnwrapKey,
+            json!({"alg": "CKM_AES_KEY_WRAP_PAD", "value": b64(&bent)}),
+        );
+        assert!(message.contains("integrity check"), "{message}");
     }
 }
 
