@@ -214,7 +214,7 @@ fn cbc_decrypt(
     inputs: &Inputs,
 ) -> Result<Vec<u8>, ApiError> {
     let iv = exact("iv", inputs.iv.as_ref(), BLOCK)?;
-    if inputs.value.len() % BLOCK != 0 {
+    if !inputs.value.len().is_multiple_of(BLOCK) {
         return Err(ApiError::bad_parameter(format!(
             "the ciphertext is {} bytes; AES-CBC ciphertexts are whole 16-byte blocks",
             inputs.value.len()
@@ -234,7 +234,7 @@ fn cbc_decrypt(
 }
 
 fn wrap(cipher: &CipherRef, mode: Mode, key: &[u8], plain: &[u8]) -> Result<Vec<u8>, ApiError> {
-    if mode == Mode::KeyWrap && (plain.len() < 16 || plain.len() % 8 != 0) {
+    if mode == Mode::KeyWrap && (plain.len() < 16 || !plain.len().is_multiple_of(8)) {
         return Err(ApiError::bad_parameter(format!(
             "the key to wrap is {} bytes; AES key wrap takes 16 bytes or more, a multiple of 8",
             plain.len()
@@ -249,7 +249,7 @@ fn wrap(cipher: &CipherRef, mode: Mode, key: &[u8], plain: &[u8]) -> Result<Vec<
 
 fn unwrap(cipher: &CipherRef, mode: Mode, key: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, ApiError> {
     let shortest = if mode == Mode::KeyWrap { 24 } else { 16 };
-    if wrapped.len() < shortest || wrapped.len() % 8 != 0 {
+    if wrapped.len() < shortest || !wrapped.len().is_multiple_of(8) {
         return Err(ApiError::bad_parameter(format!(
             "the wrapped key is {} bytes; it must be {shortest} bytes or more, a multiple of 8",
             wrapped.len()
