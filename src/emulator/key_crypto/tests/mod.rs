@@ -151,3 +151,72 @@ fn an_unusable_asymmetric_key_is_an_internal_error() {
     .unwrap_err();
     assert_eq!(e.status.as_u16(), 500);
 }
+
+const ALGORITHMS: [&str; 24] = [
+    "RSA1_5",
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES256K",
+    "ES384",
+    "ES512",
+    "A128GCM",
+    "A256GCM",
+    "A192CBC",
+    "A256CBC",
+    "A128CBCPAD",
+    "A256CBCPAD",
+    "A128KW",
+    "A256KW",
+    "CKM_AES_KEY_WRAP",
+    "CKM_AES_KEY_WRAP_PAD",
+    "Ä256GCM",
+];
+
+fn p256() -> &'static PKey<Private> {
+    static KEY: OnceLock<PKey<Private>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1);
+        PKey::from_ec_key(openssl::ec::EcKey::generate(&group.unwrap()).unwrap()).unwrap()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+    /// Whatever the body, an operation answers or refuses (400, or 500 for an unusable
+    /// key); it never panics.
+    #[test]
+    fn any_body_is_answered_or_refused_never_a_panic(
+        op in 0usize..6,
+        key in 0usize..4,
+        alg in 0usize..ALGORITHMS.len(),
+        value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        iv in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)),
+        tag in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)),
+        aad in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)),
+        digest_len in 0usize..70,
+    ) {
+        let ops = [Operation::Encrypt, Operation::Decrypt, Operation::Sign, Operation::Verify,
+            Operation::WrapKey, Operation::UnwrapKey];
+        let aes16 = [5u8; 16];
+        let aes32 = [6u8; 32];
+        let material = match key {
+            0 => Material::Asymmetric(rsa_key()),
+            1 => Material::Asymmetric(p256()),
+            2 => Material::Symmetric(&aes16),
+            _ => Material::Symmetric(&aes32),
+        };
+        let encode = |b: &Option<Vec<u8>>| b.as_ref().map(|b| b64(b));
+        let body = json!({"alg": ALGORITHMS[alg], "value": b64(&value), "iv": encode(&iv),
+            "tag": encode(&tag), "aad": encode(&aad), "digest": b64(&vec![7; digest_len])});
+        if let Err(e) = operate(material, ops[op], KID, &body) {
+            proptest::prop_assert!(matches!(e.status.as_u16(), 400 | 500), "{} {}", e.status, e.message);
+        }
+    }
+}

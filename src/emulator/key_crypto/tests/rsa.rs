@@ -225,3 +225,54 @@ fn algorithms_of_other_kinds_are_refused() {
         );
     }
 }
+
+#[test]
+fn larger_keys_sign_and_encrypt_at_their_size() {
+    for bits in [3072u32, 4096] {
+        let pkey =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(bits).unwrap()).unwrap();
+        let material = Material::Asymmetric(&pkey);
+        let bytes = bits as usize / 8;
+        let hash = digest(512, b"big");
+        let signature = field(
+            &ok(
+                material,
+                Operation::Sign,
+                json!({"alg": "PS512", "value": b64(&hash)}),
+            ),
+            "value",
+        );
+        assert_eq!(signature.len(), bytes);
+        let verified = ok(
+            material,
+            Operation::Verify,
+            json!({"alg": "PS512", "digest": b64(&hash), "value": b64(&signature)}),
+        );
+        assert_eq!(verified, json!({"value": true}));
+        let sealed = field(
+            &ok(
+                material,
+                Operation::WrapKey,
+                json!({"alg": "RSA-OAEP-256", "value": b64(&[9; 32])}),
+            ),
+            "value",
+        );
+        assert_eq!(sealed.len(), bytes);
+        let opened = ok(
+            material,
+            Operation::UnwrapKey,
+            json!({"alg": "RSA-OAEP-256", "value": b64(&sealed)}),
+        );
+        assert_eq!(field(&opened, "value"), [9; 32]);
+        let other_size = ok(
+            key(),
+            Operation::Verify,
+            json!({"alg": "PS512", "digest": b64(&hash), "value": b64(&signature)}),
+        );
+        assert_eq!(
+            other_size,
+            json!({"value": false}),
+            "another key's signature"
+        );
+    }
+}
