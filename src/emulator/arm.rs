@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::app::App;
 use super::http::ApiError;
 use super::identity::{ARM_AUDIENCE, HSM_AUDIENCE};
+use super::keys::model::Retention;
 use super::rbac;
 use super::state::{Hsm, State as Persisted};
 
@@ -86,12 +87,38 @@ fn create(
             download: None,
             upload: None,
             keys: Default::default(),
+            deleted_keys: Default::default(),
+            retention: Retention::default(),
             role_definitions: Vec::new(),
             role_assignments,
             jobs: Default::default(),
         },
     );
     Ok(())
+}
+
+/// `softDeleteRetentionInDays` (7 to 90, default 90) and `enablePurgeProtection` (default
+/// false) of a create body's properties.
+fn retention(props: &Value) -> Result<Retention, ApiError> {
+    let days = match props.get("softDeleteRetentionInDays") {
+        None | Some(Value::Null) => 90,
+        Some(v) => v.as_u64().filter(|d| (7..=90).contains(d)).ok_or_else(|| {
+            ApiError::bad_parameter("properties.softDeleteRetentionInDays must be 7 to 90")
+        })? as u32,
+    };
+    let purge_protection = match props.get("enablePurgeProtection") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::bad_parameter(
+                "properties.enablePurgeProtection must be true or false",
+            ))
+        }
+    };
+    Ok(Retention {
+        days,
+        purge_protection,
+    })
 }
 
 fn resource(app: &App, h: &Hsm) -> Value {
@@ -110,6 +137,9 @@ fn resource(app: &App, h: &Hsm) -> Value {
             "tenantId": h.tenant_id,
             "initialAdminObjectIds": h.initial_admin_object_ids,
             "hsmUri": format!("{}/", app.hsm_url(&h.name)),
+            "enableSoftDelete": true,
+            "softDeleteRetentionInDays": h.retention.days,
+            "enablePurgeProtection": h.retention.purge_protection,
             "provisioningState": "Succeeded",
             "securityDomainProperties": {
                 "activationStatus": h.activation,
@@ -168,6 +198,7 @@ async fn put_hsm(
             "properties.initialAdminObjectIds must name at least one administrator",
         ));
     }
+    let retention = retention(props)?;
     let sku = body
         .get("sku")
         .cloned()
@@ -184,6 +215,9 @@ async fn put_hsm(
             return Ok(false);
         }
         create(state, &name, &subscription, &group, tenant, admins, sku)?;
+        if let Some(h) = state.hsms.get_mut(&name) {
+            h.retention = retention;
+        }
         Ok(true)
     })?;
     if created {

@@ -156,7 +156,11 @@ pub fn allows(hsm: &Hsm, principal: &str, scope: &str, short: &str) -> bool {
         let props = &a["properties"];
         let covers = match props["scope"].as_str() {
             Some("/") => true,
-            Some(s) => scope.starts_with(s),
+            // Per path segment: `/keys` covers `/keys/k1`; `/keys/k1` does not cover `/keys/k10`.
+            Some(s) => {
+                let s = s.trim_end_matches('/');
+                scope == s || scope.starts_with(&format!("{s}/"))
+            }
             None => false,
         };
         if props["principalId"].as_str() != Some(principal) || !covers {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::model::{DeletedKey, KeyEntry, Retention};
 use super::EmulatorError;
 use crate::files::{self, MODE_SECRET};
 
@@ -69,21 +70,6 @@ pub struct TransferKey {
     pub used: bool,
 }
 
-/// A key stored in an HSM.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StoredKey {
-    /// `RSA-HSM` or `oct-HSM`.
-    pub kty: String,
-    /// Key size in bits.
-    pub size: u32,
-    /// The key material: RSA private key PEM, or AES bytes as standard base64.
-    pub material: String,
-    /// Creation time (Unix seconds).
-    pub created: u64,
-    /// Allowed operations.
-    pub key_ops: Vec<String>,
-}
-
 /// One emulated Managed HSM.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Hsm {
@@ -109,8 +95,14 @@ pub struct Hsm {
     pub download: Option<Operation>,
     /// The last upload operation.
     pub upload: Option<Operation>,
-    /// Keys by name.
-    pub keys: BTreeMap<String, StoredKey>,
+    /// Keys by name, with all their versions (state files from before versions load too).
+    pub keys: BTreeMap<String, KeyEntry>,
+    /// Deleted keys by name, until recovered or purged.
+    #[serde(default)]
+    pub deleted_keys: BTreeMap<String, DeletedKey>,
+    /// Soft-delete retention and purge protection, from the ARM resource.
+    #[serde(default)]
+    pub retention: Retention,
     /// Custom role definitions (built-in ones are not stored).
     pub role_definitions: Vec<serde_json::Value>,
     /// Role assignments.
