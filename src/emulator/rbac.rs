@@ -40,16 +40,30 @@ const BUILT_IN: [(&str, &str, &[&str], &[&str]); 4] = [
             "Microsoft.KeyVault/managedHsm/roleAssignments/*",
             "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action",
         ],
+        // Key management without cryptographic use.
         &[
             "Microsoft.KeyVault/managedHsm/keys/encrypt/action",
             "Microsoft.KeyVault/managedHsm/keys/decrypt/action",
+            "Microsoft.KeyVault/managedHsm/keys/sign/action",
+            "Microsoft.KeyVault/managedHsm/keys/verify/action",
+            "Microsoft.KeyVault/managedHsm/keys/wrap/action",
+            "Microsoft.KeyVault/managedHsm/keys/unwrap/action",
         ],
     ),
     (
+        // All key operations except purging or recovering deleted keys and exporting.
         "Managed HSM Crypto User",
         "21dbd100-6940-42c2-9190-5d6cb909625b",
-        &["Microsoft.KeyVault/managedHsm/keys/*"],
-        &["Microsoft.KeyVault/managedHsm/keys/delete"],
+        &[
+            "Microsoft.KeyVault/managedHsm/keys/*",
+            "Microsoft.KeyVault/managedHsm/rng/action",
+        ],
+        &[
+            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete",
+            "Microsoft.KeyVault/managedHsm/keys/deletedKeys/recover/action",
+            "Microsoft.KeyVault/managedHsm/keys/export/action",
+            "Microsoft.KeyVault/managedHsm/keys/release/action",
+        ],
     ),
     (
         "Managed HSM Crypto Auditor",

@@ -181,6 +181,43 @@ impl TestEmulator {
         .unwrap()
     }
 
+    /// Activates `hsm` for three fresh openssl-made custodians (quorum 2); the SD is dropped.
+    pub fn activate(&self, hsm: &str) {
+        let fx = super::Fixture::new();
+        for name in ["a", "b", "c"] {
+            fx.openssl_custodian(name, 2048);
+        }
+        let request = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
+        let token = self.admin_token();
+        let url = format!("{}/securitydomain/download", self.hsm(hsm));
+        let r = self.post(&url, &token, &request).send().unwrap();
+        assert_eq!(r.status(), 202);
+        assert_eq!(
+            self.wait(&format!("{url}/pending"), &token)["status"],
+            "Success"
+        );
+    }
+
+    /// Assigns role `guid` to `principal` at `scope` (`/` or `/keys`) of `hsm`.
+    pub fn assign(&self, hsm: &str, principal: &str, guid: &str, scope: &str) {
+        let body = json!({"properties": {"scope": scope, "principalId": principal,
+            "roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{guid}")}});
+        let at = if scope == "/" { "" } else { scope };
+        let name = format!("{principal}-{guid}");
+        let url = format!(
+            "{}{at}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            self.hsm(hsm)
+        );
+        let r = self
+            .client
+            .put(url)
+            .bearer_auth(self.admin_token())
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
     pub fn get(&self, url: &str, token: &str) -> RequestBuilder {
         self.client.get(url).bearer_auth(token)
     }
