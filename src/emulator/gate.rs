@@ -1,7 +1,8 @@
 //! The data plane's gate, run before routing reads a body, as the service does: the bearer
 //! token is checked first (any route, any method: 401 with the challenge), then
-//! `api-version` (required; 7.2 to 7.6). The `Azure-AsyncOperation` URLs of the answers
-//! carry the caller's `api-version`, so a poller following them is let through.
+//! `api-version` (required; 7.2 to 7.6, or 2025-07-01, the current SDKs' default). The
+//! `Azure-AsyncOperation` URLs of the answers carry the caller's `api-version`, so a poller
+//! following them is let through.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use super::http::ApiError;
 use super::identity::HSM_AUDIENCE;
 
 /// The data-plane `api-version`s the emulator accepts.
-pub const API_VERSIONS: [&str; 5] = ["7.2", "7.3", "7.4", "7.5", "7.6"];
+pub const API_VERSIONS: [&str; 6] = ["7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"];
 
 /// Whether `path` is on an HSM's data plane.
 pub fn is_data_plane(path: &str) -> bool {

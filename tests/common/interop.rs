@@ -1,5 +1,6 @@
 //! The interop harness (tests/interop/): a venv with the pinned Azure CLI, jwcrypto and
-//! azure-identity, made on first use, and the Azure CLI run offline.
+//! azure-identity, made on first use, and the Azure CLI run offline; a second venv with
+//! Microsoft's official Key Vault SDK clients (`setup.sh sdk`).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -19,6 +20,26 @@ pub fn venv() -> PathBuf {
         assert!(
             out.status.success(),
             "interop setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
+}
+
+/// The SDK venv (tests/interop/sdk-requirements.txt), installed once per machine by
+/// `tests/interop/setup.sh sdk`.
+pub fn sdk_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let out = Command::new("bash")
+            .args(["tests/interop/setup.sh", "sdk"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "interop SDK setup failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())

@@ -11,6 +11,8 @@ pub mod emulator;
 pub mod interop;
 #[cfg(feature = "online")]
 pub mod online;
+#[cfg(feature = "online")]
+pub mod sdk;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -9,6 +9,10 @@
 # (they queue on a flock, and only the first one installs).
 # On failure it prints one message on stderr (with the tail of the install log) and exits 1.
 #
+# `setup.sh sdk` does the same for a second venv, with Microsoft's official Key Vault SDK
+# clients of tests/interop/sdk-requirements.txt (their pins conflict with the Azure CLI's), at
+#     ${CARGO_TARGET_DIR:-<repo>/target}/interop-sdk-venv
+#
 # Optional environment:
 #   CARGO_TARGET_DIR       where the venv goes (a relative path is taken from the repo root)
 #   SDCTL_INTEROP_PYTHON   interpreter to build the venv with (default: python3 on PATH)
@@ -21,7 +25,11 @@ die() {
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd) || die "cannot find the script's directory"
 repo=$(cd -- "$here/../.." && pwd)
-req=$here/requirements.txt
+case ${1-} in
+  '') flavour=az name=interop-venv req=$here/requirements.txt ;;
+  sdk) flavour=sdk name=interop-sdk-venv req=$here/sdk-requirements.txt ;;
+  *) die "unknown argument '$1' (none for the Azure CLI venv, or 'sdk')" ;;
+esac
 [ -r "$req" ] || die "cannot read $req"
 
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -29,10 +37,10 @@ case $target in
   /*) ;;
   *) target=$repo/$target ;;
 esac
-venv=$target/interop-venv
+venv=$target/$name
 stamp=$venv/.sdctl-interop-stamp
-lock=$target/interop-venv.lock
-log=$target/interop-venv.log
+lock=$target/$name.lock
+log=$target/$name.log
 python=${SDCTL_INTEROP_PYTHON:-python3}
 
 # A stray PYTHONPATH/PYTHONHOME from the caller must not leak into the venv or pip.
@@ -48,7 +56,17 @@ flock -w 1800 9 || die "waited 30 minutes for $lock; is another setup.sh stuck?"
 # The stamp names what the venv was built from; any change to requirements.txt rebuilds.
 want="sdctl-interop-2 $(sha256sum <"$req" | cut -d' ' -f1)"
 
-if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
+# The SDK venv: the official clients import, sync and async.
+sdk_imports='import azure.identity, azure.identity.aio, aiohttp, azure.keyvault.keys, azure.keyvault.administration, azure.keyvault.securitydomain.aio'
+if [ "$flavour" = sdk ]; then
+  if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] &&
+    "$venv/bin/python" -c "$sdk_imports" >/dev/null 2>&1; then
+    printf '%s\n' "$venv"
+    exit 0
+  fi
+fi
+
+if [ "$flavour" = az ] && [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
   [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
   "$venv/bin/python" -c 'import jwcrypto, azure.identity' >/dev/null 2>&1; then
   printf '%s\n' "$venv"
@@ -83,7 +101,13 @@ rm -rf -- "$venv" || die "cannot remove the old $venv"
 "$python" -m venv -- "$venv" >>"$log" 2>&1 || fail "python -m venv failed"
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
   "$venv/bin/python" -m pip install -r "$req" >>"$log" 2>&1 ||
-  fail "pip install -r requirements.txt failed"
+  fail "pip install -r $(basename -- "$req") failed"
+if [ "$flavour" = sdk ]; then
+  "$venv/bin/python" -c "$sdk_imports" >>"$log" 2>&1 || fail "the SDK clients do not import"
+  { printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp"; } || die "cannot write $stamp"
+  printf '%s\n' "$venv"
+  exit 0
+fi
 [ -x "$venv/bin/az" ] || fail "the venv has no bin/az after installing"
 "$venv/bin/python" -c 'import jwcrypto' >>"$log" 2>&1 || fail "jwcrypto does not import"
 "$venv/bin/python" -c 'import azure.identity' >>"$log" 2>&1 || fail "azure-identity does not import"
