@@ -58,6 +58,11 @@ def client_kwargs(args: argparse.Namespace) -> dict:
     return {"verify_challenge_resource": False, "connection_verify": args.ca}
 
 
+def value(x: Any) -> Any:
+    """The wire value of an SDK enum member (the member's name otherwise shows in str())."""
+    return getattr(x, "value", x)
+
+
 def emit(result: Any) -> None:
     """Prints the result as one JSON document."""
     print(json.dumps(result, sort_keys=True, default=str))
