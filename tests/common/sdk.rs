@@ -68,3 +68,61 @@ fn command(e: &TestEmulator, fx: &Fixture, hsm: &str, name: &str, args: &[&str])
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
+
+/// The built-in Crypto User role (key use) and Crypto Officer role (key management).
+pub const CRYPTO_USER: &str = "21dbd100-6940-42c2-9190-5d6cb909625b";
+pub const CRYPTO_OFFICER: &str = "515eb02d-2335-4d2d-92f2-b1cbdf9c3778";
+
+/// Makes custodians a, b, c (once) and activates `hsm` with the SDK's `begin_download`
+/// (quorum 2), the security domain written to `sd`.
+pub fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str, sd: &str) {
+    for n in ["a", "b", "c"] {
+        if !fx.path(&format!("{n}.key")).exists() {
+            fx.openssl_custodian(n, 2048);
+        }
+    }
+    let args = [
+        "download", "--cert", "a.cer", "--cert", "b.cer", "--cert", "c.cer", "--out", sd,
+    ];
+    let r = script(e, fx, hsm, "sd.py", &args).ok();
+    assert_eq!(r["download_status"], "Success", "{r}");
+}
+
+/// Recovers the new HSM `hsm` with security domain `sd` (custodians a and b): the SDK's
+/// `get_transfer_key`, `sdctl sd restore-blob`, the SDK's `begin_upload`.
+pub fn recover(e: &TestEmulator, fx: &Fixture, hsm: &str, sd: &str) {
+    let cert = format!("{hsm}-exchange.cer");
+    let jwk = format!("{hsm}-exchange.jwk");
+    let blob = format!("{hsm}-blob.json");
+    script(e, fx, hsm, "sd.py", &["transfer-key", "--out-jwk", &jwk, "--out-cert", &cert]).ok();
+    let run = fx.sdctl(&[
+        "sd", "restore-blob", "--sd-file", sd, "--sd-exchange-key", &cert,
+        "--sd-wrapping-keys", "a.key", "b.key", "--sd-file-restore-blob", &blob,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r = script(e, fx, hsm, "sd.py", &["upload", "--blob", &blob]).ok();
+    assert_eq!(r["upload_status"], "Success", "{r}");
+}
+
+/// Gives the administrator built-in role `role` at `/keys` of `hsm` (plain REST).
+pub fn grant(e: &TestEmulator, hsm: &str, role: &str) {
+    let body = serde_json::json!({"properties": {"scope": "/keys", "principalId": e.admin_oid(),
+        "roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{role}")}});
+    let r = e
+        .client
+        .put(format!(
+            "{}/keys/providers/Microsoft.Authorization/roleAssignments/{}",
+            e.hsm(hsm),
+            uuid_like(role)
+        ))
+        .bearer_auth(e.admin_token())
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap_or_default());
+}
+
+/// An assignment name derived from the role (one assignment per role and HSM).
+fn uuid_like(role: &str) -> String {
+    format!("sdk-{}", &role[..8])
+}
