@@ -15,7 +15,7 @@ use super::http::ApiError;
 use super::identity::HSM_AUDIENCE;
 
 /// The data-plane `api-version`s the emulator accepts.
-pub const API_VERSIONS: [&str; 5] = ["7.2", "7.3", "7.4", "7.5", "7.6"];
+pub const API_VERSIONS: [&str; 6] = ["7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"];
 
 /// Whether `path` is on an HSM's data plane.
 pub fn is_data_plane(path: &str) -> bool {

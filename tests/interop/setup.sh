@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Interop harness for sdctl's integration tests (see tests/interop/README.md).
 #
+# Usage: setup.sh [sdk]
 # Makes, once per machine and target directory, a Python virtual environment with the
 # pinned Azure CLI, jwcrypto and azure-identity of tests/interop/requirements.txt at
 #     ${CARGO_TARGET_DIR:-<repo>/target}/interop-venv
+# or, with the argument `sdk`, one with the official Azure SDK for Python clients of
+# tests/interop/sdk-requirements.txt (Key Vault keys, administration, security domain,
+# identity, aiohttp) at ${CARGO_TARGET_DIR:-<repo>/target}/interop-sdk-venv,
 # and prints that path as its only line of output. Running it again costs a few
 # milliseconds when the venv is up to date; several test processes may run it at once
 # (they queue on a flock, and only the first one installs).
@@ -21,7 +25,12 @@ die() {
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd) || die "cannot find the script's directory"
 repo=$(cd -- "$here/../.." && pwd)
-req=$here/requirements.txt
+kind=${1:-az}
+case $kind in
+  az) req=$here/requirements.txt name=interop-venv ;;
+  sdk) req=$here/sdk-requirements.txt name=interop-sdk-venv ;;
+  *) die "unknown venv '$kind': use no argument (the Azure CLI) or 'sdk'" ;;
+esac
 [ -r "$req" ] || die "cannot read $req"
 
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -29,10 +38,10 @@ case $target in
   /*) ;;
   *) target=$repo/$target ;;
 esac
-venv=$target/interop-venv
+venv=$target/$name
 stamp=$venv/.sdctl-interop-stamp
-lock=$target/interop-venv.lock
-log=$target/interop-venv.log
+lock=$target/$name.lock
+log=$target/$name.log
 python=${SDCTL_INTEROP_PYTHON:-python3}
 
 # A stray PYTHONPATH/PYTHONHOME from the caller must not leak into the venv or pip.
@@ -48,9 +57,19 @@ flock -w 1800 9 || die "waited 30 minutes for $lock; is another setup.sh stuck?"
 # The stamp names what the venv was built from; any change to requirements.txt rebuilds.
 want="sdctl-interop-2 $(sha256sum <"$req" | cut -d' ' -f1)"
 
-if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
-  [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
-  "$venv/bin/python" -c 'import jwcrypto, azure.identity' >/dev/null 2>&1; then
+# What a finished venv of this kind imports.
+if [ "$kind" = sdk ]; then
+  imports='import azure.identity, azure.keyvault.keys, azure.keyvault.administration, azure.keyvault.securitydomain, aiohttp'
+  ready() { "$venv/bin/python" -c "$imports" >/dev/null 2>&1; }
+else
+  imports='import jwcrypto, azure.identity'
+  ready() {
+    [ -x "$venv/bin/az" ] && [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
+      "$venv/bin/python" -c "$imports" >/dev/null 2>&1
+  }
+fi
+
+if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && ready; then
   printf '%s\n' "$venv"
   exit 0
 fi
@@ -83,7 +102,13 @@ rm -rf -- "$venv" || die "cannot remove the old $venv"
 "$python" -m venv -- "$venv" >>"$log" 2>&1 || fail "python -m venv failed"
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
   "$venv/bin/python" -m pip install -r "$req" >>"$log" 2>&1 ||
-  fail "pip install -r requirements.txt failed"
+  fail "pip install -r $(basename -- "$req") failed"
+if [ "$kind" = sdk ]; then
+  "$venv/bin/python" -c "$imports" >>"$log" 2>&1 || fail "the SDK clients do not import"
+  { printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp"; } || die "cannot write $stamp"
+  printf '%s\n' "$venv"
+  exit 0
+fi
 [ -x "$venv/bin/az" ] || fail "the venv has no bin/az after installing"
 "$venv/bin/python" -c 'import jwcrypto' >>"$log" 2>&1 || fail "jwcrypto does not import"
 "$venv/bin/python" -c 'import azure.identity' >>"$log" 2>&1 || fail "azure-identity does not import"
