@@ -73,6 +73,33 @@ fn storage_dir(uri: &str) -> Result<PathBuf, ApiError> {
     Ok(dir)
 }
 
+/// The folder `folder` (relative, maybe nested: the SDKs take the first segment of a
+/// folder URL's path as the container and pass the rest) inside `storage`. `..`, `.`,
+/// empty segments, absolute names, and symlinks leading out of `storage` are refused.
+fn backup_folder(storage: &std::path::Path, folder: &str) -> Result<PathBuf, ApiError> {
+    let bad = || {
+        ApiError::bad_parameter(format!(
+            "'folderToRestore' '{folder}' must name a backup folder inside the storage container"
+        ))
+    };
+    let folder = folder.trim_end_matches('/');
+    if folder.is_empty()
+        || folder
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(bad());
+    }
+    let inside = storage
+        .canonicalize()
+        .and_then(|root| Ok((storage.join(folder).canonicalize()?, root)))
+        .map(|(path, root)| path.starts_with(&root).then_some(path));
+    match inside {
+        Ok(Some(path)) if path.is_dir() => Ok(path),
+        _ => Err(bad()),
+    }
+}
+
 fn status_body(job_id: &str, job: &Job) -> Value {
     let running = now() < job.started + job.duration;
     let status = if running {
@@ -173,11 +200,8 @@ async fn restore(
         .ok_or_else(|| {
             ApiError::bad_parameter("'sasTokenParameters.storageResourceUri' is required")
         })?;
-    let folder = body["folderToRestore"]
-        .as_str()
-        .filter(|f| !f.is_empty() && !f.contains('/') && !f.contains(".."))
-        .ok_or_else(|| ApiError::bad_parameter("'folderToRestore' must name a backup folder"))?;
-    let path = storage_dir(uri)?.join(folder).join(FILE);
+    let folder = body["folderToRestore"].as_str().unwrap_or_default();
+    let path = backup_folder(&storage_dir(uri)?, folder)?.join(FILE);
     let outcome = (|| {
         let sealed =
             files::read_bounded(&path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;

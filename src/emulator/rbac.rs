@@ -108,6 +108,20 @@ fn built_in(guid: &str) -> Option<Value> {
     })
 }
 
+/// A permission with all four arrays (`actions`, `notActions`, `dataActions`,
+/// `notDataActions`), as the service returns it: absent ones become empty.
+fn with_all_arrays(permission: &Value) -> Value {
+    let mut out = json!({});
+    for key in ["actions", "notActions", "dataActions", "notDataActions"] {
+        out[key] = permission
+            .get(key)
+            .filter(|v| v.is_array())
+            .cloned()
+            .unwrap_or(json!([]));
+    }
+    out
+}
+
 /// Every role definition of `hsm`: built-in ones, then custom ones.
 fn definitions(hsm: &Hsm) -> Vec<Value> {
     BUILT_IN
@@ -212,7 +226,9 @@ pub fn routes() -> Router<Arc<App>> {
                     "/hsm/{{hsm}}{scope}/providers/Microsoft.Authorization/roleDefinitions/{{id}}"
                 ),
                 get(get_definition)
-                    .put(put_definition)
+                    .put(move |app, path, headers, body| {
+                        put_definition(app, path, headers, body, scope_name)
+                    })
                     .delete(delete_definition),
             )
             .route(
@@ -262,8 +278,14 @@ async fn put_definition(
     Path((hsm, id)): Path<(String, String)>,
     headers: HeaderMap,
     Json(body): Json<Value>,
+    scope: &'static str,
 ) -> Result<Response> {
     app.authorize(&headers, &hsm, "/", "roleDefinitions/write/action")?;
+    if scope != "/" {
+        return Err(ApiError::bad_parameter(format!(
+            "role definitions are made at scope '/' only, not at '{scope}'"
+        )));
+    }
     if built_in(&id).is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -316,7 +338,7 @@ async fn put_definition(
             "type": "CustomRole",
             "description": props.get("description").cloned().unwrap_or(json!("")),
             "assignableScopes": props.get("assignableScopes").cloned().unwrap_or(json!(["/"])),
-            "permissions": permissions,
+            "permissions": permissions.iter().map(with_all_arrays).collect::<Vec<_>>(),
         }
     });
     let stored = definition.clone();
@@ -413,6 +435,19 @@ async fn put_assignment(
             return Err(ApiError::conflict(format!(
                 "role assignment {id} already exists"
             )));
+        }
+        let same = |a: &Value| {
+            let p = &a["properties"];
+            p["principalId"] == stored["properties"]["principalId"]
+                && p["roleDefinitionId"] == stored["properties"]["roleDefinitionId"]
+                && p["scope"] == stored["properties"]["scope"]
+        };
+        if h.role_assignments.iter().any(same) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "RoleAssignmentExists",
+                "The role assignment already exists.",
+            ));
         }
         h.role_assignments.push(stored);
         Ok(())

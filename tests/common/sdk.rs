@@ -104,14 +104,15 @@ pub fn recover(e: &TestEmulator, fx: &Fixture, hsm: &str, sd: &str) {
     assert_eq!(r["upload_status"], "Success", "{r}");
 }
 
-/// Gives the administrator built-in role `role` at `/keys` of `hsm` (plain REST).
+/// Gives the administrator built-in role `role` at `/` of `hsm` (plain REST; `/`, as the
+/// random-number route is authorised there).
 pub fn grant(e: &TestEmulator, hsm: &str, role: &str) {
-    let body = serde_json::json!({"properties": {"scope": "/keys", "principalId": e.admin_oid(),
+    let body = serde_json::json!({"properties": {"scope": "/", "principalId": e.admin_oid(),
         "roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{role}")}});
     let r = e
         .client
         .put(format!(
-            "{}/keys/providers/Microsoft.Authorization/roleAssignments/{}",
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
             e.hsm(hsm),
             uuid_like(role)
         ))

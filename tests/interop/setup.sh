@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Interop harness for sdctl's integration tests (see tests/interop/README.md).
 #
+# Usage: setup.sh [sdk]
 # Makes, once per machine and target directory, a Python virtual environment with the
 # pinned Azure CLI, jwcrypto and azure-identity of tests/interop/requirements.txt at
 #     ${CARGO_TARGET_DIR:-<repo>/target}/interop-venv
+# or, with the argument `sdk`, one with the official Azure SDK for Python clients of
+# tests/interop/sdk-requirements.txt (Key Vault keys, administration, security domain,
+# identity, aiohttp) at ${CARGO_TARGET_DIR:-<repo>/target}/interop-sdk-venv,
 # and prints that path as its only line of output. Running it again costs a few
 # milliseconds when the venv is up to date; several test processes may run it at once
 # (they queue on a flock, and only the first one installs).
 # On failure it prints one message on stderr (with the tail of the install log) and exits 1.
-#
-# `setup.sh sdk` does the same for a second venv, with Microsoft's official Key Vault SDK
-# clients of tests/interop/sdk-requirements.txt (their pins conflict with the Azure CLI's), at
-#     ${CARGO_TARGET_DIR:-<repo>/target}/interop-sdk-venv
 #
 # Optional environment:
 #   CARGO_TARGET_DIR       where the venv goes (a relative path is taken from the repo root)
@@ -25,10 +25,11 @@ die() {
 
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd) || die "cannot find the script's directory"
 repo=$(cd -- "$here/../.." && pwd)
-case ${1-} in
-  '') flavour=az name=interop-venv req=$here/requirements.txt ;;
-  sdk) flavour=sdk name=interop-sdk-venv req=$here/sdk-requirements.txt ;;
-  *) die "unknown argument '$1' (none for the Azure CLI venv, or 'sdk')" ;;
+kind=${1:-az}
+case $kind in
+  az) req=$here/requirements.txt name=interop-venv ;;
+  sdk) req=$here/sdk-requirements.txt name=interop-sdk-venv ;;
+  *) die "unknown venv '$kind': use no argument (the Azure CLI) or 'sdk'" ;;
 esac
 [ -r "$req" ] || die "cannot read $req"
 
@@ -56,19 +57,19 @@ flock -w 1800 9 || die "waited 30 minutes for $lock; is another setup.sh stuck?"
 # The stamp names what the venv was built from; any change to requirements.txt rebuilds.
 want="sdctl-interop-2 $(sha256sum <"$req" | cut -d' ' -f1)"
 
-# The SDK venv: the official clients import, sync and async.
-sdk_imports='import azure.identity, azure.identity.aio, aiohttp, azure.keyvault.keys, azure.keyvault.administration, azure.keyvault.securitydomain.aio'
-if [ "$flavour" = sdk ]; then
-  if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] &&
-    "$venv/bin/python" -c "$sdk_imports" >/dev/null 2>&1; then
-    printf '%s\n' "$venv"
-    exit 0
-  fi
+# What a finished venv of this kind imports.
+if [ "$kind" = sdk ]; then
+  imports='import azure.identity, azure.keyvault.keys, azure.keyvault.administration, azure.keyvault.securitydomain, aiohttp'
+  ready() { "$venv/bin/python" -c "$imports" >/dev/null 2>&1; }
+else
+  imports='import jwcrypto, azure.identity'
+  ready() {
+    [ -x "$venv/bin/az" ] && [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
+      "$venv/bin/python" -c "$imports" >/dev/null 2>&1
+  }
 fi
 
-if [ "$flavour" = az ] && [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && [ -x "$venv/bin/az" ] &&
-  [ -f "$venv/sdctl-azure-config/versionCheck.json" ] &&
-  "$venv/bin/python" -c 'import jwcrypto, azure.identity' >/dev/null 2>&1; then
+if [ -f "$stamp" ] && [ "$(cat -- "$stamp")" = "$want" ] && ready; then
   printf '%s\n' "$venv"
   exit 0
 fi
@@ -102,8 +103,8 @@ rm -rf -- "$venv" || die "cannot remove the old $venv"
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
   "$venv/bin/python" -m pip install -r "$req" >>"$log" 2>&1 ||
   fail "pip install -r $(basename -- "$req") failed"
-if [ "$flavour" = sdk ]; then
-  "$venv/bin/python" -c "$sdk_imports" >>"$log" 2>&1 || fail "the SDK clients do not import"
+if [ "$kind" = sdk ]; then
+  "$venv/bin/python" -c "$imports" >>"$log" 2>&1 || fail "the SDK clients do not import"
   { printf '%s\n' "$want" >"$stamp.tmp" && mv -f -- "$stamp.tmp" "$stamp"; } || die "cannot write $stamp"
   printf '%s\n' "$venv"
   exit 0
