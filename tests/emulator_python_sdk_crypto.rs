@@ -99,9 +99,19 @@ fn cryptography_client_round_trips_and_signatures_that_openssl_verifies() {
     let r = script(&e, &fx, "alpha", "crypto.py", &[]).ok();
 
     let roundtrips = r["roundtrips"].as_array().unwrap();
-    let mut algs: Vec<&str> = roundtrips.iter().map(|t| t["alg"].as_str().unwrap()).collect();
+    let mut algs: Vec<&str> = roundtrips
+        .iter()
+        .map(|t| t["alg"].as_str().unwrap())
+        .collect();
     algs.sort();
-    let mut want = vec!["RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "RSA1_5", "RSA-OAEP", "RSA-OAEP-256"];
+    let mut want = vec![
+        "RSA1_5",
+        "RSA-OAEP",
+        "RSA-OAEP-256",
+        "RSA1_5",
+        "RSA-OAEP",
+        "RSA-OAEP-256",
+    ];
     for bits in ["128", "192", "256"] {
         for mode in ["GCM", "CBC", "CBCPAD", "KW"] {
             want.push(Box::leak(format!("A{bits}{mode}").into_boxed_str()));
@@ -112,7 +122,11 @@ fn cryptography_client_round_trips_and_signatures_that_openssl_verifies() {
     for t in roundtrips {
         assert_eq!(t["ok"], true, "{t}");
         if t["alg"].as_str().unwrap().ends_with("GCM") {
-            assert_eq!((t["iv_len"].as_u64(), t["tag_len"].as_u64()), (Some(12), Some(16)), "{t}");
+            assert_eq!(
+                (t["iv_len"].as_u64(), t["tag_len"].as_u64()),
+                (Some(12), Some(16)),
+                "{t}"
+            );
         }
         if t["alg"].as_str().unwrap().contains("CBC") {
             assert_eq!(t["iv_echoed"], true, "{t}");
@@ -120,22 +134,36 @@ fn cryptography_client_round_trips_and_signatures_that_openssl_verifies() {
     }
 
     let signatures = r["signatures"].as_array().unwrap();
-    let names: Vec<&str> = signatures.iter().map(|s| s["alg"].as_str().unwrap()).collect();
-    let all = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+    let names: Vec<&str> = signatures
+        .iter()
+        .map(|s| s["alg"].as_str().unwrap())
+        .collect();
+    let all = [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+    ];
     assert_eq!(names, all, "{r}");
     for s in signatures {
         let alg = s["alg"].as_str().unwrap();
         assert_eq!(s["valid"], true, "{s}");
         assert_eq!(s["valid_for_other_digest"], false, "{s}");
         let (digest, sig) = (b64(&s["digest"]), b64(&s["signature"]));
-        assert!(openssl_verifies(&fx, alg, &s["jwk"], &digest, &sig), "openssl refused {s}");
+        assert!(
+            openssl_verifies(&fx, alg, &s["jwk"], &digest, &sig),
+            "openssl refused {s}"
+        );
         // Try to get past openssl: a changed byte of the signature, or another digest.
         let mut bent = sig.clone();
         let last = bent.len() - 1;
         bent[last] ^= 1;
-        assert!(!openssl_verifies(&fx, alg, &s["jwk"], &digest, &bent), "{alg}: bent signature verified");
+        assert!(
+            !openssl_verifies(&fx, alg, &s["jwk"], &digest, &bent),
+            "{alg}: bent signature verified"
+        );
         let mut other = digest.clone();
         other[0] ^= 1;
-        assert!(!openssl_verifies(&fx, alg, &s["jwk"], &other, &sig), "{alg}: other digest verified");
+        assert!(
+            !openssl_verifies(&fx, alg, &s["jwk"], &other, &sig),
+            "{alg}: other digest verified"
+        );
     }
 }

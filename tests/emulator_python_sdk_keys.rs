@@ -20,7 +20,14 @@ fn key_client_manages_keys_and_restores_a_backup_into_a_recovered_hsm() {
     activate(&e, &fx, "alpha", "sd.json");
     grant(&e, "alpha", CRYPTO_USER);
     grant(&e, "alpha", CRYPTO_OFFICER);
-    let r = script(&e, &fx, "alpha", "keys.py", &["lifecycle", "--backup-out", "rsa.backup"]).ok();
+    let r = script(
+        &e,
+        &fx,
+        "alpha",
+        "keys.py",
+        &["lifecycle", "--backup-out", "rsa.backup"],
+    )
+    .ok();
 
     assert_eq!(r["created"]["rsa"]["kty"], "RSA-HSM", "{r}");
     assert_eq!(r["created"]["ec"]["kty"], "EC-HSM", "{r}");
@@ -35,7 +42,11 @@ fn key_client_manages_keys_and_restores_a_backup_into_a_recovered_hsm() {
     let mut both = vec![v["first"].as_str().unwrap(), v["second"].as_str().unwrap()];
     both.sort();
     assert_eq!(v["listed"], json!(both), "{r}");
-    assert_eq!(r["listed_names"], json!(["sdk-ec", "sdk-oct", "sdk-rsa"]), "{r}");
+    assert_eq!(
+        r["listed_names"],
+        json!(["sdk-ec", "sdk-oct", "sdk-rsa"]),
+        "{r}"
+    );
 
     let u = &r["updated"];
     assert_eq!(u["enabled"], false, "{r}");
@@ -49,7 +60,11 @@ fn key_client_manages_keys_and_restores_a_backup_into_a_recovered_hsm() {
     assert_eq!(d["got_name"], "sdk-oct", "{r}");
     assert_eq!(d["listed"], json!(["sdk-oct"]), "{r}");
     assert_eq!(d["live_names"], json!(["sdk-ec", "sdk-rsa"]), "{r}");
-    assert_eq!(r["recovered"], json!({"name": "sdk-oct", "get_ok": true}), "{r}");
+    assert_eq!(
+        r["recovered"],
+        json!({"name": "sdk-oct", "get_ok": true}),
+        "{r}"
+    );
     assert_eq!(r["purged"], true, "{r}");
     assert!(r["backup_len"].as_u64().unwrap() > 100, "{r}");
     assert_eq!(r["random_len"], 32, "{r}");
@@ -59,18 +74,44 @@ fn key_client_manages_keys_and_restores_a_backup_into_a_recovered_hsm() {
     recover(&e, &fx, "beta", "sd.json");
     grant(&e, "beta", CRYPTO_USER);
     grant(&e, "beta", CRYPTO_OFFICER);
-    let restored = script(&e, &fx, "beta", "keys.py", &["restore", "--backup", "rsa.backup"]).ok();
+    let restored = script(
+        &e,
+        &fx,
+        "beta",
+        "keys.py",
+        &["restore", "--backup", "rsa.backup"],
+    )
+    .ok();
     assert_eq!(restored["name"], "sdk-rsa", "{restored}");
     assert_eq!(restored["versions"], v["listed"], "{restored}");
-    assert_ne!(restored["jwk"]["n"], r["created"]["rsa"]["n"], "latest is the 3072-bit version");
+    assert_ne!(
+        restored["jwk"]["n"], r["created"]["rsa"]["n"],
+        "latest is the 3072-bit version"
+    );
 
     // gamma holds another security domain: the same backup is refused there.
     fx.openssl_custodian("d", 2048);
-    let args = ["download", "--cert", "a.cer", "--cert", "b.cer", "--cert", "d.cer", "--out", "sd-gamma.json"];
+    let args = [
+        "download",
+        "--cert",
+        "a.cer",
+        "--cert",
+        "b.cer",
+        "--cert",
+        "d.cer",
+        "--out",
+        "sd-gamma.json",
+    ];
     script(&e, &fx, "gamma", "sd.py", &args).ok();
     grant(&e, "gamma", CRYPTO_USER);
     grant(&e, "gamma", CRYPTO_OFFICER);
-    let refused = script(&e, &fx, "gamma", "keys.py", &["restore", "--backup", "rsa.backup"]);
+    let refused = script(
+        &e,
+        &fx,
+        "gamma",
+        "keys.py",
+        &["restore", "--backup", "rsa.backup"],
+    );
     assert_eq!(refused.code, 1, "{}", refused.stderr);
 }
 
@@ -79,7 +120,17 @@ fn key_client_without_a_crypto_role_is_forbidden() {
     let e = TestEmulator::start(&["alpha"]);
     let fx = Fixture::new();
     activate(&e, &fx, "alpha", "sd.json");
-    let run = script(&e, &fx, "alpha", "keys.py", &["lifecycle", "--backup-out", "x"]);
+    let run = script(
+        &e,
+        &fx,
+        "alpha",
+        "keys.py",
+        &["lifecycle", "--backup-out", "x"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("Forbidden") || run.stderr.contains("403"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Forbidden") || run.stderr.contains("403"),
+        "{}",
+        run.stderr
+    );
 }

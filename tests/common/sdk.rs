@@ -94,10 +94,26 @@ pub fn recover(e: &TestEmulator, fx: &Fixture, hsm: &str, sd: &str) {
     let cert = format!("{hsm}-exchange.cer");
     let jwk = format!("{hsm}-exchange.jwk");
     let blob = format!("{hsm}-blob.json");
-    script(e, fx, hsm, "sd.py", &["transfer-key", "--out-jwk", &jwk, "--out-cert", &cert]).ok();
+    script(
+        e,
+        fx,
+        hsm,
+        "sd.py",
+        &["transfer-key", "--out-jwk", &jwk, "--out-cert", &cert],
+    )
+    .ok();
     let run = fx.sdctl(&[
-        "sd", "restore-blob", "--sd-file", sd, "--sd-exchange-key", &cert,
-        "--sd-wrapping-keys", "a.key", "b.key", "--sd-file-restore-blob", &blob,
+        "sd",
+        "restore-blob",
+        "--sd-file",
+        sd,
+        "--sd-exchange-key",
+        &cert,
+        "--sd-wrapping-keys",
+        "a.key",
+        "b.key",
+        "--sd-file-restore-blob",
+        &blob,
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let r = script(e, fx, hsm, "sd.py", &["upload", "--blob", &blob]).ok();
