@@ -11,20 +11,28 @@ use super::Fixture;
 /// The harness's venv, installed once per machine (tests/interop/setup.sh).
 pub fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg("tests/interop/setup.sh")
-            .stdin(Stdio::null())
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "interop setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-    .clone()
+    VENV.get_or_init(|| install(&[])).clone()
+}
+
+/// The official Azure SDK for Python clients' venv (tests/interop/setup.sh sdk).
+pub fn sdk_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| install(&["sdk"])).clone()
+}
+
+fn install(args: &[&str]) -> PathBuf {
+    let out = Command::new("bash")
+        .arg(repo_file("tests/interop/setup.sh"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "interop setup {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// The SDK venv (tests/interop/sdk-requirements.txt), installed once per machine by
