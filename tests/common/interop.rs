@@ -35,26 +35,6 @@ fn install(args: &[&str]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// The SDK venv (tests/interop/sdk-requirements.txt), installed once per machine by
-/// `tests/interop/setup.sh sdk`.
-pub fn sdk_venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .args(["tests/interop/setup.sh", "sdk"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "interop SDK setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-    .clone()
-}
-
 pub fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
