@@ -20,6 +20,7 @@ use super::app::App;
 use super::http::ApiError;
 use super::keys::{backup_key, require_active};
 use super::server::uuid;
+use super::state::Hsm;
 use crate::files::{self, MODE_SECRET};
 use crate::primitives::jwe::{self, CompactJwe};
 
@@ -71,6 +72,89 @@ fn storage_dir(uri: &str) -> Result<PathBuf, ApiError> {
         )));
     }
     Ok(dir)
+}
+
+/// Fields of [`Hsm`] a backup leaves out: the HSM's identity and ARM fields, its
+/// activation and security-domain state, and its running operations. Everything else
+/// (keys, roles, settings, and whatever is added to `Hsm` later) travels in a backup.
+const NOT_BACKED_UP: [&str; 13] = [
+    "name",
+    "subscription",
+    "resource_group",
+    "tenant_id",
+    "initial_admin_object_ids",
+    "sku",
+    "activation",
+    "blobs",
+    "transfer_key",
+    "download",
+    "upload",
+    "jobs",
+    "operations",
+];
+
+/// The backed-up part of `hsm`: its JSON form minus [`NOT_BACKED_UP`].
+fn snapshot(hsm: &Hsm) -> Result<Value, ApiError> {
+    let mut value = serde_json::to_value(hsm).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(fields) = value.as_object_mut() {
+        for field in NOT_BACKED_UP {
+            fields.remove(field);
+        }
+    }
+    Ok(value)
+}
+
+/// Replaces the backed-up fields of `hsm` with those of `snapshot` (fields the snapshot
+/// lacks keep their value); a snapshot that does not fit leaves `hsm` unchanged.
+fn apply_snapshot(hsm: &mut Hsm, snapshot: &Value) -> Result<(), ApiError> {
+    let mut whole = serde_json::to_value(&*hsm).map_err(|e| ApiError::internal(e.to_string()))?;
+    if let (Some(target), Some(source)) = (whole.as_object_mut(), snapshot.as_object()) {
+        for (field, value) in source {
+            if !NOT_BACKED_UP.contains(&field.as_str()) && target.contains_key(field) {
+                target.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    *hsm = serde_json::from_value(whole)
+        .map_err(|e| ApiError::bad_parameter(format!("the backup does not fit this HSM: {e}")))?;
+    Ok(())
+}
+
+/// The service requires a SAS `token` or `useManagedIdentity: true` with the storage URI.
+fn require_credential(parameters: &Value) -> Result<(), ApiError> {
+    let token = parameters["token"].as_str().is_some_and(|t| !t.is_empty());
+    let managed = parameters["useManagedIdentity"].as_bool() == Some(true);
+    if token || managed {
+        return Ok(());
+    }
+    Err(ApiError::bad_parameter(
+        "a SAS 'token' or 'useManagedIdentity': true is required with the storage URI",
+    ))
+}
+
+/// The backup folder `folder` (one or more relative segments) inside storage `dir`;
+/// absolute names, `..`, and symbolic links leading out of `dir` are refused.
+fn backup_folder(dir: &std::path::Path, folder: &str) -> Result<PathBuf, ApiError> {
+    let refused = || {
+        ApiError::bad_parameter(format!(
+            "'folderToRestore' '{folder}' must name a backup folder inside the storage location"
+        ))
+    };
+    let relative = std::path::Path::new(folder);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if folder.trim_matches('/').is_empty() || !plain || folder.contains('\\') {
+        return Err(refused());
+    }
+    let root = dir.canonicalize().map_err(|_| refused())?;
+    let path = root.join(relative);
+    match path.canonicalize() {
+        Ok(real) if real.starts_with(&root) => Ok(real),
+        Ok(_) => Err(refused()),
+        // A folder that does not exist fails the job, as a missing blob folder does.
+        Err(_) => Ok(path),
+    }
 }
 
 fn status_body(job_id: &str, job: &Job) -> Value {
@@ -127,7 +211,8 @@ async fn backup(
     let dir = storage_dir(uri)?;
     let stamp = crate::keys::generate::now_rfc3339().replace(['-', ':', 'T', 'Z'], "");
     let folder = format!("mhsm-{hsm}-{stamp}");
-    let contents = json!({"keys": h.keys, "role_definitions": h.role_definitions, "role_assignments": h.role_assignments});
+    require_credential(&body)?;
+    let contents = snapshot(&h)?;
     let sealed = jwe::encrypt_dir(
         contents.to_string().as_bytes(),
         &backup_key(&h, LABEL)?,
@@ -173,11 +258,11 @@ async fn restore(
         .ok_or_else(|| {
             ApiError::bad_parameter("'sasTokenParameters.storageResourceUri' is required")
         })?;
+    require_credential(&body["sasTokenParameters"])?;
     let folder = body["folderToRestore"]
         .as_str()
-        .filter(|f| !f.is_empty() && !f.contains('/') && !f.contains(".."))
         .ok_or_else(|| ApiError::bad_parameter("'folderToRestore' must name a backup folder"))?;
-    let path = storage_dir(uri)?.join(folder).join(FILE);
+    let path = backup_folder(&storage_dir(uri)?, folder)?.join(FILE);
     let outcome = (|| {
         let sealed =
             files::read_bounded(&path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;
@@ -202,15 +287,12 @@ async fn restore(
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
     };
     app.mutate_hsm(&hsm, |h| {
-        if let Ok(contents) = &outcome {
-            h.keys = serde_json::from_value(contents["keys"].clone()).unwrap_or_default();
-            h.role_definitions =
-                serde_json::from_value(contents["role_definitions"].clone()).unwrap_or_default();
-            h.role_assignments =
-                serde_json::from_value(contents["role_assignments"].clone()).unwrap_or_default();
-        }
+        let restored = match &outcome {
+            Ok(contents) => apply_snapshot(h, contents),
+            Err(_) => Ok(()),
+        };
         h.jobs.insert(job_id.clone(), job.clone());
-        Ok(())
+        restored
     })?;
     Ok(accepted(&app, &hsm, "restore", &job_id, &job))
 }

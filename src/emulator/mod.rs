@@ -21,6 +21,7 @@ mod rbac;
 mod sd;
 mod server;
 mod server_loop;
+mod settings;
 pub mod state;
 mod tls;
 
