@@ -5,7 +5,6 @@
 //! `backup.json`, sealed under a key derived from the security-domain state: only an HSM
 //! holding the same security domain restores it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -20,12 +19,18 @@ use super::app::App;
 use super::http::ApiError;
 use super::keys::{backup_key, require_active};
 use super::server::uuid;
-use super::state::Hsm;
+
+mod contents;
+mod selective;
+mod storage;
+
 use crate::files::{self, MODE_SECRET};
 use crate::primitives::jwe::{self, CompactJwe};
+use contents::{apply_snapshot, snapshot};
+use storage::{backup_folder, require_credential, storage_dir};
 
 const LABEL: &str = "mhsm-full-backup";
-const FILE: &str = "backup.json";
+pub(super) const FILE: &str = "backup.json";
 
 /// A full backup or restore job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -40,6 +45,9 @@ pub struct Job {
     pub duration: f64,
     /// The backup folder's URI.
     pub folder_uri: String,
+    /// The error code of a failed job (`BackupRestoreFailed` when not set).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// The backup and restore routes.
@@ -49,112 +57,17 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/hsm/{hsm}/backup/{job}/pending", get(backup_status))
         .route("/hsm/{hsm}/restore", put(restore))
         .route("/hsm/{hsm}/restore/{job}/pending", get(restore_status))
+        .route(
+            "/hsm/{hsm}/keys/{name}/restore",
+            put(selective::restore_key),
+        )
 }
 
-fn now() -> f64 {
+pub(super) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// The directory of a `file:///ABSOLUTE/DIR` storage URI.
-fn storage_dir(uri: &str) -> Result<PathBuf, ApiError> {
-    let path = uri
-        .strip_prefix("file://")
-        .filter(|p| p.starts_with('/'))
-        .ok_or_else(|| ApiError::bad_parameter(format!("storageResourceUri '{uri}': the emulator stores backups on local disk; use file:///ABSOLUTE/DIRECTORY")))?;
-    let dir = PathBuf::from(path.trim_end_matches('/'));
-    if !dir.is_dir() {
-        return Err(ApiError::bad_parameter(format!(
-            "storageResourceUri '{uri}': {} is not an existing directory",
-            dir.display()
-        )));
-    }
-    Ok(dir)
-}
-
-/// Fields of [`Hsm`] a backup leaves out: the HSM's identity and ARM fields, its
-/// activation and security-domain state, and its running operations. Everything else
-/// (keys, roles, settings, and whatever is added to `Hsm` later) travels in a backup.
-const NOT_BACKED_UP: [&str; 13] = [
-    "name",
-    "subscription",
-    "resource_group",
-    "tenant_id",
-    "initial_admin_object_ids",
-    "sku",
-    "activation",
-    "blobs",
-    "transfer_key",
-    "download",
-    "upload",
-    "jobs",
-    "operations",
-];
-
-/// The backed-up part of `hsm`: its JSON form minus [`NOT_BACKED_UP`].
-fn snapshot(hsm: &Hsm) -> Result<Value, ApiError> {
-    let mut value = serde_json::to_value(hsm).map_err(|e| ApiError::internal(e.to_string()))?;
-    if let Some(fields) = value.as_object_mut() {
-        for field in NOT_BACKED_UP {
-            fields.remove(field);
-        }
-    }
-    Ok(value)
-}
-
-/// Replaces the backed-up fields of `hsm` with those of `snapshot` (fields the snapshot
-/// lacks keep their value); a snapshot that does not fit leaves `hsm` unchanged.
-fn apply_snapshot(hsm: &mut Hsm, snapshot: &Value) -> Result<(), ApiError> {
-    let mut whole = serde_json::to_value(&*hsm).map_err(|e| ApiError::internal(e.to_string()))?;
-    if let (Some(target), Some(source)) = (whole.as_object_mut(), snapshot.as_object()) {
-        for (field, value) in source {
-            if !NOT_BACKED_UP.contains(&field.as_str()) && target.contains_key(field) {
-                target.insert(field.clone(), value.clone());
-            }
-        }
-    }
-    *hsm = serde_json::from_value(whole)
-        .map_err(|e| ApiError::bad_parameter(format!("the backup does not fit this HSM: {e}")))?;
-    Ok(())
-}
-
-/// The service requires a SAS `token` or `useManagedIdentity: true` with the storage URI.
-fn require_credential(parameters: &Value) -> Result<(), ApiError> {
-    let token = parameters["token"].as_str().is_some_and(|t| !t.is_empty());
-    let managed = parameters["useManagedIdentity"].as_bool() == Some(true);
-    if token || managed {
-        return Ok(());
-    }
-    Err(ApiError::bad_parameter(
-        "a SAS 'token' or 'useManagedIdentity': true is required with the storage URI",
-    ))
-}
-
-/// The backup folder `folder` (one or more relative segments) inside storage `dir`;
-/// absolute names, `..`, and symbolic links leading out of `dir` are refused.
-fn backup_folder(dir: &std::path::Path, folder: &str) -> Result<PathBuf, ApiError> {
-    let refused = || {
-        ApiError::bad_parameter(format!(
-            "'folderToRestore' '{folder}' must name a backup folder inside the storage location"
-        ))
-    };
-    let relative = std::path::Path::new(folder);
-    let plain = relative
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
-    if folder.trim_matches('/').is_empty() || !plain || folder.contains('\\') {
-        return Err(refused());
-    }
-    let root = dir.canonicalize().map_err(|_| refused())?;
-    let path = root.join(relative);
-    match path.canonicalize() {
-        Ok(real) if real.starts_with(&root) => Ok(real),
-        Ok(_) => Err(refused()),
-        // A folder that does not exist fails the job, as a missing blob folder does.
-        Err(_) => Ok(path),
-    }
 }
 
 fn status_body(job_id: &str, job: &Job) -> Value {
@@ -168,7 +81,10 @@ fn status_body(job_id: &str, job: &Job) -> Value {
         "status": status,
         "statusDetails": if running { Value::Null } else { json!(job.error.clone().unwrap_or_default()) },
         "error": match (&job.error, running) {
-            (Some(message), false) => json!({"code": "BackupRestoreFailed", "message": message}),
+            (Some(message), false) => json!({
+                "code": job.code.as_deref().unwrap_or("BackupRestoreFailed"),
+                "message": message,
+            }),
             _ => Value::Null,
         },
         "startTime": job.started as u64,
@@ -178,7 +94,7 @@ fn status_body(job_id: &str, job: &Job) -> Value {
     })
 }
 
-fn accepted(app: &App, hsm: &str, kind: &str, job_id: &str, job: &Job) -> Response {
+pub(super) fn accepted(app: &App, hsm: &str, kind: &str, job_id: &str, job: &Job) -> Response {
     let mut response = (StatusCode::ACCEPTED, Json(status_body(job_id, job))).into_response();
     let url = format!("{}/{kind}/{job_id}/pending", app.hsm_url(hsm));
     if let Ok(v) = HeaderValue::from_str(&url) {
@@ -240,6 +156,7 @@ async fn backup(
         started: now(),
         duration: app.operation_seconds,
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
+        code: None,
     };
     record(&app, &hsm, &job_id, job.clone())?;
     Ok(accepted(&app, &hsm, "backup", &job_id, &job))
@@ -263,17 +180,7 @@ async fn restore(
         .as_str()
         .ok_or_else(|| ApiError::bad_parameter("'folderToRestore' must name a backup folder"))?;
     let path = backup_folder(&storage_dir(uri)?, folder)?.join(FILE);
-    let outcome = (|| {
-        let sealed =
-            files::read_bounded(&path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;
-        let jwe = CompactJwe::parse(&String::from_utf8_lossy(&sealed))
-            .map_err(|e| format!("the backup is malformed: {e}"))?;
-        let key = backup_key(&h, LABEL).map_err(|e| e.message)?;
-        let plain = jwe
-            .decrypt_dir(&key)
-            .map_err(|_| "the backup was made by an HSM with a different security domain; restore it into an HSM that holds the same security domain".to_owned())?;
-        serde_json::from_slice::<Value>(&plain).map_err(|e| e.to_string())
-    })();
+    let outcome = read_backup(&h, &path);
     let job_id = uuid();
     let job = Job {
         final_status: if outcome.is_ok() {
@@ -285,6 +192,7 @@ async fn restore(
         started: now(),
         duration: app.operation_seconds,
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
+        code: None,
     };
     app.mutate_hsm(&hsm, |h| {
         let restored = match &outcome {
@@ -295,6 +203,22 @@ async fn restore(
         restored
     })?;
     Ok(accepted(&app, &hsm, "restore", &job_id, &job))
+}
+
+/// The contents of the sealed backup at `path`, opened with `hsm`'s security domain.
+pub(super) fn read_backup(
+    hsm: &super::state::Hsm,
+    path: &std::path::Path,
+) -> Result<Value, String> {
+    let sealed =
+        files::read_bounded(path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;
+    let jwe = CompactJwe::parse(&String::from_utf8_lossy(&sealed))
+        .map_err(|e| format!("the backup is malformed: {e}"))?;
+    let key = backup_key(hsm, LABEL).map_err(|e| e.message)?;
+    let plain = jwe.decrypt_dir(&key).map_err(|_| {
+        "the backup was made by an HSM with a different security domain; restore it into an HSM that holds the same security domain".to_owned()
+    })?;
+    serde_json::from_slice::<Value>(&plain).map_err(|e| e.to_string())
 }
 
 fn job_status(
