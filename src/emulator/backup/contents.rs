@@ -68,3 +68,56 @@ pub fn restore_key(hsm: &mut Hsm, snapshot: &Value, name: &str) -> Result<bool, 
         .map_err(|e| ApiError::bad_parameter(format!("the backup does not fit this HSM: {e}")))?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    fn hsm(activation: &str, setting: &str) -> crate::emulator::state::Hsm {
+        serde_json::from_value(json!({
+            "name": "h", "subscription": "s", "resource_group": "r", "tenant_id": "t",
+            "initial_admin_object_ids": [], "sku": null, "activation": activation,
+            "blobs": [{"tag": "t", "data": "AAAA"}], "transfer_key": null, "download": null,
+            "upload": null, "keys": {}, "role_definitions": [], "role_assignments": [],
+            "settings": {"AllowKeyManagementOperationsThroughARM": setting}
+        }))
+        .expect("a literal HSM")
+    }
+
+    #[test]
+    fn a_snapshot_leaves_out_the_hsms_own_state_and_restores_the_rest() {
+        let taken = super::snapshot(&hsm("Active", "true")).expect("snapshot");
+        for field in super::NOT_BACKED_UP {
+            assert!(taken.get(field).is_none(), "{field}");
+        }
+        assert_eq!(
+            taken["settings"]["AllowKeyManagementOperationsThroughARM"],
+            "true"
+        );
+        let mut target = hsm("NotActivated", "false");
+        // A snapshot that tries to carry the HSM's own state changes none of it.
+        let mut hostile = taken.clone();
+        hostile["activation"] = json!("Active");
+        hostile["blobs"] = json!([]);
+        super::apply_snapshot(&mut target, &hostile).expect("apply");
+        assert_eq!(target.activation, "NotActivated");
+        assert_eq!(target.blobs.len(), 1);
+        assert_eq!(
+            target.settings["AllowKeyManagementOperationsThroughARM"],
+            "true"
+        );
+        // One that does not fit the HSM's shape is refused and changes nothing.
+        let before = target.settings.clone();
+        let bad = json!({"settings": "not a map", "role_assignments": []});
+        assert!(super::apply_snapshot(&mut target, &bad).is_err());
+        assert_eq!(target.settings, before);
+    }
+
+    #[test]
+    fn restoring_one_key_needs_it_in_the_snapshot() {
+        let mut target = hsm("Active", "false");
+        let snapshot = json!({"keys": {}});
+        assert!(!super::restore_key(&mut target, &snapshot, "k1").expect("no error"));
+        assert!(target.keys.is_empty());
+    }
+}
