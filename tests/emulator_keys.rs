@@ -833,3 +833,28 @@ fn keys_and_deleted_keys_survive_a_restart() {
         path(&deleted_id)
     );
 }
+
+#[test]
+fn a_role_on_one_key_covers_that_key_only() {
+    let e = ready(&["alpha"]);
+    let k = Keys::new(&e, "alpha");
+    for name in ["k1", "k10"] {
+        ok(k.create(name, json!({"kty": "RSA-HSM"})), name);
+    }
+    let oid = "66666666-6666-6666-6666-666666666666";
+    e.assign("alpha", oid, CRYPTO_USER, "/keys/k1");
+    let scoped = Keys::with_token(&e, "alpha", e.mint(oid, HSM_AUDIENCE, 0));
+    let sign = json!({"alg": "RS256", "value": base64url::encode(&[1u8; 32])});
+    ok(scoped.post("keys/k1/sign", sign.clone()), "its key");
+    ok(scoped.get("keys/k1"), "reads its key");
+    // Getting past the scope: a key whose name starts with the same letters, and the list.
+    refused(scoped.post("keys/k10/sign", sign), 403, "Forbidden", "k10");
+    refused(scoped.get("keys/k10"), 403, "Forbidden", "reads k10");
+    refused(scoped.get("keys"), 403, "Forbidden", "the list is at /keys");
+    refused(
+        scoped.create("k2", json!({"kty": "RSA-HSM"})),
+        403,
+        "Forbidden",
+        "another name",
+    );
+}

@@ -92,6 +92,7 @@ fn create(
             role_definitions: Vec::new(),
             role_assignments,
             jobs: Default::default(),
+            settings: Default::default(),
         },
     );
     Ok(())

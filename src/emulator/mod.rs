@@ -24,6 +24,7 @@ mod rng;
 mod sd;
 mod server;
 mod server_loop;
+mod settings;
 pub mod state;
 mod tls;
 

@@ -16,7 +16,8 @@ use super::app::App;
 use super::identity::{self, HSM_AUDIENCE};
 use super::state::{Principal, State};
 use super::{
-    arm, authority, backup, error_shape, gate, keys, rbac, sd, tls, EmulatorConfig, EmulatorError,
+    arm, authority, backup, error_shape, gate, keys, rbac, sd, settings, tls, EmulatorConfig,
+    EmulatorError,
 };
 use crate::files::{self, MODE_PUBLIC, MODE_SECRET};
 
@@ -156,6 +157,7 @@ pub(super) fn build(config: &EmulatorConfig, url: &str) -> Result<Built, Emulato
         .merge(backup::routes())
         .merge(rbac::routes())
         .merge(super::rng::routes())
+        .merge(settings::routes())
         .fallback(error_shape::not_found)
         .layer(faults())
         .layer(axum::middleware::from_fn_with_state(

@@ -110,6 +110,9 @@ pub struct Hsm {
     /// Full backup and restore jobs by id.
     #[serde(default)]
     pub jobs: BTreeMap<String, super::backup::Job>,
+    /// Account settings changed from their defaults, by name (see [`super::settings`]).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
 }
 
 /// Everything the emulator remembers.

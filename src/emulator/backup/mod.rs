@@ -5,7 +5,6 @@
 //! `backup.json`, sealed under a key derived from the security-domain state: only an HSM
 //! holding the same security domain restores it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -20,11 +19,18 @@ use super::app::App;
 use super::http::ApiError;
 use super::keys::{backup_key, require_active};
 use super::server::uuid;
+
+mod contents;
+mod selective;
+mod storage;
+
 use crate::files::{self, MODE_SECRET};
 use crate::primitives::jwe::{self, CompactJwe};
+use contents::{apply_snapshot, snapshot};
+use storage::{backup_folder, require_credential, storage_dir};
 
 const LABEL: &str = "mhsm-full-backup";
-const FILE: &str = "backup.json";
+pub(super) const FILE: &str = "backup.json";
 
 /// A full backup or restore job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,6 +45,9 @@ pub struct Job {
     pub duration: f64,
     /// The backup folder's URI.
     pub folder_uri: String,
+    /// The error code of a failed job (`BackupRestoreFailed` when not set).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// The backup and restore routes.
@@ -48,56 +57,17 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/hsm/{hsm}/backup/{job}/pending", get(backup_status))
         .route("/hsm/{hsm}/restore", put(restore))
         .route("/hsm/{hsm}/restore/{job}/pending", get(restore_status))
+        .route(
+            "/hsm/{hsm}/keys/{name}/restore",
+            put(selective::restore_key),
+        )
 }
 
-fn now() -> f64 {
+pub(super) fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// The directory of a `file:///ABSOLUTE/DIR` storage URI.
-fn storage_dir(uri: &str) -> Result<PathBuf, ApiError> {
-    let path = uri
-        .strip_prefix("file://")
-        .filter(|p| p.starts_with('/'))
-        .ok_or_else(|| ApiError::bad_parameter(format!("storageResourceUri '{uri}': the emulator stores backups on local disk; use file:///ABSOLUTE/DIRECTORY")))?;
-    let dir = PathBuf::from(path.trim_end_matches('/'));
-    if !dir.is_dir() {
-        return Err(ApiError::bad_parameter(format!(
-            "storageResourceUri '{uri}': {} is not an existing directory",
-            dir.display()
-        )));
-    }
-    Ok(dir)
-}
-
-/// The folder `folder` (relative, maybe nested: the SDKs take the first segment of a
-/// folder URL's path as the container and pass the rest) inside `storage`. `..`, `.`,
-/// empty segments, absolute names, and symlinks leading out of `storage` are refused.
-fn backup_folder(storage: &std::path::Path, folder: &str) -> Result<PathBuf, ApiError> {
-    let bad = || {
-        ApiError::bad_parameter(format!(
-            "'folderToRestore' '{folder}' must name a backup folder inside the storage container"
-        ))
-    };
-    let folder = folder.trim_end_matches('/');
-    if folder.is_empty()
-        || folder
-            .split('/')
-            .any(|segment| segment.is_empty() || segment == "." || segment == "..")
-    {
-        return Err(bad());
-    }
-    let inside = storage
-        .canonicalize()
-        .and_then(|root| Ok((storage.join(folder).canonicalize()?, root)))
-        .map(|(path, root)| path.starts_with(&root).then_some(path));
-    match inside {
-        Ok(Some(path)) if path.is_dir() => Ok(path),
-        _ => Err(bad()),
-    }
 }
 
 fn status_body(job_id: &str, job: &Job) -> Value {
@@ -111,7 +81,10 @@ fn status_body(job_id: &str, job: &Job) -> Value {
         "status": status,
         "statusDetails": if running { Value::Null } else { json!(job.error.clone().unwrap_or_default()) },
         "error": match (&job.error, running) {
-            (Some(message), false) => json!({"code": "BackupRestoreFailed", "message": message}),
+            (Some(message), false) => json!({
+                "code": job.code.as_deref().unwrap_or("BackupRestoreFailed"),
+                "message": message,
+            }),
             _ => Value::Null,
         },
         "startTime": job.started as u64,
@@ -121,7 +94,7 @@ fn status_body(job_id: &str, job: &Job) -> Value {
     })
 }
 
-fn accepted(app: &App, hsm: &str, kind: &str, job_id: &str, job: &Job) -> Response {
+pub(super) fn accepted(app: &App, hsm: &str, kind: &str, job_id: &str, job: &Job) -> Response {
     let mut response = (StatusCode::ACCEPTED, Json(status_body(job_id, job))).into_response();
     let url = format!("{}/{kind}/{job_id}/pending", app.hsm_url(hsm));
     if let Ok(v) = HeaderValue::from_str(&url) {
@@ -154,7 +127,8 @@ async fn backup(
     let dir = storage_dir(uri)?;
     let stamp = crate::keys::generate::now_rfc3339().replace(['-', ':', 'T', 'Z'], "");
     let folder = format!("mhsm-{hsm}-{stamp}");
-    let contents = json!({"keys": h.keys, "role_definitions": h.role_definitions, "role_assignments": h.role_assignments});
+    require_credential(&body)?;
+    let contents = snapshot(&h)?;
     let sealed = jwe::encrypt_dir(
         contents.to_string().as_bytes(),
         &backup_key(&h, LABEL)?,
@@ -182,6 +156,7 @@ async fn backup(
         started: now(),
         duration: app.operation_seconds,
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
+        code: None,
     };
     record(&app, &hsm, &job_id, job.clone())?;
     Ok(accepted(&app, &hsm, "backup", &job_id, &job))
@@ -200,19 +175,12 @@ async fn restore(
         .ok_or_else(|| {
             ApiError::bad_parameter("'sasTokenParameters.storageResourceUri' is required")
         })?;
-    let folder = body["folderToRestore"].as_str().unwrap_or_default();
+    require_credential(&body["sasTokenParameters"])?;
+    let folder = body["folderToRestore"]
+        .as_str()
+        .ok_or_else(|| ApiError::bad_parameter("'folderToRestore' must name a backup folder"))?;
     let path = backup_folder(&storage_dir(uri)?, folder)?.join(FILE);
-    let outcome = (|| {
-        let sealed =
-            files::read_bounded(&path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;
-        let jwe = CompactJwe::parse(&String::from_utf8_lossy(&sealed))
-            .map_err(|e| format!("the backup is malformed: {e}"))?;
-        let key = backup_key(&h, LABEL).map_err(|e| e.message)?;
-        let plain = jwe
-            .decrypt_dir(&key)
-            .map_err(|_| "the backup was made by an HSM with a different security domain; restore it into an HSM that holds the same security domain".to_owned())?;
-        serde_json::from_slice::<Value>(&plain).map_err(|e| e.to_string())
-    })();
+    let outcome = read_backup(&h, &path);
     let job_id = uuid();
     let job = Job {
         final_status: if outcome.is_ok() {
@@ -224,19 +192,33 @@ async fn restore(
         started: now(),
         duration: app.operation_seconds,
         folder_uri: format!("{}/{folder}", uri.trim_end_matches('/')),
+        code: None,
     };
     app.mutate_hsm(&hsm, |h| {
-        if let Ok(contents) = &outcome {
-            h.keys = serde_json::from_value(contents["keys"].clone()).unwrap_or_default();
-            h.role_definitions =
-                serde_json::from_value(contents["role_definitions"].clone()).unwrap_or_default();
-            h.role_assignments =
-                serde_json::from_value(contents["role_assignments"].clone()).unwrap_or_default();
-        }
+        let restored = match &outcome {
+            Ok(contents) => apply_snapshot(h, contents),
+            Err(_) => Ok(()),
+        };
         h.jobs.insert(job_id.clone(), job.clone());
-        Ok(())
+        restored
     })?;
     Ok(accepted(&app, &hsm, "restore", &job_id, &job))
+}
+
+/// The contents of the sealed backup at `path`, opened with `hsm`'s security domain.
+pub(super) fn read_backup(
+    hsm: &super::state::Hsm,
+    path: &std::path::Path,
+) -> Result<Value, String> {
+    let sealed =
+        files::read_bounded(path, 64 * 1024 * 1024, "a backup").map_err(|e| e.to_string())?;
+    let jwe = CompactJwe::parse(&String::from_utf8_lossy(&sealed))
+        .map_err(|e| format!("the backup is malformed: {e}"))?;
+    let key = backup_key(hsm, LABEL).map_err(|e| e.message)?;
+    let plain = jwe.decrypt_dir(&key).map_err(|_| {
+        "the backup was made by an HSM with a different security domain; restore it into an HSM that holds the same security domain".to_owned()
+    })?;
+    serde_json::from_slice::<Value>(&plain).map_err(|e| e.to_string())
 }
 
 fn job_status(
