@@ -99,14 +99,8 @@ fn material(body: &Value) -> Result<Fresh, ApiError> {
                 size: bits,
                 crv: None,
                 material: String::from_utf8_lossy(&pem).into_owned(),
-                default_ops: &[
-                    "encrypt",
-                    "decrypt",
-                    "sign",
-                    "verify",
-                    "wrapKey",
-                    "unwrapKey",
-                ],
+                // Every operation but import and export.
+                default_ops: &request::KEY_OPS[..6],
             })
         }
         "EC-HSM" => {

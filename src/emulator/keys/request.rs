@@ -10,7 +10,7 @@ use crate::emulator::http::ApiError;
 /// The most tags a key version may carry.
 pub const MAX_TAGS: usize = 15;
 
-/// Every operation name `key_ops` may list.
+/// Every operation name `key_ops` may list (the six cryptographic ones first).
 pub const KEY_OPS: [&str; 8] = [
     "encrypt",
     "decrypt",
