@@ -22,6 +22,7 @@ mod sd;
 mod server;
 mod server_loop;
 pub mod state;
+mod subscriptions;
 mod tls;
 
 use std::net::SocketAddr;
