@@ -124,6 +124,7 @@ fn az_activates_and_recovers_an_emulated_hsm_offline() {
         assert_eq!(status["status"], "Success", "{hsm} {operation}: {status}");
     }
     // hsm-b serves the key data plane after the recovery.
+    e.grant_crypto_user("hsm-b");
     let key = e.create_key("hsm-b", "after-az-upload");
     assert!(key["key"]["kid"].is_string(), "{key}");
 }
