@@ -26,6 +26,7 @@ mod server;
 mod server_loop;
 mod settings;
 pub mod state;
+mod subscriptions;
 mod tls;
 
 use std::net::SocketAddr;

@@ -144,6 +144,7 @@ pub(super) fn build(config: &EmulatorConfig, url: &str) -> Result<Built, Emulato
     let main = Router::new()
         .merge(authority::routes())
         .merge(arm::routes())
+        .merge(super::subscriptions::routes())
         .merge(super::faults::routes())
         .fallback(error_shape::not_found)
         .layer(faults())
