@@ -237,3 +237,33 @@ fn on_ipv6_loopback_every_origin_is_on_that_address() {
     // The one certificate covers ::1 on every port.
     assert_eq!(status(&e, &format!("{a}/{ASSIGNMENTS}")), 200);
 }
+
+#[test]
+fn the_subscription_list_needs_a_resource_manager_token() {
+    let e = TestEmulator::start(&["hsm-a"]);
+    let c = e.credentials();
+    let oid = c["object_id"].as_str().unwrap();
+    let url = format!("{}/subscriptions?api-version=2022-12-01", e.url);
+    let list = |token: Option<String>| {
+        let r = e.client.raw.get(&url);
+        let r = match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        };
+        r.send().unwrap()
+    };
+    let r = list(Some(e.mint(oid, ARM, 0)));
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    let subs = body["value"].as_array().unwrap();
+    assert_eq!(subs.len(), 1, "{body}");
+    assert_eq!(
+        subs[0]["subscriptionId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(subs[0]["tenantId"], c["tenant_id"]);
+    // Getting past the check: no token, a data-plane token, an expired ARM token.
+    assert_eq!(list(None).status(), 401);
+    assert_eq!(list(Some(e.admin_token())).status(), 401);
+    assert_eq!(list(Some(e.mint(oid, ARM, 7200))).status(), 401);
+}
