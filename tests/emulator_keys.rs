@@ -858,3 +858,59 @@ fn a_role_on_one_key_covers_that_key_only() {
         "another name",
     );
 }
+
+#[test]
+fn a_deleted_key_is_purged_by_itself_at_its_scheduled_purge_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    {
+        let e = TestEmulator::start_in(&dir, &["alpha"]);
+        e.activate("alpha");
+        e.grant_crypto_user("alpha");
+        e.assign("alpha", &e.admin_oid(), CRYPTO_OFFICER, "/keys");
+        let k = Keys::new(&e, "alpha");
+        for name in ["due", "kept"] {
+            ok(k.create(name, json!({"kty": "oct-HSM"})), name);
+            ok(k.delete(&format!("keys/{name}")), "delete");
+        }
+    }
+    // The emulator is stopped; "due" reaches its scheduled purge date (state.json edited).
+    let file = dir.join("state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let due = &mut state["hsms"]["alpha"]["deleted_keys"]["due"];
+    due["scheduled_purge_date"] = json!(sdctl::emulator::identity::now() - 1);
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let e = TestEmulator::start_in(&dir, &["alpha"]);
+    let k = Keys::new(&e, "alpha");
+    refused(
+        k.get("deletedkeys/due"),
+        404,
+        "KeyNotFound",
+        "past its purge date",
+    );
+    refused(
+        k.post("deletedkeys/due/recover", json!({})),
+        404,
+        "KeyNotFound",
+        "recover",
+    );
+    let listed = ok(k.get("deletedkeys"), "list");
+    let ids: Vec<&str> = listed["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["recoveryId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [format!("{}/deletedkeys/kept", k.base)]);
+    ok(
+        k.create("due", json!({"kty": "oct-HSM"})),
+        "its name is free",
+    );
+    // One still within its retention keeps its name.
+    refused(
+        k.create("kept", json!({"kty": "oct-HSM"})),
+        409,
+        "Conflict",
+        "still kept",
+    );
+}

@@ -31,9 +31,22 @@ fn deleted_not_found(name: &str) -> ApiError {
     )
 }
 
+/// Whether `d` is still kept at `now`: at its scheduled purge date it is purged by itself.
+fn kept(d: &DeletedKey, now: u64) -> bool {
+    now < d.scheduled_purge_date
+}
+
+/// Drops the deleted keys whose scheduled purge date has come.
+pub(super) fn sweep(h: &mut Hsm) {
+    let now = crate::emulator::identity::now();
+    h.deleted_keys.retain(|_, d| kept(d, now));
+}
+
 fn deleted<'a>(h: &'a Hsm, name: &str) -> Result<&'a DeletedKey, ApiError> {
+    let now = crate::emulator::identity::now();
     h.deleted_keys
         .get(name)
+        .filter(|d| kept(d, now))
         .ok_or_else(|| deleted_not_found(name))
 }
 
@@ -61,6 +74,7 @@ pub async fn delete(
     require_active(&h)?;
     let now = crate::emulator::identity::now();
     let (d, h) = app.mutate_hsm(&hsm, |h| {
+        sweep(h);
         let entry = h.keys.remove(&name).ok_or_else(|| not_found(&name))?;
         let d = DeletedKey {
             entry,
@@ -100,9 +114,11 @@ pub async fn list_deleted(
     let (_, h) = app.authorize(&headers, &hsm, "/keys", "keys/deletedKeys/read/action")?;
     require_active(&h)?;
     let base = app.hsm_url(&hsm);
+    let now = crate::emulator::identity::now();
     let items = h
         .deleted_keys
         .iter()
+        .filter(|(_, d)| kept(d, now))
         .filter_map(|(name, d)| {
             let item = key_item(
                 format!("{base}/keys/{name}"),
@@ -125,6 +141,7 @@ pub async fn recover(
     let (_, h) = app.authorize(&headers, &hsm, &scope, "keys/deletedKeys/recover/action")?;
     require_active(&h)?;
     let entry = app.mutate_hsm(&hsm, |h| {
+        sweep(h);
         let d = h
             .deleted_keys
             .remove(&name)
@@ -148,6 +165,7 @@ pub async fn purge(
     let (_, h) = app.authorize(&headers, &hsm, &scope, "keys/deletedKeys/delete")?;
     require_active(&h)?;
     app.mutate_hsm(&hsm, |h| {
+        sweep(h);
         deleted(h, &name)?;
         if h.retention.purge_protection {
             return Err(ApiError::new(

@@ -167,8 +167,10 @@ fn find_version<'a>(
     }
 }
 
-/// 409 when `name` is a deleted key: its name cannot be reused until recovered or purged.
-fn deleted_conflict(h: &Hsm, name: &str) -> Result<(), ApiError> {
+/// 409 when `name` is a deleted key: its name cannot be reused until recovered or purged
+/// (by a caller, or by itself at its scheduled purge date: those are dropped first).
+fn deleted_conflict(h: &mut Hsm, name: &str) -> Result<(), ApiError> {
+    deleted::sweep(h);
     if h.deleted_keys.contains_key(name) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
