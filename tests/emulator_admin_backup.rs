@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::emulator::{download_request, TestEmulator};
+use common::emulator::TestEmulator;
 use common::Fixture;
 use serde_json::{json, Value};
 
@@ -15,26 +15,10 @@ const SETTING: &str = "AllowKeyManagementOperationsThroughARM";
 
 /// An activated HSM `alpha` whose administrator also holds Crypto User.
 fn activated() -> (TestEmulator, Fixture) {
-    let fx = Fixture::new();
-    for n in ["a", "b", "c"] {
-        fx.openssl_custodian(n, 2048);
-    }
     let e = TestEmulator::start(&["alpha"]);
+    e.activate("alpha");
     e.grant_crypto_user("alpha");
-    let base = e.hsm("alpha");
-    let request = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
-    let r = e
-        .post(
-            &format!("{base}/securitydomain/download"),
-            &e.admin_token(),
-            &request,
-        )
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let pending = format!("{base}/securitydomain/download/pending");
-    assert_eq!(e.wait(&pending, &e.admin_token())["status"], "Success");
-    (e, fx)
+    (e, Fixture::new())
 }
 
 /// Starts a long-running request; its status URL, or the error answer.

@@ -9,24 +9,14 @@
 mod common;
 
 use common::emulator::TestEmulator;
-use common::sdk::script;
+use common::sdk::{activate, script};
 use common::Fixture;
-
-fn activate(e: &TestEmulator, fx: &Fixture, hsm: &str) {
-    for n in ["a", "b", "c"] {
-        fx.openssl_custodian(n, 2048);
-    }
-    let args = [
-        "download", "--cert", "a.cer", "--cert", "b.cer", "--cert", "c.cer", "--out", "sd.json",
-    ];
-    script(e, fx, hsm, "sd.py", &args).ok();
-}
 
 #[test]
 fn access_control_client_creates_reads_lists_and_deletes_definitions_and_assignments() {
     let e = TestEmulator::start(&["alpha"]);
     let fx = Fixture::new();
-    activate(&e, &fx, "alpha");
+    activate(&e, &fx, "alpha", "sd.json");
     let principal = "6f1d8cc5-0e63-4a2a-9d0e-2b4a3f3c1d11";
     let r = script(&e, &fx, "alpha", "roles.py", &["--principal", principal]).ok();
 

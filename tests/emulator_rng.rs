@@ -6,32 +6,10 @@
 
 mod common;
 
-use common::emulator::{download_request, TestEmulator};
-use common::Fixture;
+use common::emulator::TestEmulator;
 use serde_json::{json, Value};
 
 const RNG_ROLE: &str = "6a5d3c1b-0f1e-4d2c-9b8a-7f6e5d4c3b2a";
-
-/// Activates `hsm` with three openssl-made custodians (quorum 2).
-fn activate(e: &TestEmulator, hsm: &str) {
-    let fx = Fixture::new();
-    for name in ["a", "b", "c"] {
-        fx.openssl_custodian(name, 2048);
-    }
-    let request = download_request(fx.dir.path(), &["a.cer", "b.cer", "c.cer"], 2);
-    let token = e.admin_token();
-    let r = e
-        .post(
-            &format!("{}/securitydomain/download", e.hsm(hsm)),
-            &token,
-            &request,
-        )
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let pending = format!("{}/securitydomain/download/pending", e.hsm(hsm));
-    assert_eq!(e.wait(&pending, &token)["status"], "Success");
-}
 
 /// Gives the administrator, on `hsm`, a custom role at `/` holding only `rng/action`.
 fn grant_rng(e: &TestEmulator, hsm: &str) {
@@ -83,7 +61,7 @@ fn bytes(answer: &Value) -> Vec<u8> {
 #[test]
 fn random_bytes_need_the_data_action_and_respect_the_count() {
     let e = TestEmulator::start(&["alpha"]);
-    activate(&e, "alpha");
+    e.activate("alpha");
 
     let (status, refused) = rng(&e, "alpha", &json!({"count": 16}));
     assert_eq!(status, 403, "{refused}");
@@ -136,7 +114,7 @@ fn an_hsm_that_is_not_activated_gives_no_random_bytes() {
     let (status, answer) = rng(&e, "beta", &json!({"count": 8}));
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "HsmNotActivated");
-    activate(&e, "beta");
+    e.activate("beta");
     let (status, answer) = rng(&e, "beta", &json!({"count": 8}));
     assert_eq!(status, 200, "{answer}");
     assert_eq!(bytes(&answer).len(), 8);

@@ -123,23 +123,5 @@ pub fn recover(e: &TestEmulator, fx: &Fixture, hsm: &str, sd: &str) {
 /// Gives the administrator built-in role `role` at `/` of `hsm` (plain REST; `/`, as the
 /// random-number route is authorised there).
 pub fn grant(e: &TestEmulator, hsm: &str, role: &str) {
-    let body = serde_json::json!({"properties": {"scope": "/", "principalId": e.admin_oid(),
-        "roleDefinitionId": format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{role}")}});
-    let r = e
-        .client
-        .put(format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-            e.hsm(hsm),
-            uuid_like(role)
-        ))
-        .bearer_auth(e.admin_token())
-        .json(&body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().unwrap_or_default());
-}
-
-/// An assignment name derived from the role (one assignment per role and HSM).
-fn uuid_like(role: &str) -> String {
-    format!("sdk-{}", &role[..8])
+    e.assign(hsm, &e.admin_oid(), role, "/");
 }
