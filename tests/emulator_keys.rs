@@ -914,3 +914,54 @@ fn a_deleted_key_is_purged_by_itself_at_its_scheduled_purge_date() {
         "still kept",
     );
 }
+
+#[test]
+fn unknown_keys_and_versions_are_not_found_for_every_route() {
+    let e = ready(&["alpha"]);
+    let k = Keys::new(&e, "alpha");
+    ok(k.create("real", json!({"kty": "RSA-HSM"})), "create");
+    let none = "f".repeat(32);
+    let sign = json!({"alg": "RS256", "value": base64url::encode(&[1u8; 32])});
+    for (what, r) in [
+        ("get", k.get("keys/ghost")),
+        ("versions", k.get("keys/ghost/versions")),
+        ("update", k.patch("keys/ghost", json!({"tags": {}}))),
+        (
+            "update a version",
+            k.patch(&format!("keys/real/{none}"), json!({"tags": {}})),
+        ),
+        ("sign", k.post("keys/ghost/sign", sign.clone())),
+        (
+            "sign with a version",
+            k.post(&format!("keys/real/{none}/sign"), sign.clone()),
+        ),
+        ("delete", k.delete("keys/ghost")),
+        ("backup", k.post("keys/ghost/backup", json!({}))),
+        ("deleted", k.get("deletedkeys/ghost")),
+        ("recover", k.post("deletedkeys/ghost/recover", json!({}))),
+        ("purge", k.delete("deletedkeys/ghost")),
+    ] {
+        refused(r, 404, "KeyNotFound", what);
+    }
+    // Malformed bodies: 400 and nothing changes.
+    refused(
+        k.patch("keys/real", json!({"key_ops": "sign"})),
+        400,
+        "BadParameter",
+        "key_ops",
+    );
+    refused(
+        k.post("keys/restore", json!({"value": "not a backup"})),
+        400,
+        "BadParameter",
+        "restore",
+    );
+    refused(
+        k.post("keys/restore", json!({})),
+        400,
+        "BadParameter",
+        "restore without value",
+    );
+    let real = ok(k.get("keys/real"), "unchanged");
+    assert_eq!(real["key"]["key_ops"].as_array().unwrap().len(), 6);
+}

@@ -12,6 +12,7 @@ pub mod model;
 mod ops;
 mod read;
 mod request;
+mod update;
 
 use std::sync::Arc;
 
@@ -96,7 +97,7 @@ async fn update_current(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    read::update(app, hsm, name, None, headers, body).await
+    update::update(app, hsm, name, None, headers, body).await
 }
 
 async fn update_version(
@@ -105,7 +106,7 @@ async fn update_version(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    read::update(app, hsm, name, Some(version), headers, body).await
+    update::update(app, hsm, name, Some(version), headers, body).await
 }
 
 /// `POST /keys/{name}/{op}`: an operation with the current version.

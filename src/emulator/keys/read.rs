@@ -1,7 +1,6 @@
 //! Reading keys: `GET /keys/{name}` (current version), `GET /keys/{name}/{version}`,
 //! `GET /keys` and `GET /keys/{name}/versions` in pages (`maxresults` 1 to 25, `nextLink`
-//! with a `$skiptoken`, an absolute URL on the HSM's own origin), and
-//! `PATCH /keys/{name}[/{version}]` (attributes, tags, `key_ops` of one version).
+//! with a `$skiptoken`, an absolute URL on the HSM's own origin).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::bundle::{key_bundle, key_item};
-use super::model::KeyVersion;
-use super::{find, find_version, request, require_active, KeyPath, VersionPath};
+use super::{find, find_version, require_active, KeyPath, VersionPath};
 use crate::emulator::app::App;
 use crate::emulator::http::ApiError;
 use crate::primitives::base64url;
@@ -135,75 +133,5 @@ pub async fn list_versions(
         &query,
         &base,
         &format!("/keys/{name}/versions"),
-    )?))
-}
-
-/// Applies an update body to version `v`.
-fn apply(v: &mut KeyVersion, body: &Value, now: u64) -> Result<(), ApiError> {
-    let attrs = request::attributes(body)?;
-    let tags = request::tags(body)?;
-    let ops = request::key_ops(body)?;
-    if let Some(enabled) = attrs.enabled {
-        v.attributes.enabled = enabled;
-    }
-    if let Some(nbf) = attrs.nbf {
-        v.attributes.nbf = nbf;
-    }
-    if let Some(exp) = attrs.exp {
-        v.attributes.exp = exp;
-    }
-    if let (Some(nbf), Some(exp)) = (v.attributes.nbf, v.attributes.exp) {
-        if exp <= nbf {
-            return Err(ApiError::bad_parameter(
-                "attributes.exp must be later than attributes.nbf",
-            ));
-        }
-    }
-    if let Some(tags) = tags {
-        v.tags = tags;
-    }
-    if let Some(ops) = ops {
-        v.key_ops = ops;
-    }
-    v.attributes.updated = now;
-    Ok(())
-}
-
-/// `PATCH /keys/{name}/{version}` and `PATCH /keys/{name}` (the current version).
-pub async fn update(
-    app: Arc<App>,
-    hsm: String,
-    name: String,
-    version: Option<String>,
-    headers: HeaderMap,
-    body: Value,
-) -> Result<Json<Value>, ApiError> {
-    let (_, h) = app.authorize(
-        &headers,
-        &hsm,
-        &format!("/keys/{name}"),
-        "keys/write/action",
-    )?;
-    require_active(&h)?;
-    let now = crate::emulator::identity::now();
-    let updated = app.mutate_hsm(&hsm, |h| {
-        let wanted = find_version(h, &name, version.as_deref())?.version.clone();
-        let entry = h
-            .keys
-            .get_mut(&name)
-            .ok_or_else(|| super::not_found(&name))?;
-        let v = entry
-            .versions
-            .iter_mut()
-            .find(|v| v.version == wanted)
-            .ok_or_else(|| super::not_found(&name))?;
-        apply(v, &body, now)?;
-        Ok(v.clone())
-    })?;
-    Ok(Json(key_bundle(
-        &app.hsm_url(&hsm),
-        &name,
-        &updated,
-        h.retention,
     )?))
 }
