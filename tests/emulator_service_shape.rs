@@ -188,7 +188,7 @@ fn api_version_is_required_and_checked() {
         .as_str()
         .unwrap()
         .contains("api-version"));
-    for bad in ["7.1", "7.7", "2023-07-01", ""] {
+    for bad in ["7.1", "7.7", "2023-07-01", "2025-07-02", ""] {
         let r = raw
             .get(format!("{list}?api-version={bad}"))
             .bearer_auth(&token)
@@ -196,7 +196,7 @@ fn api_version_is_required_and_checked() {
             .unwrap();
         assert_kv_error(r, 400, "BadParameter", bad);
     }
-    for good in ["7.2", "7.3", "7.4", "7.5", "7.6"] {
+    for good in ["7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"] {
         let r = raw
             .get(format!("{list}?api-version={good}"))
             .bearer_auth(&token)
