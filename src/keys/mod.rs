@@ -11,6 +11,7 @@ pub mod pbes2;
 pub mod pem;
 pub mod private;
 pub mod public;
+pub mod token;
 
 use std::path::PathBuf;
 
