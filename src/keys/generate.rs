@@ -10,7 +10,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
-use openssl::x509::{X509Builder, X509NameBuilder};
+use openssl::x509::{X509Builder, X509Name, X509NameBuilder};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -398,14 +398,7 @@ pub fn self_signed_certificate(
         context: format!("{name}: certificate"),
         detail: e.to_string(),
     };
-    let mut subject = X509NameBuilder::new().map_err(crypto)?;
-    for (k, v) in &options.subject {
-        subject
-            .append_entry_by_text(k, v)
-            .map_err(|e| KeyError::Usage(format!("--subject: cannot use {k}={v}: {e}")))?;
-    }
-    subject.append_entry_by_text("CN", name).map_err(crypto)?;
-    let subject = subject.build();
+    let subject = subject_name(name, options)?;
     let der = (|| {
         let mut serial = BigNum::new()?;
         // 159 random bits: positive, at most 20 octets, unique with overwhelming probability.
@@ -434,6 +427,23 @@ pub fn self_signed_certificate(
         context: format!("{name}: certificate"),
         detail,
     })
+}
+
+/// The certificate subject of custodian `name`: `[options.subject], CN=name` (shared by
+/// file keys and token keys, so both carry the same subject encoding).
+pub fn subject_name(name: &str, options: &GenerateOptions) -> Result<X509Name, KeyError> {
+    let crypto = |e: openssl::error::ErrorStack| KeyError::Crypto {
+        context: format!("{name}: certificate subject"),
+        detail: e.to_string(),
+    };
+    let mut subject = X509NameBuilder::new().map_err(crypto)?;
+    for (k, v) in &options.subject {
+        subject
+            .append_entry_by_text(k, v)
+            .map_err(|e| KeyError::Usage(format!("--subject: cannot use {k}={v}: {e}")))?;
+    }
+    subject.append_entry_by_text("CN", name).map_err(crypto)?;
+    Ok(subject.build())
 }
 
 fn file_name(path: &Path) -> String {

@@ -3,6 +3,7 @@
 //! run time, the PIN comes from a hidden prompt or a PIN file, and every private-key
 //! operation happens on the token.
 
+pub mod generate;
 pub mod uri;
 
 pub use uri::{Pkcs11Uri, UriError};

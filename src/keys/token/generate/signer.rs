@@ -1,0 +1,93 @@
+//! A signer for x509-cert's certificate builder whose private key stays on a PKCS#11 token:
+//! the to-be-signed bytes go to the token, which hashes and signs them with
+//! `CKM_SHA256_RSA_PKCS` (RSASSA-PKCS1-v1_5 with SHA-256); only the signature comes back.
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
+use der::asn1::{Any, BitString, ObjectIdentifier};
+use spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+    SignatureBitStringEncoding,
+};
+
+/// sha256WithRSAEncryption (RFC 4055); its parameters are an explicit NULL.
+pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+
+/// Signs with a private key on a token, through a logged-in session.
+pub struct TokenSigner<'s> {
+    session: &'s Session,
+    private_key: ObjectHandle,
+    public_key: TokenVerifyingKey,
+}
+
+impl<'s> TokenSigner<'s> {
+    /// A signer for `private_key`, whose public half is the SubjectPublicKeyInfo `spki_der`.
+    pub fn new(session: &'s Session, private_key: ObjectHandle, spki_der: Vec<u8>) -> Self {
+        TokenSigner {
+            session,
+            private_key,
+            public_key: TokenVerifyingKey { spki_der },
+        }
+    }
+}
+
+/// The public half of a token key, as its DER SubjectPublicKeyInfo.
+#[derive(Clone, Debug)]
+pub struct TokenVerifyingKey {
+    spki_der: Vec<u8>,
+}
+
+impl EncodePublicKey for TokenVerifyingKey {
+    fn to_public_key_der(&self) -> spki::Result<der::Document> {
+        Ok(der::Document::try_from(self.spki_der.as_slice())?)
+    }
+}
+
+/// A PKCS#1 v1.5 signature made by the token (as many bytes as the modulus).
+#[derive(Clone, Debug)]
+pub struct TokenSignature(Vec<u8>);
+
+impl TokenSignature {
+    /// The signature bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl SignatureBitStringEncoding for TokenSignature {
+    fn to_bitstring(&self) -> der::Result<BitString> {
+        BitString::from_bytes(&self.0)
+    }
+}
+
+/// What went wrong on the token while signing (carried inside [`signature::Error`]).
+#[derive(Debug, thiserror::Error)]
+#[error("C_Sign with CKM_SHA256_RSA_PKCS: {0}")]
+pub struct SignFailure(String);
+
+impl signature::Signer<TokenSignature> for TokenSigner<'_> {
+    fn try_sign(&self, msg: &[u8]) -> Result<TokenSignature, signature::Error> {
+        self.session
+            .sign(&Mechanism::Sha256RsaPkcs, self.private_key, msg)
+            .map(TokenSignature)
+            .map_err(|e| signature::Error::from_source(SignFailure(e.to_string())))
+    }
+}
+
+impl signature::Keypair for TokenSigner<'_> {
+    type VerifyingKey = TokenVerifyingKey;
+
+    fn verifying_key(&self) -> TokenVerifyingKey {
+        self.public_key.clone()
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for TokenSigner<'_> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        Ok(AlgorithmIdentifierOwned {
+            oid: SHA256_WITH_RSA,
+            parameters: Some(Any::null()),
+        })
+    }
+}
