@@ -159,7 +159,7 @@ fn trial_match(
 ) -> Option<(usize, Zeroizing<Vec<u8>>)> {
     shares.iter().enumerate().find_map(|(i, (_, share))| {
         let jwe = CompactJwe::parse(&share.enc_key).ok()?;
-        jwe.decrypt_rsa(key.key.openssl()).ok().map(|p| (i, p))
+        jwe.decrypt_rsa(&key.key).ok().map(|p| (i, p))
     })
 }
 
@@ -181,7 +181,7 @@ pub fn open_share(
         detail,
     };
     let jwe = CompactJwe::parse(&share.enc_key).map_err(|e| fail(e.to_string()))?;
-    let plaintext = jwe.decrypt_rsa(key.key.openssl()).map_err(|e| {
+    let plaintext = jwe.decrypt_rsa(&key.key).map_err(|e| {
         fail(format!(
             "{e} (the certificate matches, so the share was altered or the key is damaged)"
         ))

@@ -160,7 +160,7 @@ fn open_export(
     let plaintext =
         export
             .jwe
-            .decrypt_rsa(session.key.openssl())
+            .decrypt_rsa(&session.key)
             .map_err(|_| DomainError::ExportUnopened {
                 path: export.path.clone(),
                 session_key: session.key_path.clone(),
