@@ -185,6 +185,7 @@ fn open_export(
             location: claim.location,
             x5t_256: claim.x5t_256,
             matched_by: MatchedBy::SessionExport,
+            decryption: Some(session.key.decryption_path()),
         },
         plaintext,
     };
