@@ -12,9 +12,11 @@ use sdctl::keys::inspect::{inspect_file, FileReport, ItemReport};
 use sdctl::passphrase::{PassphraseSource, StrengthRule};
 use sdctl::Error;
 
-use super::secrets::{harden, passphrase_source};
+use super::secrets::{harden, passphrase_source, TokenArgs};
 use super::table::Table;
 use super::{OutputFormat, Reporter};
+
+mod token_generate;
 
 /// Custodian wrapping keys.
 #[derive(Subcommand, Debug)]
@@ -26,10 +28,17 @@ pub enum KeysCommand {
     /// --passphrase-file gives one line per custodian, in order. Keys are generated in
     /// parallel. Nothing is written unless every key was made; existing files are never
     /// overwritten without --force.
+    ///
+    /// With --pkcs11, each custodian's key is made on their own PKCS#11 token instead (its
+    /// PIN at a hidden prompt, or a line of --pin-file per token): the certificate is
+    /// signed on the token and stored there too, and no key file is written.
     #[command(after_help = "Examples:
   sdctl keys generate --count 3 --names alice,bob,carol --out-dir custodians
   sdctl keys generate --count 5 --bits 4096 --subject /O=Contoso/OU=HSM \\
       --out-dir custodians
+  sdctl keys generate --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+      --pkcs11 pkcs11:token=alice --pkcs11 pkcs11:token=bob \\
+      --pkcs11 pkcs11:token=carol --out-dir custodians
 
 Each custodian then reads their certificate's fingerprint aloud from manifest.json.")]
     Generate(GenerateArgs),
@@ -53,8 +62,22 @@ Each custodian then reads their certificate's fingerprint aloud from manifest.js
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
     /// Number of custodians (3 to 10, Managed HSM's limits).
-    #[arg(long, value_name = "N")]
-    count: usize,
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "pkcs11",
+        conflicts_with = "pkcs11"
+    )]
+    count: Option<usize>,
+    /// Make the keys ON PKCS#11 tokens instead of in files: one token URI per custodian
+    /// (pkcs11:token=LABEL), repeated for each token. The private key is generated on the
+    /// token, sensitive and not extractable; only NAME.cer and manifest.json are written.
+    /// Names default to the token labels.
+    #[arg(long, value_name = "URI")]
+    pkcs11: Vec<String>,
+    /// The token library and PINs for --pkcs11.
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Directory to write the keys, certificates and manifest.json into (created 0700).
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
@@ -71,16 +94,16 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "SUBJ")]
     subject: Option<String>,
     /// File with one new passphrase per custodian, in the order of the names.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "pkcs11")]
     passphrase_file: Option<PathBuf>,
     /// Accept passphrases shorter than 12 characters or with fewer than 6 distinct ones.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pkcs11")]
     allow_weak_passphrases: bool,
     /// Overwrite existing outputs.
     #[arg(long)]
     force: bool,
     /// Keys generated at once (default: the number of CPU cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "pkcs11")]
     jobs: Option<usize>,
 }
 
@@ -126,6 +149,15 @@ pub fn run(cmd: KeysCommand, format: OutputFormat) -> i32 {
 }
 
 fn run_generate(rep: &mut Reporter, args: GenerateArgs) -> Result<i32, Error> {
+    if !args.pkcs11.is_empty() {
+        return token_generate::run(rep, args);
+    }
+    let Some(count) = args.count else {
+        return Err(sdctl::keys::KeyError::Usage(
+            "--count N is needed (or --pkcs11 URI per token)".into(),
+        )
+        .into());
+    };
     harden(rep);
     let subject = match &args.subject {
         Some(s) => generate::parse_subject(s)?,
@@ -136,12 +168,12 @@ fn run_generate(rep: &mut Reporter, args: GenerateArgs) -> Result<i32, Error> {
         days: args.days,
         subject,
     };
-    let request = KeySetRequest::new(&args.out_dir, args.count, args.names, options, args.force)?;
+    let request = KeySetRequest::new(&args.out_dir, count, args.names, options, args.force)?;
     request.check_outputs_free()?;
 
     let source = passphrase_source(args.passphrase_file.as_deref(), rep)?;
     if let PassphraseSource::File(file) = &source {
-        file.expect_lines(args.count)?;
+        file.expect_lines(count)?;
     }
     if matches!(source, PassphraseSource::Prompt) {
         eprintln!(
@@ -164,7 +196,7 @@ fn run_generate(rep: &mut Reporter, args: GenerateArgs) -> Result<i32, Error> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let bar = progress_bar(rep, args.count as u64, "generating RSA keys");
+    let bar = progress_bar(rep, count as u64, "generating RSA keys");
     let custodians = request.generate(&passphrases, jobs, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();
     let manifest = request.write(&custodians?)?;
@@ -192,7 +224,7 @@ fn print_manifest(dir: &Path, manifest: &Manifest) {
     for c in &manifest.custodians {
         table.row(vec![
             c.name.clone(),
-            c.key_file.clone(),
+            c.key_file.clone().unwrap_or_default(),
             c.certificate_file.clone(),
             c.sha256_fingerprint.clone(),
         ]);

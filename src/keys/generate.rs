@@ -126,8 +126,10 @@ pub struct NewCustodian {
 pub struct ManifestEntry {
     /// The custodian's name.
     pub name: String,
-    /// The private key's file name (relative to the manifest).
-    pub key_file: String,
+    /// The private key's file name (relative to the manifest); absent for a key on a
+    /// token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
     /// The certificate's file name (relative to the manifest).
     pub certificate_file: String,
     /// The certificate subject.
@@ -146,8 +148,82 @@ pub struct ManifestEntry {
     pub x5t_256: String,
     /// The same thumbprint as `openssl x509 -fingerprint -sha256` prints it.
     pub sha256_fingerprint: String,
-    /// How the private key is encrypted.
+    /// How the private key is encrypted (or that it is on a token).
     pub key_encryption: String,
+    /// Where the key is, for a key generated on a PKCS#11 token (never a PIN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenEntry>,
+}
+
+/// `manifest.json`'s record of the token holding a custodian's key.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenEntry {
+    /// The token's label.
+    pub label: String,
+    /// The token's serial number.
+    pub serial: String,
+    /// The token's manufacturer.
+    pub manufacturer: String,
+    /// The token's model.
+    pub model: String,
+    /// The key objects' label (`CKA_LABEL`, `sdctl-NAME`).
+    pub object: String,
+    /// The key objects' `CKA_ID`, hex.
+    pub id: String,
+    /// The key's PKCS#11 URI, to give later commands.
+    pub uri: String,
+}
+
+impl ManifestEntry {
+    /// The entry of custodian `name` with `certificate` (written as `certificate_file`).
+    pub fn new(
+        name: &str,
+        certificate: &Certificate,
+        certificate_file: String,
+        key_file: Option<String>,
+        key_encryption: String,
+        token: Option<TokenEntry>,
+    ) -> Self {
+        let info = certificate.public_key().info();
+        ManifestEntry {
+            name: name.to_owned(),
+            key_file,
+            certificate_file,
+            subject: certificate.subject().to_owned(),
+            serial: certificate.serial_hex().to_owned(),
+            key_algorithm: info.algorithm,
+            key_bits: info.bits.unwrap_or(0),
+            not_before: certificate.not_before().to_string(),
+            not_after: certificate.not_after().to_string(),
+            x5t_256: certificate.x5t_256(),
+            sha256_fingerprint: certificate.sha256_fingerprint(),
+            key_encryption,
+            token,
+        }
+    }
+}
+
+impl Manifest {
+    /// A manifest of `custodians`, created now by this sdctl.
+    pub fn new(custodians: Vec<ManifestEntry>) -> Self {
+        Manifest {
+            format: "sdctl-custodian-keys".into(),
+            version: 1,
+            created: now_rfc3339(),
+            generator: format!("sdctl {}", env!("CARGO_PKG_VERSION")),
+            custodians,
+        }
+    }
+
+    /// The manifest as pretty JSON with a final newline.
+    pub fn to_json(&self) -> Result<String, KeyError> {
+        let mut json = serde_json::to_string_pretty(self).map_err(|e| KeyError::Crypto {
+            context: "manifest".into(),
+            detail: e.to_string(),
+        })?;
+        json.push('\n');
+        Ok(json)
+    }
 }
 
 /// `manifest.json`: the public record of a generated key set.
@@ -268,37 +344,20 @@ impl KeySetRequest {
             let cert_path = self.cert_path(&c.name);
             batch.stage(&key_path, c.key_pem.as_bytes(), MODE_SECRET)?;
             batch.stage(&cert_path, c.certificate.to_pem().as_bytes(), MODE_PUBLIC)?;
-            let info = c.certificate.public_key().info();
-            entries.push(ManifestEntry {
-                name: c.name.clone(),
-                key_file: file_name(&key_path),
-                certificate_file: file_name(&cert_path),
-                subject: c.certificate.subject().to_owned(),
-                serial: c.certificate.serial_hex().to_owned(),
-                key_algorithm: info.algorithm,
-                key_bits: info.bits.unwrap_or(0),
-                not_before: c.certificate.not_before().to_string(),
-                not_after: c.certificate.not_after().to_string(),
-                x5t_256: c.certificate.x5t_256(),
-                sha256_fingerprint: c.certificate.sha256_fingerprint(),
-                key_encryption: format!(
+            entries.push(ManifestEntry::new(
+                &c.name,
+                &c.certificate,
+                file_name(&cert_path),
+                Some(file_name(&key_path)),
+                format!(
                     "PBES2 (PBKDF2-HMAC-SHA256, {} iterations; AES-256-CBC)",
                     pbes2::PBKDF2_ITERATIONS
                 ),
-            });
+                None,
+            ));
         }
-        let manifest = Manifest {
-            format: "sdctl-custodian-keys".into(),
-            version: 1,
-            created: now_rfc3339(),
-            generator: format!("sdctl {}", env!("CARGO_PKG_VERSION")),
-            custodians: entries,
-        };
-        let mut json = serde_json::to_string_pretty(&manifest).map_err(|e| KeyError::Crypto {
-            context: "manifest".into(),
-            detail: e.to_string(),
-        })?;
-        json.push('\n');
+        let manifest = Manifest::new(entries);
+        let json = manifest.to_json()?;
         batch.stage(
             &self.out_dir.join(MANIFEST_FILE),
             json.as_bytes(),
@@ -446,7 +505,8 @@ pub fn subject_name(name: &str, options: &GenerateOptions) -> Result<X509Name, K
     Ok(subject.build())
 }
 
-fn file_name(path: &Path) -> String {
+/// The last component of `path` as text (a manifest's relative file name).
+pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()

@@ -6,6 +6,7 @@
 //! No private key material ever leaves the token. If anything fails after the pair was
 //! made, the objects made are destroyed again.
 
+pub mod set;
 mod signer;
 
 pub use signer::{SignFailure, TokenSignature, TokenSigner, TokenVerifyingKey, SHA256_WITH_RSA};
@@ -513,6 +514,19 @@ fn ensure_unused(session: &Session, uri: &str, label: &str, id: &[u8]) -> Result
         }
     }
     Ok(())
+}
+
+/// Destroys the certificate, public and private key of a key made by
+/// [`generate_on_token`] (to undo a set that could not be finished).
+pub fn destroy_made(session: &Session, made: &TokenKeyMade) -> Result<(), TokenError> {
+    destroy_all(
+        session,
+        &[made.private_key, made.public_key, made.certificate_object],
+    )
+    .map_err(|detail| TokenError::Device {
+        context: format!("{}: removing the key made", made.uri),
+        detail,
+    })
 }
 
 /// Destroys every object in `made` (newest first); reports the failures.
