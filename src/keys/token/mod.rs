@@ -4,6 +4,7 @@
 //! operation happens on the token.
 
 pub mod host_padding;
+pub mod inspect;
 pub mod key;
 pub mod module;
 pub mod pin;
