@@ -6,13 +6,16 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sdctl::keys::check::{check_set, CheckReport, KeyStatus, Severity};
+use sdctl::keys::check::{check_set_with, CheckReport, KeyStatus, Severity};
 use sdctl::keys::generate::{self, GenerateOptions, KeySetRequest, Manifest};
 use sdctl::keys::inspect::{inspect_file, FileReport, ItemReport};
+use sdctl::keys::token::inspect::{inspect_token_key, TokenKeyReport};
+use sdctl::keys::token::is_pkcs11_uri;
 use sdctl::passphrase::{PassphraseSource, StrengthRule};
 use sdctl::Error;
 
-use super::secrets::{harden, passphrase_source, TokenArgs};
+use super::keys_token::print_token_key_report;
+use super::secrets::{harden, passphrase_source, token_access, TokenArgs};
 use super::table::Table;
 use super::{OutputFormat, Reporter};
 
@@ -56,6 +59,17 @@ Each custodian then reads their certificate's fingerprint aloud from manifest.js
   sdctl keys check --sd-wrapping-keys custodians/*.cer
   sdctl keys check --sd-wrapping-keys custodians/*.cer --keys custodians/*.key")]
     Check(CheckArgs),
+    /// List the tokens a PKCS#11 module shows (slot, label, serial, PIN state); with a
+    /// token URI, the objects on it: keys (size, extractable or not), certificates
+    /// (subject, x5t_256), each with the URI that names it.
+    #[command(
+        name = "list-token",
+        after_help = "Examples:
+  sdctl keys list-token --pkcs11-module /usr/lib/softhsm/libsofthsm2.so
+  sdctl keys list-token --pkcs11-module /usr/lib/x86_64-linux-gnu/libykcs11.so \\
+      'pkcs11:serial=12345678' --login"
+    )]
+    ListToken(super::keys_token::ListTokenArgs),
 }
 
 /// Arguments of `keys generate`.
@@ -110,9 +124,12 @@ pub struct GenerateArgs {
 /// Arguments of `keys inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// Certificates and keys: PEM or DER; X.509, PKCS#8, PKCS#1, PKCS#12, public keys.
+    /// Certificates and keys: PEM or DER; X.509, PKCS#8, PKCS#1, PKCS#12, public keys;
+    /// or keys on tokens as pkcs11: URIs (the token's PIN is asked).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
 }
 
 /// Arguments of `keys check`.
@@ -127,6 +144,8 @@ pub struct CheckArgs {
     /// File with one passphrase per key, in the order of --keys (empty line: unencrypted).
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
 }
 
 /// Runs a `keys` subcommand and returns the exit status.
@@ -135,12 +154,14 @@ pub fn run(cmd: KeysCommand, format: OutputFormat) -> i32 {
         KeysCommand::Generate(_) => "keys generate",
         KeysCommand::Inspect(_) => "keys inspect",
         KeysCommand::Check(_) => "keys check",
+        KeysCommand::ListToken(_) => "keys list-token",
     };
     let mut rep = Reporter::new(format, name);
     let outcome = match cmd {
         KeysCommand::Generate(args) => run_generate(&mut rep, args),
         KeysCommand::Inspect(args) => run_inspect(&mut rep, args),
         KeysCommand::Check(args) => run_check(&mut rep, args),
+        KeysCommand::ListToken(args) => super::keys_token::run_list_token(&mut rep, args),
     };
     match outcome {
         Ok(code) => code,
@@ -241,17 +262,31 @@ fn print_manifest(dir: &Path, manifest: &Manifest) {
 fn run_inspect(rep: &mut Reporter, args: InspectArgs) -> Result<i32, Error> {
     harden(rep);
     let now = SystemTime::now();
-    let reports = args
-        .files
+    let (uris, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        args.files.iter().partition(|f| is_pkcs11_uri(f));
+    let reports = files
         .iter()
         .map(|f| inspect_file(f, now))
         .collect::<Result<Vec<_>, _>>()?;
+    let access = token_access(&args.tokens, rep)?;
+    let token_keys = uris
+        .iter()
+        .map(|u| inspect_token_key(&access, &u.to_string_lossy(), now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sdctl::keys::KeyError::from)?;
     #[derive(serde::Serialize)]
     struct Files<'a> {
         files: &'a [FileReport],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        token_keys: &'a [TokenKeyReport],
     }
-    Ok(rep.finish(&Files { files: &reports }, true, || {
-        reports.iter().for_each(print_file_report)
+    let out = Files {
+        files: &reports,
+        token_keys: &token_keys,
+    };
+    Ok(rep.finish(&out, true, || {
+        reports.iter().for_each(print_file_report);
+        token_keys.iter().for_each(print_token_key_report);
     }))
 }
 
@@ -362,10 +397,12 @@ fn run_check(rep: &mut Reporter, args: CheckArgs) -> Result<i32, Error> {
     if let PassphraseSource::File(file) = &source {
         file.expect_lines(args.keys.len())?;
     }
-    let report = check_set(
+    let access = token_access(&args.tokens, rep)?;
+    let report = check_set_with(
         &args.sd_wrapping_keys,
         &args.keys,
         &source,
+        &access,
         SystemTime::now(),
     )?;
     if let Some(line) = check_failure(&report) {

@@ -12,6 +12,7 @@ mod help_tests;
 #[cfg(feature = "online")]
 mod hsm;
 mod keys;
+mod keys_token;
 mod report;
 mod sd;
 mod secrets;

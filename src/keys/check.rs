@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::certificate::Certificate;
 use super::generate::{MAX_CUSTODIANS, MIN_CUSTODIANS};
-use super::private::{find_certificate_beside, open_private_key};
+use super::private::{find_certificate_beside, load_token_key, open_private_key};
 use super::public::KeyInfo;
+use super::token::{self, TokenAccess, TokenError};
 use super::{load_certificate, KeyError};
 use crate::passphrase::{PassphraseError, PassphraseSource};
 
@@ -116,6 +117,19 @@ pub fn check_set(
     passphrases: &PassphraseSource,
     now: SystemTime,
 ) -> Result<CheckReport, KeyError> {
+    check_set_with(certs, keys, passphrases, &TokenAccess::default(), now)
+}
+
+/// [`check_set`] where keys may also be PKCS#11 URIs, reached through `tokens`: a wrong
+/// PIN is a failed check like a wrong passphrase; a token key that can leave its token is
+/// a warning.
+pub fn check_set_with(
+    certs: &[PathBuf],
+    keys: &[PathBuf],
+    passphrases: &PassphraseSource,
+    tokens: &TokenAccess,
+    now: SystemTime,
+) -> Result<CheckReport, KeyError> {
     let loaded: Vec<Certificate> = certs
         .iter()
         .map(|p| load_certificate(p))
@@ -145,7 +159,7 @@ pub fn check_set(
             &loaded,
             &mut rows,
             &mut set_findings,
-            passphrases,
+            (passphrases, tokens),
         )?;
     }
     if !keys.is_empty() {
@@ -252,11 +266,20 @@ fn check_key(
     certs: &[Certificate],
     rows: &mut [CustodianRow],
     set_findings: &mut Vec<Finding>,
-    passphrases: &PassphraseSource,
+    (passphrases, tokens): (&PassphraseSource, &TokenAccess),
 ) -> Result<(), KeyError> {
     let shown = key_path.display().to_string();
-    let key = match open_private_key(key_path, index, passphrases) {
-        Ok((key, _)) => key,
+    let opened = if token::is_pkcs11_uri(key_path) {
+        load_token_key(key_path, tokens).map(|k| k.key)
+    } else {
+        open_private_key(key_path, index, passphrases).map(|(key, _)| key)
+    };
+    let key = match opened {
+        Ok(key) => key,
+        Err(err @ KeyError::Token(TokenError::WrongPin { .. })) => {
+            set_findings.push(Finding::error("wrong_pin", err.to_string()));
+            return Ok(());
+        }
         // A key that is there but does not open is a failed check; a file that is not a
         // key at all, or a passphrase that cannot be had, is bad input.
         Err(err @ KeyError::WrongPassphrase { .. })
@@ -302,6 +325,12 @@ fn check_key(
             ),
         ));
         return Ok(());
+    }
+    if key.token().is_some_and(|t| !t.facts().stays_on_token()) {
+        row.findings.push(Finding::warning(
+            "extractable_token_key",
+            format!("{shown}: the key can leave its token (CKA_EXTRACTABLE true or CKA_SENSITIVE false); generate custodian keys on the token, non-extractable"),
+        ));
     }
     row.private_key = Some(shown);
     row.key_status = KeyStatus::Ok;

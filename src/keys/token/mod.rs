@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod host_padding;
+pub mod inspect;
 pub mod key;
 pub mod module;
 pub mod pin;
