@@ -119,7 +119,11 @@ impl Pkcs11Uri {
                 }
             }
         }
-        for attr in query.into_iter().flat_map(|q| q.split('&')).filter(|a| !a.is_empty()) {
+        for attr in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|a| !a.is_empty())
+        {
             let (name, value) = split_attr(attr).map_err(&fail)?;
             note_once(&mut seen, &name).map_err(&fail)?;
             if name == "pin-value" {
@@ -139,14 +143,21 @@ impl Pkcs11Uri {
         }
         if uri.object.is_none() && uri.id.is_none() && uri.token.is_none() && uri.serial.is_none() {
             return Err(fail(
-                "names neither a token nor an object; give at least token= and object= (or id=)".into(),
+                "names neither a token nor an object; give at least token= and object= (or id=)"
+                    .into(),
             ));
         }
         Ok(uri)
     }
 
     /// Whether a token with this label, manufacturer, serial and model matches the URI.
-    pub fn matches_token(&self, label: &str, manufacturer: &str, serial: &str, model: &str) -> bool {
+    pub fn matches_token(
+        &self,
+        label: &str,
+        manufacturer: &str,
+        serial: &str,
+        model: &str,
+    ) -> bool {
         let eq = |want: &Option<String>, have: &str| {
             want.as_deref().is_none_or(|w| w == have.trim_end())
         };
@@ -168,7 +179,10 @@ impl fmt::Display for Pkcs11Uri {
             }
         };
         push("token", self.token.as_deref().map(str::as_bytes));
-        push("manufacturer", self.manufacturer.as_deref().map(str::as_bytes));
+        push(
+            "manufacturer",
+            self.manufacturer.as_deref().map(str::as_bytes),
+        );
         push("serial", self.serial.as_deref().map(str::as_bytes));
         push("model", self.model.as_deref().map(str::as_bytes));
         push("object", self.object.as_deref().map(str::as_bytes));
@@ -249,7 +263,9 @@ pub fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| "bad percent-encoding (expected %XX with two hex digits)".to_string())?;
+                .ok_or_else(|| {
+                    "bad percent-encoding (expected %XX with two hex digits)".to_string()
+                })?;
             out.push(hex);
             i += 3;
         } else {

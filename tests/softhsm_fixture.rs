@@ -1,0 +1,108 @@
+//! The SoftHSM2 test fixture itself (tests/common/softhsm.rs): a token initialised in a
+//! temporary directory of its own, an openssl-made key and its certificate put on it and
+//! listed by OpenSC's pkcs11-tool, the 0600 PIN file, and the module that counts C_Login
+//! calls (used to prove that sdctl never retries a wrong PIN).
+
+mod common;
+
+use common::softhsm::{self, SoftHsm};
+use common::{mode_of, Fixture};
+
+#[test]
+fn a_fresh_token_holds_the_imported_key_and_certificate() {
+    let Some(hsm) = SoftHsm::try_new("a_fresh_token_holds_the_imported_key_and_certificate") else {
+        return;
+    };
+    let fx = Fixture::new();
+    fx.openssl_custodian("alice", 2048);
+    let uri = hsm.custodian_token(
+        "alice",
+        "123456",
+        "a1",
+        &fx.path("alice.key"),
+        Some(&fx.path("alice.cer")),
+    );
+    assert_eq!(uri, "pkcs11:token=alice;object=sdctl-alice");
+    assert_eq!(hsm.env().0, "SOFTHSM2_CONF");
+    assert!(std::path::Path::new(&hsm.env().1).is_file());
+    assert!(hsm.conf().starts_with(hsm.path("")));
+    let conf = std::fs::read_to_string(hsm.conf()).unwrap();
+    assert!(conf.contains("objectstore.backend = file"), "{conf}");
+    assert!(conf.contains(&format!(
+        "directories.tokendir = {}",
+        hsm.path("tokens").display()
+    )));
+
+    let objects = hsm.list_objects("alice");
+    assert!(objects.contains("Private Key Object; RSA"), "{objects}");
+    assert!(
+        objects.contains("Public Key Object; RSA 2048 bits"),
+        "{objects}"
+    );
+    assert!(
+        objects.contains("Certificate Object; type = X.509 cert"),
+        "{objects}"
+    );
+    assert!(objects.contains("label:      sdctl-alice"), "{objects}");
+    assert!(objects.contains("ID:         a1"), "{objects}");
+    // The imported private key is sensitive and not extractable: it cannot be read back.
+    let access = objects
+        .split("Private Key Object")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|l| l.trim().starts_with("Access:")))
+        .unwrap_or_else(|| panic!("no Access line: {objects}"));
+    let flags: Vec<&str> = access.split([':', ',']).map(str::trim).collect();
+    assert!(flags.contains(&"sensitive"), "{access}");
+    assert!(!flags.contains(&"extractable"), "{access}");
+
+    // The token is this fixture's alone: the machine's default SoftHSM2 does not see it.
+    let flags = hsm.token_flags("alice");
+    assert!(flags.contains("token initialized"), "{flags}");
+
+    // A second token in the same SoftHSM2; a certificate removed again.
+    hsm.init_token("bob", softhsm::SO_PIN, "654321");
+    assert_eq!(hsm.pin("bob"), "654321");
+    hsm.delete_cert("alice", "a1");
+    assert!(!hsm.list_objects("alice").contains("Certificate Object"));
+    assert_eq!(softhsm::module(), hsm.module());
+}
+
+#[test]
+fn pin_files_are_private() {
+    let fx = Fixture::new();
+    let path = softhsm::write_pin_file(&fx.path("pins"), &["123456", "654321"]);
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "123456\n654321\n");
+}
+
+#[test]
+fn the_counting_module_counts_logins() {
+    let Some(hsm) = SoftHsm::try_new("the_counting_module_counts_logins") else {
+        return;
+    };
+    hsm.init_token("carol", softhsm::SO_PIN, "123456");
+    let Some(counting) = hsm.counting_module() else {
+        return;
+    };
+    let counting = counting.display().to_string();
+    let run = |pin: &str| {
+        std::process::Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                &counting,
+                "--token-label",
+                "carol",
+                "--list-objects",
+            ])
+            .args(["--login", "--pin", pin])
+            .env("SOFTHSM2_CONF", hsm.conf())
+            .output()
+            .unwrap()
+    };
+    assert!(!run("000000").status.success());
+    assert_eq!(hsm.logins(), ["C_Login 1 0xa0"], "CKR_PIN_INCORRECT once");
+    let flags = hsm.token_flags("carol");
+    assert!(flags.contains("user PIN count low"), "{flags}");
+    assert!(run("123456").status.success());
+    assert_eq!(hsm.logins(), ["C_Login 1 0xa0", "C_Login 1 0x0"]);
+}
