@@ -106,3 +106,58 @@ fn the_counting_module_counts_logins() {
     assert!(run("123456").status.success());
     assert_eq!(hsm.logins(), ["C_Login 1 0xa0", "C_Login 1 0x0"]);
 }
+
+/// Run by [`SoftHsm::probe_private_key`] in a child process; does nothing otherwise.
+#[test]
+fn probe() {
+    softhsm::probe_main();
+}
+
+#[test]
+fn the_probe_reads_what_a_private_key_says_of_itself() {
+    let Some(hsm) = SoftHsm::try_new("the_probe_reads_what_a_private_key_says_of_itself") else {
+        return;
+    };
+    let fx = Fixture::new();
+    fx.openssl_custodian("dave", 2048);
+    hsm.custodian_token("dave", "123456", "d4", &fx.path("dave.key"), None);
+    let probe = hsm.probe_private_key("dave", "sdctl-dave");
+    // Imported, so not generated on the token (local false), but sensitive: the private
+    // exponent and the primes are not given out.
+    for want in [
+        "sensitive=true",
+        "extractable=false",
+        "local=false",
+        "private_exponent=sensitive",
+        "prime_1=sensitive",
+    ] {
+        assert!(probe.lines().any(|l| l == want), "{want}: {probe}");
+    }
+    assert!(!probe.contains("=available"), "{probe}");
+
+    // The lying module says every key is extractable.
+    let Some(lying) = hsm.lying_module() else {
+        return;
+    };
+    let lying = lying.display().to_string();
+    let out = std::process::Command::new("pkcs11-tool")
+        .args([
+            "--module",
+            &lying,
+            "--token-label",
+            "dave",
+            "--list-objects",
+        ])
+        .args(["--login", "--pin", "123456"])
+        .env("SOFTHSM2_CONF", hsm.conf())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let access = text
+        .split("Private Key Object")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|l| l.trim().starts_with("Access:")))
+        .unwrap_or_else(|| panic!("no Access line: {text}"));
+    assert!(access.contains("extractable"), "{access}");
+}

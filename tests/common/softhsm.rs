@@ -346,16 +346,24 @@ impl SoftHsm {
     /// shows how many times a program tried a PIN. None (after saying why) when no C
     /// compiler is installed.
     pub fn counting_module(&self) -> Option<PathBuf> {
-        let src = self.path("count_login.c");
-        let lib = self.path("libcountlogin.so");
+        self.shim("libcountlogin.so", &[])
+    }
+
+    /// Like [`SoftHsm::counting_module`], and it also says CKA_EXTRACTABLE is true for every
+    /// object asked about: a token that ignores the template's CKA_EXTRACTABLE = false.
+    pub fn lying_module(&self) -> Option<PathBuf> {
+        self.shim("libextractable.so", &["-DLIE_EXTRACTABLE"])
+    }
+
+    fn shim(&self, name: &str, defines: &[&str]) -> Option<PathBuf> {
+        let src = self.path("shim.c");
+        let lib = self.path(name);
         let log = self.login_log();
-        fs::write(
-            &src,
-            COUNT_LOGIN_C.replace("@LOG@", &log.display().to_string()),
-        )
-        .unwrap();
+        fs::write(&src, SHIM_C.replace("@LOG@", &log.display().to_string())).unwrap();
         let out = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O1", "-o"])
+            .args(["-shared", "-fPIC", "-O1"])
+            .args(defines)
+            .arg("-o")
             .arg(&lib)
             .arg(&src)
             .arg("-ldl")
@@ -373,6 +381,40 @@ impl SoftHsm {
         }
     }
 
+    /// What `token`'s private key labelled `object` says of itself, read in-process with
+    /// cryptoki: `NAME=VALUE` lines for CKA_SENSITIVE, CKA_EXTRACTABLE,
+    /// CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_LOCAL (true/false), and for
+    /// CKA_PRIVATE_EXPONENT, CKA_PRIME_1 and CKA_VALUE whether the token gives them out
+    /// (`sensitive`, `invalid`, `unavailable` or `available`). Runs in a child process
+    /// (this test binary again, test `probe`, which must call [`probe_main`]) because
+    /// SoftHSM2 reads `SOFTHSM2_CONF` from the process environment.
+    pub fn probe_private_key(&self, token: &str, object: &str) -> String {
+        let pin_file = self.path(&format!("probe-{token}.pin"));
+        write_pin_file(&pin_file, &[&self.pin(token)]);
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["probe", "--exact", "--nocapture", "--test-threads=1"])
+            .env("SOFTHSM2_CONF", &self.conf)
+            .env(
+                PROBE_ENV,
+                format!("{token}\t{object}\t{}", pin_file.display()),
+            )
+            .output()
+            .unwrap();
+        fs::remove_file(&pin_file).unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "probe failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            // libtest's "test probe ... " may share the first line.
+            .filter_map(|l| l.split_once("PROBE ").map(|(_, said)| said))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The file the counting module writes a line to per C_Login.
     pub fn login_log(&self) -> PathBuf {
         self.path("logins.log")
@@ -388,9 +430,10 @@ impl SoftHsm {
     }
 }
 
-/// The counting module: PKCS#11 v2.40's function list has 68 entries after the version,
-/// C_Login is entry 18 (0-based). Types are spelled out so that no PKCS#11 header is needed.
-const COUNT_LOGIN_C: &str = r#"
+/// The shim module: PKCS#11 v2.40's function list has 68 entries after the version,
+/// C_Login is entry 18 (0-based), C_GetAttributeValue 24. Types are spelled out so that no
+/// PKCS#11 header is needed.
+const SHIM_C: &str = r#"
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
@@ -400,8 +443,18 @@ typedef struct { unsigned char major, minor; } CK_VERSION;
 typedef struct { CK_VERSION version; void *f[68]; } LIST;
 typedef CK_RV (*login_fn)(CK_ULONG, CK_ULONG, unsigned char *, CK_ULONG);
 typedef CK_RV (*get_list_fn)(LIST **);
+typedef struct { CK_ULONG type; void *value; CK_ULONG len; } ATTR;
+typedef CK_RV (*get_attr_fn)(CK_ULONG, CK_ULONG, ATTR *, CK_ULONG);
 static LIST ours;
 static login_fn real_login;
+static get_attr_fn real_get_attr;
+static CK_RV lying_get_attr(CK_ULONG s, CK_ULONG o, ATTR *t, CK_ULONG n) {
+  CK_RV rv = real_get_attr(s, o, t, n);
+  for (CK_ULONG i = 0; i < n; i++)
+    if (t[i].type == 0x162 /* CKA_EXTRACTABLE */ && t[i].value && t[i].len >= 1)
+      *(unsigned char *)t[i].value = 1;
+  return rv;
+}
 static CK_RV counted_login(CK_ULONG s, CK_ULONG user, unsigned char *pin, CK_ULONG len) {
   CK_RV rv = real_login(s, user, pin, len);
   FILE *log = fopen("@LOG@", "a");
@@ -417,8 +470,94 @@ CK_RV C_GetFunctionList(LIST **out) {
   memcpy(&ours, theirs, sizeof ours);
   real_login = (login_fn)theirs->f[18];
   ours.f[18] = (void *)counted_login;
+  real_get_attr = (get_attr_fn)theirs->f[24];
+#ifdef LIE_EXTRACTABLE
+  ours.f[24] = (void *)lying_get_attr;
+#else
+  (void)lying_get_attr;
+#endif
   ours.f[3] = (void *)C_GetFunctionList;
   *out = &ours;
   return 0;
 }
 "#;
+
+/// The environment variable that makes the `probe` test of a test binary probe a key.
+pub const PROBE_ENV: &str = "SDCTL_TEST_PKCS11_PROBE";
+
+/// The body of a test binary's `probe` test: without [`PROBE_ENV`] it does nothing; with it
+/// (`TOKEN<TAB>OBJECT<TAB>PIN_FILE`, see [`SoftHsm::probe_private_key`]) it logs in to the
+/// token and prints `PROBE NAME=VALUE` lines about the private key.
+pub fn probe_main() {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+
+    let Ok(spec) = std::env::var(PROBE_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split('\t').collect();
+    let (token, object, pin_file) = (parts[0], parts[1], parts[2]);
+    let pin = fs::read_to_string(pin_file).unwrap().trim_end().to_owned();
+    let p11 = Pkcs11::new(MODULE).unwrap();
+    p11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = p11
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| p11.get_token_info(*s).unwrap().label() == token)
+        .unwrap_or_else(|| panic!("no token {token}"));
+    let session = p11.open_ro_session(slot).unwrap();
+    session
+        .login(UserType::User, Some(&AuthPin::new(pin.into())))
+        .unwrap();
+    let found = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(object.as_bytes().to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(found.len(), 1, "private keys labelled {object}");
+    let key = found[0];
+    for attr in session
+        .get_attributes(
+            key,
+            &[
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+                AttributeType::AlwaysSensitive,
+                AttributeType::NeverExtractable,
+                AttributeType::Local,
+            ],
+        )
+        .unwrap()
+    {
+        let line = match attr {
+            Attribute::Sensitive(b) => format!("sensitive={}", bool::from(b)),
+            Attribute::Extractable(b) => format!("extractable={}", bool::from(b)),
+            Attribute::AlwaysSensitive(b) => format!("always_sensitive={}", bool::from(b)),
+            Attribute::NeverExtractable(b) => format!("never_extractable={}", bool::from(b)),
+            Attribute::Local(b) => format!("local={}", bool::from(b)),
+            other => format!("other={other:?}"),
+        };
+        println!("PROBE {line}");
+    }
+    let secret = [
+        ("private_exponent", AttributeType::PrivateExponent),
+        ("prime_1", AttributeType::Prime1),
+        ("value", AttributeType::Value),
+    ];
+    let types: Vec<AttributeType> = secret.iter().map(|(_, t)| *t).collect();
+    let infos = session.get_attribute_info(key, &types).unwrap();
+    for ((name, _), info) in secret.iter().zip(infos) {
+        let said = match info {
+            AttributeInfo::Sensitive => "sensitive",
+            AttributeInfo::TypeInvalid => "invalid",
+            AttributeInfo::Unavailable => "unavailable",
+            _ => "available",
+        };
+        println!("PROBE {name}={said}");
+    }
+}
