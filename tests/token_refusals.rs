@@ -206,7 +206,12 @@ fn a_missing_token_or_object_is_bad_input() {
     let no_object = softhsm::uri("tok-a", "sdctl-zzz");
     s.refused(&[&no_object, &s.b], &extra, 2, "sdctl-zzz");
     let no_id = "pkcs11:token=tok-a;id=%ff%ee";
-    s.refused(&[no_id, &s.b], &extra, 2, "%ff%ee");
+    let run = s.refused(&[no_id, &s.b], &extra, 2, "tok-a");
+    assert!(
+        run.stderr.to_ascii_lowercase().contains("%ff%ee"),
+        "names the id: {}",
+        run.stderr
+    );
 }
 
 #[test]
