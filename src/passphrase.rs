@@ -208,6 +208,11 @@ impl PassphraseFile {
         self.lines.is_empty()
     }
 
+    /// The lines, in order.
+    pub fn lines(&self) -> &[Passphrase] {
+        &self.lines
+    }
+
     /// Fails unless the file has exactly one line per key.
     pub fn expect_lines(&self, keys: usize) -> Result<(), PassphraseError> {
         if self.lines.len() != keys {
@@ -344,7 +349,8 @@ fn prompt_failed(what: String, error: &std::io::Error) -> PassphraseError {
     }
 }
 
-fn prompt(text: &str) -> std::io::Result<Passphrase> {
+/// A hidden prompt on the terminal (rpassword); the answer in zeroizing memory.
+pub(crate) fn prompt(text: &str) -> std::io::Result<Passphrase> {
     let answer = rpassword::prompt_password(text).map(Passphrase::new);
     if answer
         .as_ref()

@@ -348,7 +348,7 @@ fn sd_bed() -> SdBed {
     }
     for ((_, share), key) in file.domain.shares().iter().zip(&keys) {
         let jwe = CompactJwe::parse(&share.enc_key).unwrap();
-        needles.add_binary("a share", &jwe.decrypt_rsa(key.key.openssl()).unwrap());
+        needles.add_binary("a share", &jwe.decrypt_rsa(&key.key).unwrap());
     }
     SdBed { fx, needles }
 }

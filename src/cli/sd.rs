@@ -18,7 +18,7 @@ use sdctl::files::{ensure_writable, write_atomic, MODE_PUBLIC};
 use sdctl::keys::load_certificate;
 use sdctl::Error;
 
-use super::secrets::load_keys;
+use super::secrets::{load_keys, TokenArgs};
 use super::table::Table;
 use super::{OutputFormat, Reporter};
 use session::{
@@ -106,6 +106,8 @@ pub struct VerifyArgs {
     /// File with one passphrase per key, in the order of the keys.
     #[arg(long, value_name = "FILE", conflicts_with = "shares")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Also prove every key's share on its own, and every quorum-sized window of a
     /// rotation over the keys, so a broken custodian key is found now.
     #[arg(long, conflicts_with = "shares")]
@@ -134,6 +136,8 @@ pub struct RestoreBlobArgs {
     /// File with one passphrase per key, in the order of the keys.
     #[arg(long, value_name = "FILE", conflicts_with = "shares")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Overwrite OUT if it exists.
     #[arg(long)]
     force: bool,
@@ -160,6 +164,8 @@ pub struct RewrapArgs {
     /// File with one passphrase per current key, in order.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Overwrite NEW_SD if it exists.
     #[arg(long)]
     force: bool,
@@ -247,7 +253,7 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
     let report = match &args.exports.session_key {
         Some(session_key) => verify_with_exports(rep, &file, &args.exports, session_key)?,
         None => {
-            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
             verify(&file, &keys, args.each_custodian)?
         }
     };
@@ -280,9 +286,17 @@ fn describe_match(m: &unlock::KeyMatch) -> String {
     let how = match m.matched_by {
         MatchedBy::Thumbprint => "by certificate thumbprint",
         MatchedBy::TrialDecryption => "by trial decryption",
+        MatchedBy::TrialDecryptionThumbprintMismatch => {
+            "by trial decryption: its certificate's thumbprint matches no share"
+        }
         MatchedBy::SessionExport => "share export opened with the session key",
     };
-    format!("{} -> {} ({how})", m.key.display(), m.location)
+    match m.decryption {
+        Some(path) if path != "file" => {
+            format!("{} -> {} ({how}; decrypted {path})", m.key.display(), m.location)
+        }
+        _ => format!("{} -> {} ({how})", m.key.display(), m.location),
+    }
 }
 
 fn print_verify(r: &VerifyReport) {
@@ -374,7 +388,7 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
             restore_blob_with_exports(rep, &file, &args.exports, session_key, &exchange)?
         }
         None => {
-            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
             restore_blob::build_with_keys(&file, &keys, &exchange)?
         }
     };
@@ -448,7 +462,7 @@ fn run_rewrap(rep: &mut Reporter, args: RewrapArgs) -> Result<i32, Error> {
         .iter()
         .map(|p| load_certificate(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+    let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
     let (domain, report) = rewrap(&file, &keys, &new_certs, args.new_quorum)?;
     write_atomic(
         &args.out,

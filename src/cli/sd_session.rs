@@ -20,7 +20,7 @@ use sdctl::keys::{load_certificate, WrappingKey};
 use sdctl::Error;
 use serde::Serialize;
 
-use crate::cli::secrets::{harden, load_keys};
+use crate::cli::secrets::{harden, load_keys, TokenArgs};
 use crate::cli::Reporter;
 
 /// `sd session ...`: the ephemeral key pair of one distributed-quorum ceremony.
@@ -79,6 +79,8 @@ pub struct ShareExportArgs {
     /// File with the passphrase of your key (one line).
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Overwrite OUT if it exists.
     #[arg(long)]
     force: bool,
@@ -161,6 +163,7 @@ pub fn run_share_export(rep: &mut Reporter, args: ShareExportArgs) -> Result<i32
     let keys = load_keys(
         std::slice::from_ref(&args.key),
         args.passphrase_file.as_deref(),
+        &args.tokens,
         rep,
     )?;
     let key = first_key(&keys, &args.key)?;
@@ -216,7 +219,7 @@ fn load_session(
         .iter()
         .map(|p| ExportFile::read(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let keys = load_keys(&[session_key.to_owned()], None, rep)?;
+    let keys = load_keys(&[session_key.to_owned()], None, &TokenArgs::default(), rep)?;
     let session = keys.into_iter().next().ok_or_else(|| {
         Error::Domain(DomainError::Usage(format!(
             "{}: no key was loaded",

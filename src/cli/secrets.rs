@@ -4,7 +4,9 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use sdctl::keys::{load_wrapping_keys, WrappingKey};
+use clap::Args;
+use sdctl::keys::token::{PinSource, TokenAccess};
+use sdctl::keys::{load_wrapping_keys_with, WrappingKey};
 use sdctl::passphrase::{PassphraseFile, PassphraseSource};
 use sdctl::Error;
 
@@ -39,10 +41,45 @@ pub fn passphrase_source(
     }
 }
 
-/// Loads custodian wrapping keys (key `i` uses passphrase line `i`), with core dumps off.
+/// `--pkcs11-module PATH --pin-file FILE`: how keys named by PKCS#11 URIs are reached.
+#[derive(Args, Debug, Default, Clone)]
+pub struct TokenArgs {
+    /// The PKCS#11 module (token library) for keys given as pkcs11: URIs, unless the URI
+    /// names its own module-path (e.g. /usr/lib/softhsm/libsofthsm2.so,
+    /// /usr/lib/x86_64-linux-gnu/libykcs11.so).
+    #[arg(long, value_name = "PATH")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// File with one token PIN per line (mode 0600), one line per token in the order the
+    /// tokens are first used; without it each PIN is asked at a hidden prompt.
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+}
+
+/// PINs from `--pin-file`, else a hidden prompt when a person is at the terminal, else none.
+pub fn token_access(args: &TokenArgs, rep: &mut Reporter) -> Result<TokenAccess, Error> {
+    let pins = match &args.pin_file {
+        Some(path) => {
+            let pins = PinSource::file(path).map_err(sdctl::keys::KeyError::from)?;
+            if pins.readable_by_others() {
+                rep.warn(format!(
+                    "{}: PIN file is readable by other users; restrict it with 'chmod 600'",
+                    path.display()
+                ));
+            }
+            pins
+        }
+        None if std::io::stdin().is_terminal() => PinSource::Prompt,
+        None => PinSource::Unavailable,
+    };
+    Ok(TokenAccess::new(args.pkcs11_module.clone(), pins))
+}
+
+/// Loads custodian wrapping keys, files or token keys (file key `i` uses passphrase line
+/// `i`; each token's PIN is asked when it is first used), with core dumps off.
 pub fn load_keys(
     paths: &[PathBuf],
     passphrase_file: Option<&Path>,
+    tokens: &TokenArgs,
     rep: &mut Reporter,
 ) -> Result<Vec<WrappingKey>, Error> {
     harden(rep);
@@ -50,5 +87,6 @@ pub fn load_keys(
     if let PassphraseSource::File(file) = &source {
         file.expect_lines(paths.len())?;
     }
-    Ok(load_wrapping_keys(paths, &source)?)
+    let access = token_access(tokens, rep)?;
+    Ok(load_wrapping_keys_with(paths, &source, &access)?)
 }

@@ -14,7 +14,7 @@ use sdctl::Error;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::secrets::{harden, load_keys};
+use super::secrets::{harden, load_keys, TokenArgs};
 use super::table::Table;
 use super::{OutputFormat, Reporter};
 
@@ -106,6 +106,8 @@ pub struct CombineArgs {
     /// File with one passphrase per key, in the order of the keys.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Overwrite FILE if it exists.
     #[arg(long)]
     force: bool,
@@ -123,6 +125,8 @@ pub struct InspectArgs {
     /// File with one passphrase per key, in the order of the keys.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
 }
 
 /// Runs a `shares` subcommand and returns the exit status.
@@ -290,7 +294,7 @@ fn run_combine(rep: &mut Reporter, args: CombineArgs) -> Result<i32, Error> {
         harden(rep);
         Vec::new()
     } else {
-        load_keys(&args.keys, args.passphrase_file.as_deref(), rep)?
+        load_keys(&args.keys, args.passphrase_file.as_deref(), &args.tokens, rep)?
     };
     let (read, combined) = combine_files(&args.shares, &keys)?;
     for &i in &combined.rejected {
@@ -352,7 +356,7 @@ fn run_inspect(rep: &mut Reporter, args: InspectArgs) -> Result<i32, Error> {
     let keys = if args.keys.is_empty() {
         Vec::new()
     } else {
-        load_keys(&args.keys, args.passphrase_file.as_deref(), rep)?
+        load_keys(&args.keys, args.passphrase_file.as_deref(), &args.tokens, rep)?
     };
     let shares = args
         .shares

@@ -22,6 +22,10 @@ pub enum MatchedBy {
     Thumbprint,
     /// No certificate: the key decrypted the share (authenticated by the JWE's MAC).
     TrialDecryption,
+    /// The key's certificate matches no share's `x5t_256` (a certificate renewed with the
+    /// same key pair, or a thumbprint computed differently by another tool), but the key
+    /// decrypted this share (authenticated by the JWE's MAC). Worth a warning.
+    TrialDecryptionThumbprintMismatch,
     /// The share came from a custodian's share export, opened with the ceremony session's
     /// key (`KeyMatch::key` is the export file).
     SessionExport,
@@ -40,6 +44,26 @@ pub struct KeyMatch {
     pub x5t_256: String,
     /// How it was matched.
     pub matched_by: MatchedBy,
+    /// How the share was decrypted (`file`, `token-oaep`, `token-raw+host-oaep`, ...),
+    /// once it has been.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<&'static str>,
+}
+
+impl KeyMatch {
+    /// The warning owed when the key was matched by trial decryption although it came with
+    /// a certificate, naming the key, the domain and the share it opened.
+    pub fn mismatch_warning(&self, sd_file: &Path) -> Option<String> {
+        (self.matched_by == MatchedBy::TrialDecryptionThumbprintMismatch).then(|| {
+            format!(
+                "{}: its certificate's thumbprint matches no share of {}; it opened {} (x5t_256 {}) by trial decryption (the share's MAC proves the key). Was the certificate renewed? Keep the certificate the security domain was made for with the key",
+                self.key.display(),
+                sd_file.display(),
+                self.location,
+                self.x5t_256
+            )
+        })
+    }
 }
 
 /// A decrypted share.
@@ -99,15 +123,25 @@ pub fn match_keys(
                     .filter(|&i| shares[i].1.x5t_256 == thumbprint)
                     .collect();
                 if indices.is_empty() {
-                    return Err(DomainError::NotInDomain {
-                        key: key.key_path.clone(),
-                        detail: format!(
-                            "its certificate (x5t_256 {thumbprint}) is not one of the wrapping keys of {}",
-                            path.display()
-                        ),
-                    });
+                    // A renewed certificate (same key pair) or a differently computed
+                    // thumbprint: the key may still open a share; the MAC decides.
+                    let (i, plaintext) = trial_match(&shares, key).ok_or_else(|| {
+                        DomainError::NotInDomain {
+                            key: key.key_path.clone(),
+                            detail: format!(
+                                "its certificate (x5t_256 {thumbprint}) is not one of the wrapping keys of {}, and the key opens none of its shares",
+                                path.display()
+                            ),
+                        }
+                    })?;
+                    (
+                        vec![i],
+                        MatchedBy::TrialDecryptionThumbprintMismatch,
+                        Some(plaintext),
+                    )
+                } else {
+                    (indices, MatchedBy::Thumbprint, None)
                 }
-                (indices, MatchedBy::Thumbprint, None)
             }
             None => {
                 let (i, plaintext) = trial_match(&shares, key).ok_or_else(|| {
@@ -138,6 +172,7 @@ pub fn match_keys(
                 location: shares[i].0.clone(),
                 x5t_256: shares[i].1.x5t_256.clone(),
                 matched_by,
+                decryption: opened.as_ref().map(|_| key.key.decryption_path()),
             };
             let opened = if n == 0 { opened.clone() } else { None };
             found.push(MatchedShare {
@@ -159,7 +194,7 @@ fn trial_match(
 ) -> Option<(usize, Zeroizing<Vec<u8>>)> {
     shares.iter().enumerate().find_map(|(i, (_, share))| {
         let jwe = CompactJwe::parse(&share.enc_key).ok()?;
-        jwe.decrypt_rsa(key.key.openssl()).ok().map(|p| (i, p))
+        jwe.decrypt_rsa(&key.key).ok().map(|p| (i, p))
     })
 }
 
@@ -170,6 +205,7 @@ pub fn open_share(
     matched: KeyMatch,
     already: Option<Zeroizing<Vec<u8>>>,
 ) -> Result<OpenShare, DomainError> {
+    let mut matched = matched;
     if let Some(plaintext) = already {
         return Ok(OpenShare { matched, plaintext });
     }
@@ -181,11 +217,12 @@ pub fn open_share(
         detail,
     };
     let jwe = CompactJwe::parse(&share.enc_key).map_err(|e| fail(e.to_string()))?;
-    let plaintext = jwe.decrypt_rsa(key.key.openssl()).map_err(|e| {
+    let plaintext = jwe.decrypt_rsa(&key.key).map_err(|e| {
         fail(format!(
             "{e} (the certificate matches, so the share was altered or the key is damaged)"
         ))
     })?;
+    matched.decryption = Some(key.key.decryption_path());
     Ok(OpenShare { matched, plaintext })
 }
 

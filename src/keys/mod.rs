@@ -18,7 +18,8 @@ use std::path::PathBuf;
 pub use certificate::Certificate;
 pub use file::{Encoding, Item, KeyFile, KeySyntax};
 pub use private::{
-    find_certificate_beside, load_wrapping_key, load_wrapping_keys, PrivateKey, WrappingKey,
+    find_certificate_beside, load_token_key, load_wrapping_key, load_wrapping_key_with,
+    load_wrapping_keys, load_wrapping_keys_with, PrivateKey, WrappingKey,
 };
 pub use public::{check_rsa_public_key, KeyInfo, PublicKey, WeakRsaKey, MIN_RSA_BITS};
 
@@ -35,6 +36,9 @@ pub enum KeyError {
     /// No passphrase could be had for an encrypted key.
     #[error(transparent)]
     Passphrase(#[from] PassphraseError),
+    /// A key on a PKCS#11 token could not be reached or used.
+    #[error(transparent)]
+    Token(#[from] token::TokenError),
     /// The file is empty.
     #[error("{}: file is empty; expected a key or certificate", path.display())]
     Empty {
@@ -112,6 +116,7 @@ impl KeyError {
         match self {
             KeyError::File(e) => e.exit_code(),
             KeyError::Passphrase(e) => e.exit_code(),
+            KeyError::Token(e) => e.exit_code(),
             KeyError::WrongPassphrase { .. } | KeyError::Mismatch { .. } => ExitCode::Crypto,
             KeyError::Crypto { .. } => ExitCode::Crypto,
             KeyError::Empty { .. }

@@ -11,23 +11,43 @@ use zeroize::Zeroizing;
 use super::certificate::Certificate;
 use super::file::{EncodedKey, Item, KeyFile, KeySource};
 use super::public::PublicKey;
+use super::token::{self, DecryptPath, TokenAccess, TokenKey};
 use super::KeyError;
 use crate::parallel;
 use crate::passphrase::{Passphrase, PassphraseSource};
+use crate::primitives::jwe::{Algorithm, RsaKeyUnwrap};
 
 /// File extensions searched, in order, for the certificate beside a key.
 pub const CERT_EXTENSIONS: [&str; 3] = ["cer", "crt", "pem"];
 
-/// A decrypted private key. The key material lives in OpenSSL, which clears it
-/// (`BN_clear_free`) when the key is dropped.
+/// A private key ready for use: decrypted into OpenSSL (which clears the key material,
+/// `BN_clear_free`, when the key is dropped), or a key on a PKCS#11 token, which never
+/// leaves it.
 pub struct PrivateKey {
-    pkey: PKey<Private>,
+    backend: Backend,
     public: PublicKey,
+}
+
+enum Backend {
+    File(PKey<Private>),
+    Token(Box<TokenKey>),
 }
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PrivateKey({})", self.public.info())
+        match &self.backend {
+            Backend::File(_) => write!(f, "PrivateKey({})", self.public.info()),
+            Backend::Token(t) => write!(f, "PrivateKey({}, {t:?})", self.public.info()),
+        }
+    }
+}
+
+impl RsaKeyUnwrap for PrivateKey {
+    fn unwrap_cek(&self, algorithm: Algorithm, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        match &self.backend {
+            Backend::File(pkey) => pkey.unwrap_cek(algorithm, wrapped),
+            Backend::Token(key) => key.unwrap_cek(algorithm, wrapped),
+        }
     }
 }
 
@@ -40,7 +60,18 @@ impl PrivateKey {
                 PublicKey::from_spki_der(&spki)?
             }
         };
-        Ok(PrivateKey { pkey, public })
+        Ok(PrivateKey {
+            backend: Backend::File(pkey),
+            public,
+        })
+    }
+
+    /// A key on a token, with its public half as the token reports it.
+    pub fn on_token(key: TokenKey, public: PublicKey) -> Self {
+        PrivateKey {
+            backend: Backend::Token(Box::new(key)),
+            public,
+        }
     }
 
     /// The public half.
@@ -53,18 +84,40 @@ impl PrivateKey {
         cert.public_key() == &self.public
     }
 
-    /// The OpenSSL key, for the private-key operations of later modules.
-    pub fn openssl(&self) -> &PKey<Private> {
-        &self.pkey
+    /// The OpenSSL key, when the key is not on a token.
+    pub fn openssl(&self) -> Option<&PKey<Private>> {
+        match &self.backend {
+            Backend::File(pkey) => Some(pkey),
+            Backend::Token(_) => None,
+        }
     }
 
-    /// Unencrypted PKCS#8 DER of the key, in zeroizing memory.
+    /// The token key, when the key is on a token.
+    pub fn token(&self) -> Option<&TokenKey> {
+        match &self.backend {
+            Backend::File(_) => None,
+            Backend::Token(key) => Some(key),
+        }
+    }
+
+    /// How the last decryption ran: `file` (OpenSSL, in this process) or the token's path.
+    pub fn decryption_path(&self) -> &'static str {
+        match &self.backend {
+            Backend::File(_) => "file",
+            Backend::Token(key) => key.last_path().map(DecryptPath::name).unwrap_or("token"),
+        }
+    }
+
+    /// Unencrypted PKCS#8 DER of the key, in zeroizing memory (never for a token key).
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, String> {
-        // OpenSSL's i2d of a PKCS8 structure: the buffer is ours and wiped on drop.
-        self.pkey
-            .private_key_to_pkcs8()
-            .map(Zeroizing::new)
-            .map_err(|e| e.to_string())
+        match &self.backend {
+            // OpenSSL's i2d of a PKCS8 structure: the buffer is ours and wiped on drop.
+            Backend::File(pkey) => pkey
+                .private_key_to_pkcs8()
+                .map(Zeroizing::new)
+                .map_err(|e| e.to_string()),
+            Backend::Token(_) => Err("the key is on a token and cannot leave it".into()),
+        }
     }
 
     /// Wraps a key generated in-process.
@@ -96,7 +149,35 @@ pub fn load_wrapping_key(
     index: usize,
     passphrases: &PassphraseSource,
 ) -> Result<WrappingKey, KeyError> {
+    load_wrapping_key_with(path, index, passphrases, &TokenAccess::default())
+}
+
+/// [`load_wrapping_key`] where `path` may also be a PKCS#11 URI, reached through `tokens`
+/// (its module and PINs).
+pub fn load_wrapping_key_with(
+    path: &Path,
+    index: usize,
+    passphrases: &PassphraseSource,
+    tokens: &TokenAccess,
+) -> Result<WrappingKey, KeyError> {
+    if token::is_pkcs11_uri(path) {
+        return load_token_key(path, tokens);
+    }
     PendingKey::prepare(path, index, passphrases)?.to_wrapping_key()
+}
+
+/// Opens the private key a PKCS#11 URI names (logging in to its token on first use) and
+/// pairs it with the certificate stored with it on the token.
+pub fn load_token_key(reference: &Path, tokens: &TokenAccess) -> Result<WrappingKey, KeyError> {
+    let text = reference.to_string_lossy();
+    let uri = token::Pkcs11Uri::parse(&text).map_err(token::TokenError::from)?;
+    let found = token::find_key(tokens, &uri)?;
+    Ok(WrappingKey {
+        key_path: reference.to_owned(),
+        key: PrivateKey::on_token(found.key, found.public),
+        certificate_path: found.certificate.as_ref().map(|_| reference.to_owned()),
+        certificate: found.certificate,
+    })
 }
 
 /// Loads several wrapping keys as [`load_wrapping_key`] does: every file is read and every
@@ -108,18 +189,44 @@ pub fn load_wrapping_keys(
     paths: &[PathBuf],
     passphrases: &PassphraseSource,
 ) -> Result<Vec<WrappingKey>, KeyError> {
-    let pending = paths
-        .iter()
-        .enumerate()
-        .map(|(i, path)| PendingKey::prepare(path, i, passphrases))
-        .collect::<Result<Vec<_>, _>>()?;
-    let threads = if pending.iter().any(|p| p.passphrase.is_some()) {
+    load_wrapping_keys_with(paths, passphrases, &TokenAccess::default())
+}
+
+/// [`load_wrapping_keys`] where keys may also be PKCS#11 URIs, reached through `tokens`.
+/// Token keys are opened in order while the files are read (each token's PIN is asked when
+/// it is first used), file keys then as [`load_wrapping_keys`] does.
+pub fn load_wrapping_keys_with(
+    paths: &[PathBuf],
+    passphrases: &PassphraseSource,
+    tokens: &TokenAccess,
+) -> Result<Vec<WrappingKey>, KeyError> {
+    let mut on_token: Vec<Option<WrappingKey>> = Vec::with_capacity(paths.len());
+    let mut files = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        if token::is_pkcs11_uri(path) {
+            on_token.push(Some(load_token_key(path, tokens)?));
+        } else {
+            on_token.push(None);
+            files.push(PendingKey::prepare(path, i, passphrases)?);
+        }
+    }
+    let threads = if files.iter().any(|p| p.passphrase.is_some()) {
         parallel::default_threads()
     } else {
         1
     };
-    parallel::map(&pending, threads, |_, key| key.to_wrapping_key(), &|_| {})
+    let mut opened =
+        parallel::map(&files, threads, |_, key| key.to_wrapping_key(), &|_| {}).into_iter();
+    on_token
         .into_iter()
+        .map(|slot| match slot {
+            Some(key) => Ok(key),
+            None => opened.next().unwrap_or_else(|| {
+                Err(KeyError::Usage(
+                    "internal: a key file was not opened".into(),
+                ))
+            }),
+        })
         .collect()
 }
 

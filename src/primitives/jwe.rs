@@ -225,19 +225,18 @@ impl CompactJwe {
         self.open_content(key)
     }
 
-    /// Decrypts an RSA JWE (`RSA-OAEP-256`, `RSA-OAEP`, `RSA1_5`) with a private key.
-    pub fn decrypt_rsa(&self, key: &PKeyRef<Private>) -> Result<Zeroizing<Vec<u8>>, JweError> {
-        let padding = match self.algorithm {
-            Algorithm::Dir => {
-                return Err(JweError::Unsupported(
-                    "expected an RSA algorithm, found 'dir'".into(),
-                ))
-            }
-            Algorithm::RsaOaep256 => (Padding::PKCS1_OAEP, Some(MessageDigest::sha256())),
-            Algorithm::RsaOaep => (Padding::PKCS1_OAEP, Some(MessageDigest::sha1())),
-            Algorithm::Rsa1_5 => (Padding::PKCS1, None),
-        };
-        let cek = match unwrap_key(key, &self.encrypted_key, padding) {
+    /// Decrypts an RSA JWE (`RSA-OAEP-256`, `RSA-OAEP`, `RSA1_5`) with a private key: an
+    /// OpenSSL key, or any [`RsaKeyUnwrap`] (a key on a PKCS#11 token).
+    pub fn decrypt_rsa<K: RsaKeyUnwrap + ?Sized>(
+        &self,
+        key: &K,
+    ) -> Result<Zeroizing<Vec<u8>>, JweError> {
+        if self.algorithm == Algorithm::Dir {
+            return Err(JweError::Unsupported(
+                "expected an RSA algorithm, found 'dir'".into(),
+            ));
+        }
+        let cek = match key.unwrap_cek(self.algorithm, &self.encrypted_key) {
             Some(cek) if cek.len() == CEK_LEN => cek,
             // Same path as a tag mismatch: no oracle on why the unwrap failed.
             _ => random_bytes(CEK_LEN).map_err(|_| JweError::Decryption)?,
@@ -256,22 +255,40 @@ impl CompactJwe {
     }
 }
 
-fn unwrap_key(
-    key: &PKeyRef<Private>,
-    wrapped: &[u8],
-    (padding, digest): (Padding, Option<MessageDigest>),
-) -> Option<Zeroizing<Vec<u8>>> {
-    let mut decrypter = Decrypter::new(key).ok()?;
-    decrypter.set_rsa_padding(padding).ok()?;
-    if let Some(md) = digest {
-        decrypter.set_rsa_oaep_md(md).ok()?;
-        decrypter.set_rsa_mgf1_md(md).ok()?;
+/// A private RSA key that can unwrap a JWE's content key.
+pub trait RsaKeyUnwrap {
+    /// Decrypts `wrapped` with the RSA padding `algorithm` names (never `dir`); `None` when
+    /// decryption fails, whatever the reason (callers must not tell reasons apart).
+    fn unwrap_cek(&self, algorithm: Algorithm, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>>;
+}
+
+impl RsaKeyUnwrap for PKeyRef<Private> {
+    fn unwrap_cek(&self, algorithm: Algorithm, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let (padding, digest) = match algorithm {
+            Algorithm::Dir => return None,
+            Algorithm::RsaOaep256 => (Padding::PKCS1_OAEP, Some(MessageDigest::sha256())),
+            Algorithm::RsaOaep => (Padding::PKCS1_OAEP, Some(MessageDigest::sha1())),
+            Algorithm::Rsa1_5 => (Padding::PKCS1, None),
+        };
+        let mut decrypter = Decrypter::new(self).ok()?;
+        decrypter.set_rsa_padding(padding).ok()?;
+        if let Some(md) = digest {
+            decrypter.set_rsa_oaep_md(md).ok()?;
+            decrypter.set_rsa_mgf1_md(md).ok()?;
+        }
+        let len = decrypter.decrypt_len(wrapped).ok()?;
+        let mut out = Zeroizing::new(vec![0u8; len]);
+        let n = decrypter.decrypt(wrapped, &mut out).ok()?;
+        out.truncate(n);
+        Some(out)
     }
-    let len = decrypter.decrypt_len(wrapped).ok()?;
-    let mut out = Zeroizing::new(vec![0u8; len]);
-    let n = decrypter.decrypt(wrapped, &mut out).ok()?;
-    out.truncate(n);
-    Some(out)
+}
+
+impl RsaKeyUnwrap for openssl::pkey::PKey<Private> {
+    fn unwrap_cek(&self, algorithm: Algorithm, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let key: &PKeyRef<Private> = self;
+        key.unwrap_cek(algorithm, wrapped)
+    }
 }
 
 /// Encrypts `plaintext` as a `dir` JWE under the 64-byte `key`; `kid` goes in the header.

@@ -66,7 +66,7 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
             && thumbprint.is_some()
     });
     let plaintext = match named {
-        Some(key) => jwe.decrypt_rsa(key.key.openssl()).map(|p| (p, key)).map_err(|e| {
+        Some(key) => jwe.decrypt_rsa(&key.key).map(|p| (p, key)).map_err(|e| {
             sealed(format!(
                 "{e} with {} (its certificate matches, so the sealed share was altered)",
                 key.key_path.display()
@@ -75,7 +75,7 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
         None => keys
             .iter()
             .filter(|k| k.certificate.is_none())
-            .find_map(|k| jwe.decrypt_rsa(k.key.openssl()).ok().map(|p| (p, k)))
+            .find_map(|k| jwe.decrypt_rsa(&k.key).ok().map(|p| (p, k)))
             .ok_or_else(|| {
                 sealed(format!(
                     "none of the keys given opens it (sealed to the certificate with x5t#S256 {}); give its custodian's key",

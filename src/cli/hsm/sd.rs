@@ -14,7 +14,7 @@ use sdctl::Error;
 use super::connect::Connection;
 use super::progress::Spinner;
 use crate::cli::keys::{check_failure, print_check};
-use crate::cli::secrets::load_keys;
+use crate::cli::secrets::{load_keys, TokenArgs};
 use crate::cli::Reporter;
 
 /// `--timeout`: seconds, more than zero.
@@ -97,6 +97,8 @@ pub struct UploadArgs {
     /// File with one passphrase per key, in the order of the keys.
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    tokens: TokenArgs,
     /// Send the blob and return without following the operation.
     #[arg(long)]
     no_wait: bool,
@@ -266,7 +268,7 @@ pub async fn upload(rep: &mut Reporter, args: UploadArgs) -> Result<i32, Error> 
         })?;
         let file = SdFile::read(&args.sd_file)?;
         let exchange = read_exchange_key(&exchange_path)?;
-        let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), rep)?;
+        let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
         restore_blob::build_with_keys(&file, &keys, &exchange)?.0
     };
     let spinner = Spinner::new(rep, "upload: sending the restore blob");

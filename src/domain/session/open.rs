@@ -160,7 +160,7 @@ fn open_export(
     let plaintext =
         export
             .jwe
-            .decrypt_rsa(session.key.openssl())
+            .decrypt_rsa(&session.key)
             .map_err(|_| DomainError::ExportUnopened {
                 path: export.path.clone(),
                 session_key: session.key_path.clone(),
@@ -185,6 +185,7 @@ fn open_export(
             location: claim.location,
             x5t_256: claim.x5t_256,
             matched_by: MatchedBy::SessionExport,
+            decryption: Some(session.key.decryption_path()),
         },
         plaintext,
     };

@@ -3,9 +3,18 @@
 //! run time, the PIN comes from a hidden prompt or a PIN file, and every private-key
 //! operation happens on the token.
 
+pub mod host_padding;
+pub mod key;
+pub mod module;
+pub mod pin;
+pub mod session;
 pub mod uri;
 
-pub use uri::{Pkcs11Uri, UriError};
+pub use key::{find_key, DecryptPath, FoundTokenKey, TokenKey, TokenKeyFacts};
+pub use module::{Module, TokenDescription};
+pub use pin::PinSource;
+pub use session::{TokenAccess, TokenSession};
+pub use uri::{is_pkcs11_uri, Pkcs11Uri, UriError};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,191 @@
+//! Loading a PKCS#11 module at run time (once per process) and finding the token a URI
+//! names among the tokens present.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::MechanismType;
+use cryptoki::slot::{Slot, TokenInfo};
+use serde::Serialize;
+
+use super::{Pkcs11Uri, TokenError};
+
+/// A loaded and initialised PKCS#11 module.
+pub struct Module {
+    path: PathBuf,
+    context: Pkcs11,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Module({})", self.path.display())
+    }
+}
+
+/// What a token says about itself (C_GetTokenInfo), with the slot it sits in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenDescription {
+    /// The slot's number.
+    pub slot: u64,
+    /// The token's label.
+    pub label: String,
+    /// The token's manufacturer.
+    pub manufacturer: String,
+    /// The token's model.
+    pub model: String,
+    /// The token's serial number.
+    pub serial: String,
+    /// The user PIN has been entered wrongly at least once since the last success.
+    pub pin_count_low: bool,
+    /// One more wrong user PIN locks the token.
+    pub pin_final_try: bool,
+    /// The user PIN is locked.
+    pub pin_locked: bool,
+    /// PINs are entered on the reader's own keypad, not through sdctl.
+    pub protected_authentication_path: bool,
+}
+
+impl TokenDescription {
+    fn read(slot: Slot, info: &TokenInfo) -> Self {
+        TokenDescription {
+            slot: slot.id(),
+            label: info.label().trim_end().to_owned(),
+            manufacturer: info.manufacturer_id().trim_end().to_owned(),
+            model: info.model().trim_end().to_owned(),
+            serial: info.serial_number().trim_end().to_owned(),
+            pin_count_low: info.user_pin_count_low(),
+            pin_final_try: info.user_pin_final_try(),
+            pin_locked: info.user_pin_locked(),
+            protected_authentication_path: info.protected_authentication_path(),
+        }
+    }
+
+    /// `token 'LABEL' (serial S)`, for messages and prompts.
+    pub fn describe(&self) -> String {
+        format!("token '{}' (serial {})", self.label, self.serial)
+    }
+
+    /// What the token says about its user PIN, for a wrong-PIN message.
+    pub fn pin_state(&self) -> String {
+        if self.pin_locked {
+            ", and the token now reports the user PIN locked".into()
+        } else if self.pin_final_try {
+            ", and the token says the NEXT wrong PIN LOCKS it".into()
+        } else if self.pin_count_low {
+            ", and the token reports earlier wrong PINs (its retry count is low)".into()
+        } else {
+            " (the token reports no retry count)".into()
+        }
+    }
+}
+
+impl Module {
+    /// Loads the module at `path` (once per process: later calls return the same module).
+    pub fn load(path: &Path) -> Result<Arc<Module>, TokenError> {
+        static LOADED: OnceLock<Mutex<Vec<Arc<Module>>>> = OnceLock::new();
+        let loaded = LOADED.get_or_init(|| Mutex::new(Vec::new()));
+        let mut loaded = loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(module) = loaded.iter().find(|m| m.path == path) {
+            return Ok(module.clone());
+        }
+        let fail = |detail: String| TokenError::Module {
+            module: path.to_owned(),
+            detail,
+        };
+        if !path.is_file() {
+            return Err(fail(
+                "no such file; give the token library's full path (e.g. /usr/lib/softhsm/libsofthsm2.so)".into(),
+            ));
+        }
+        let context = Pkcs11::new(path).map_err(|e| fail(format!("not a PKCS#11 library: {e}")))?;
+        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => return Err(fail(format!("C_Initialize failed: {e}"))),
+        }
+        let module = Arc::new(Module {
+            path: path.to_owned(),
+            context,
+        });
+        loaded.push(module.clone());
+        Ok(module)
+    }
+
+    /// The module's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cryptoki context, for sessions.
+    pub fn context(&self) -> &Pkcs11 {
+        &self.context
+    }
+
+    /// The tokens present, in slot order.
+    pub fn tokens(&self) -> Result<Vec<(Slot, TokenDescription)>, TokenError> {
+        let slots = self
+            .context
+            .get_slots_with_token()
+            .map_err(|e| self.device("listing slots", e))?;
+        slots
+            .into_iter()
+            .map(|slot| self.describe(slot).map(|d| (slot, d)))
+            .collect()
+    }
+
+    /// Reads a token's description afresh (its PIN flags change after a login attempt).
+    pub fn describe(&self, slot: Slot) -> Result<TokenDescription, TokenError> {
+        let info = self
+            .context
+            .get_token_info(slot)
+            .map_err(|e| self.device("reading token information", e))?;
+        Ok(TokenDescription::read(slot, &info))
+    }
+
+    /// The one present token that `uri` names.
+    pub fn find_token(&self, uri: &Pkcs11Uri) -> Result<(Slot, TokenDescription), TokenError> {
+        let tokens = self.tokens()?;
+        let seen = if tokens.is_empty() {
+            "none".to_owned()
+        } else {
+            tokens
+                .iter()
+                .map(|(_, t)| t.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut matching: Vec<_> = tokens
+            .into_iter()
+            .filter(|(_, t)| {
+                uri.matches_token(&t.label, &t.manufacturer, &t.serial, &t.model)
+                    && uri.slot_id.is_none_or(|id| id == t.slot)
+            })
+            .collect();
+        match matching.len() {
+            1 => Ok(matching.remove(0)),
+            0 => Err(TokenError::TokenMissing {
+                uri: uri.to_string(),
+                seen,
+            }),
+            count => Err(TokenError::TokenAmbiguous {
+                uri: uri.to_string(),
+                count,
+            }),
+        }
+    }
+
+    /// The mechanisms the token in `slot` offers.
+    pub fn mechanisms(&self, slot: Slot) -> Result<Vec<MechanismType>, TokenError> {
+        self.context
+            .get_mechanism_list(slot)
+            .map_err(|e| self.device("listing mechanisms", e))
+    }
+
+    fn device(&self, what: &str, e: CkError) -> TokenError {
+        TokenError::Device {
+            context: format!("{}: {what}", self.path.display()),
+            detail: e.to_string(),
+        }
+    }
+}
