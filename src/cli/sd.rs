@@ -253,7 +253,12 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
     let report = match &args.exports.session_key {
         Some(session_key) => verify_with_exports(rep, &file, &args.exports, session_key)?,
         None => {
-            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
+            let keys = load_keys(
+                &args.sd_wrapping_keys,
+                args.passphrase_file.as_deref(),
+                &args.tokens,
+                rep,
+            )?;
             verify(&file, &keys, args.each_custodian)?
         }
     };
@@ -293,7 +298,11 @@ fn describe_match(m: &unlock::KeyMatch) -> String {
     };
     match m.decryption {
         Some(path) if path != "file" => {
-            format!("{} -> {} ({how}; decrypted {path})", m.key.display(), m.location)
+            format!(
+                "{} -> {} ({how}; decrypted {path})",
+                m.key.display(),
+                m.location
+            )
         }
         _ => format!("{} -> {} ({how})", m.key.display(), m.location),
     }
@@ -388,7 +397,12 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
             restore_blob_with_exports(rep, &file, &args.exports, session_key, &exchange)?
         }
         None => {
-            let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
+            let keys = load_keys(
+                &args.sd_wrapping_keys,
+                args.passphrase_file.as_deref(),
+                &args.tokens,
+                rep,
+            )?;
             restore_blob::build_with_keys(&file, &keys, &exchange)?
         }
     };
@@ -462,7 +476,12 @@ fn run_rewrap(rep: &mut Reporter, args: RewrapArgs) -> Result<i32, Error> {
         .iter()
         .map(|p| load_certificate(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
+    let keys = load_keys(
+        &args.sd_wrapping_keys,
+        args.passphrase_file.as_deref(),
+        &args.tokens,
+        rep,
+    )?;
     let (domain, report) = rewrap(&file, &keys, &new_certs, args.new_quorum)?;
     write_atomic(
         &args.out,

@@ -294,7 +294,12 @@ fn run_combine(rep: &mut Reporter, args: CombineArgs) -> Result<i32, Error> {
         harden(rep);
         Vec::new()
     } else {
-        load_keys(&args.keys, args.passphrase_file.as_deref(), &args.tokens, rep)?
+        load_keys(
+            &args.keys,
+            args.passphrase_file.as_deref(),
+            &args.tokens,
+            rep,
+        )?
     };
     let (read, combined) = combine_files(&args.shares, &keys)?;
     for &i in &combined.rejected {
@@ -356,7 +361,12 @@ fn run_inspect(rep: &mut Reporter, args: InspectArgs) -> Result<i32, Error> {
     let keys = if args.keys.is_empty() {
         Vec::new()
     } else {
-        load_keys(&args.keys, args.passphrase_file.as_deref(), &args.tokens, rep)?
+        load_keys(
+            &args.keys,
+            args.passphrase_file.as_deref(),
+            &args.tokens,
+            rep,
+        )?
     };
     let shares = args
         .shares

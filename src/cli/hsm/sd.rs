@@ -268,7 +268,12 @@ pub async fn upload(rep: &mut Reporter, args: UploadArgs) -> Result<i32, Error> 
         })?;
         let file = SdFile::read(&args.sd_file)?;
         let exchange = read_exchange_key(&exchange_path)?;
-        let keys = load_keys(&args.sd_wrapping_keys, args.passphrase_file.as_deref(), &args.tokens, rep)?;
+        let keys = load_keys(
+            &args.sd_wrapping_keys,
+            args.passphrase_file.as_deref(),
+            &args.tokens,
+            rep,
+        )?;
         restore_blob::build_with_keys(&file, &keys, &exchange)?.0
     };
     let spinner = Spinner::new(rep, "upload: sending the restore blob");

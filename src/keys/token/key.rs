@@ -3,7 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::context::Function;
+use cryptoki::error::Error as CkError;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -131,8 +132,9 @@ impl TokenKey {
             .contains(&m)
     }
 
-    /// Decrypts with the token's OAEP mechanism; `Err(())` when the token does not support
-    /// these OAEP parameters (then the raw path is tried), `Ok(None)` when decryption failed.
+    /// Decrypts with the token's OAEP mechanism; `Err(())` when the token refuses to start
+    /// with these OAEP parameters (then the raw path is tried), `Ok(None)` when decryption
+    /// failed.
     fn native_oaep(
         &self,
         session: &Session,
@@ -143,9 +145,9 @@ impl TokenKey {
         let params = PkcsOaepParams::new(hash, mgf, PkcsOaepSource::empty());
         match session.decrypt(&Mechanism::RsaPkcsOaep(params), self.handle, wrapped) {
             Ok(plain) => Ok(Some(Zeroizing::new(plain))),
-            Err(CkError::Pkcs11(RvError::MechanismInvalid | RvError::MechanismParamInvalid, _)) => {
-                Err(())
-            }
+            // C_DecryptInit has not seen the ciphertext: its refusal is about the mechanism
+            // or its parameters (SoftHSM2 answers CKR_ARGUMENTS_BAD for OAEP with SHA-256).
+            Err(CkError::Pkcs11(_, Function::DecryptInit)) => Err(()),
             Err(_) => Ok(None),
         }
     }

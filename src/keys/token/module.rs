@@ -122,11 +122,11 @@ impl Module {
         &self.context
     }
 
-    /// The tokens present, in slot order.
+    /// The initialised tokens present, in slot order (SoftHSM2 always shows one empty slot).
     pub fn tokens(&self) -> Result<Vec<(Slot, TokenDescription)>, TokenError> {
         let slots = self
             .context
-            .get_slots_with_token()
+            .get_slots_with_initialized_token()
             .map_err(|e| self.device("listing slots", e))?;
         slots
             .into_iter()

@@ -59,6 +59,9 @@ pub struct TokenAccess {
     module: Option<PathBuf>,
     pins: PinSource,
     sessions: Mutex<Vec<Arc<TokenSession>>>,
+    /// PINs taken from `pins` so far: PIN-file lines go to tokens in the order they are
+    /// first logged in to (a token whose URI has its own pin-source takes no line).
+    pins_taken: Mutex<usize>,
 }
 
 impl std::fmt::Debug for TokenAccess {
@@ -80,6 +83,7 @@ impl TokenAccess {
             module,
             pins,
             sessions: Mutex::new(Vec::new()),
+            pins_taken: Mutex::new(0),
         }
     }
 
@@ -131,19 +135,9 @@ impl TokenAccess {
         let already_logged_in = sessions
             .iter()
             .any(|s| s.module.path() == module.path() && s.slot == slot);
-        // PIN-file lines go to tokens in the order they are first logged in to.
-        let pin_index = sessions
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                !sessions[..*i]
-                    .iter()
-                    .any(|o| o.module.path() == s.module.path() && o.slot == s.slot)
-            })
-            .count();
         let session = open_session(&module, slot, &token, read_write)?;
         if !already_logged_in {
-            self.login(&module, slot, &token, &session, uri, pin_index)?;
+            self.login(&module, slot, &token, &session, uri)?;
         }
         let mechanisms = module.mechanisms(slot)?;
         let opened = Arc::new(TokenSession {
@@ -165,7 +159,6 @@ impl TokenAccess {
         token: &TokenDescription,
         session: &Session,
         uri: &Pkcs11Uri,
-        pin_index: usize,
     ) -> Result<(), TokenError> {
         if token.pin_locked {
             return Err(TokenError::PinLocked {
@@ -181,7 +174,12 @@ impl TokenAccess {
         } else {
             let pin = match &uri.pin_source {
                 Some(path) => pin_from_source(path, token)?,
-                None => self.pins.pin(pin_index, token)?,
+                None => {
+                    let mut taken = self.pins_taken.lock().unwrap_or_else(|p| p.into_inner());
+                    let pin = self.pins.pin(*taken, token)?;
+                    *taken += 1;
+                    pin
+                }
             };
             session.login_with_raw(UserType::User, pin.raw())
         };
