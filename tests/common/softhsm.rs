@@ -535,11 +535,11 @@ pub fn probe_main() {
         .unwrap()
     {
         let line = match attr {
-            Attribute::Sensitive(b) => format!("sensitive={}", bool::from(b)),
-            Attribute::Extractable(b) => format!("extractable={}", bool::from(b)),
-            Attribute::AlwaysSensitive(b) => format!("always_sensitive={}", bool::from(b)),
-            Attribute::NeverExtractable(b) => format!("never_extractable={}", bool::from(b)),
-            Attribute::Local(b) => format!("local={}", bool::from(b)),
+            Attribute::Sensitive(b) => format!("sensitive={b}"),
+            Attribute::Extractable(b) => format!("extractable={b}"),
+            Attribute::AlwaysSensitive(b) => format!("always_sensitive={b}"),
+            Attribute::NeverExtractable(b) => format!("never_extractable={b}"),
+            Attribute::Local(b) => format!("local={b}"),
             other => format!("other={other:?}"),
         };
         println!("PROBE {line}");
