@@ -161,3 +161,41 @@ fn the_probe_reads_what_a_private_key_says_of_itself() {
         .unwrap_or_else(|| panic!("no Access line: {text}"));
     assert!(access.contains("extractable"), "{access}");
 }
+
+#[test]
+fn the_shim_modules_show_a_token_near_or_at_lockout() {
+    let Some(hsm) = SoftHsm::try_new("the_shim_modules_show_a_token_near_or_at_lockout") else {
+        return;
+    };
+    hsm.init_token("erin", softhsm::SO_PIN, "123456");
+    let (Some(final_try), Some(locked)) = (hsm.final_try_module(), hsm.locked_module()) else {
+        return;
+    };
+    let run = |module: &std::path::Path, args: &[&str]| {
+        std::process::Command::new("pkcs11-tool")
+            .arg("--module")
+            .arg(module)
+            .args(args)
+            .env("SOFTHSM2_CONF", hsm.conf())
+            .output()
+            .unwrap()
+    };
+    let listed = run(&final_try, &["--list-token-slots"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("final user PIN try"), "{text}");
+    let listed = run(&locked, &["--list-token-slots"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("user PIN locked"), "{text}");
+    // The locked token refuses even the right PIN.
+    let login = [
+        "--token-label",
+        "erin",
+        "--list-objects",
+        "--login",
+        "--pin",
+        "123456",
+    ];
+    assert!(!run(&locked, &login).status.success());
+    assert_eq!(hsm.logins(), ["C_Login 1 0xa4"]);
+    assert!(run(&final_try, &login).status.success());
+}

@@ -288,3 +288,46 @@ fn a_pin_in_the_uri_is_refused_and_not_echoed() {
     s.check(&run, 2, "pin-value");
     assert!(!s.fx.path("back.bin").exists());
 }
+
+#[test]
+fn a_token_near_or_at_lockout_is_reported_and_not_retried() {
+    let Some(s) = setup("a_token_near_or_at_lockout_is_reported_and_not_retried") else {
+        return;
+    };
+    let (Some(final_try), Some(locked)) = (s.hsm.final_try_module(), s.hsm.locked_module()) else {
+        return;
+    };
+    // The token says the next wrong PIN locks it: a wrong PIN is refused once (or not tried
+    // at all), and the message says the token is about to lock.
+    let final_try = final_try.display().to_string();
+    let wrong = s.pins("wrong.txt", &[WRONG, PIN_B]);
+    let extra = ["--pkcs11-module", final_try.as_str(), "--pin-file", &wrong];
+    let run = s.refused(&[&s.a, &s.b], &extra, 3, "tok-a");
+    assert!(
+        run.stderr.to_ascii_lowercase().contains("lock"),
+        "the lockout is reported: {}",
+        run.stderr
+    );
+    let failed = |logins: Vec<String>| logins.iter().filter(|l| l.ends_with(" 0xa0")).count();
+    assert!(
+        failed(s.hsm.logins()) <= 2,
+        "at most one wrong PIN per run (two runs): {:?}",
+        s.hsm.logins()
+    );
+    // The real token behind the shim still accepts the right PIN: nothing was locked.
+    let flags = s.hsm.token_flags("tok-a");
+    assert!(!flags.contains("locked"), "{flags}");
+
+    // A locked token: refused with exit 3 and "locked", whatever the PIN, and no retry.
+    fs::remove_file(s.hsm.login_log()).ok();
+    let locked = locked.display().to_string();
+    let right = s.pins("right.txt", &[PIN_A, PIN_B]);
+    let extra = ["--pkcs11-module", locked.as_str(), "--pin-file", &right];
+    let run = s.refused(&[&s.a, &s.b], &extra, 3, "locked");
+    assert!(run.stderr.contains("tok-a"), "{}", run.stderr);
+    let logins = s.hsm.logins();
+    assert!(
+        logins.iter().filter(|l| l.ends_with(" 0xa4")).count() <= 2,
+        "at most one C_Login per run (two runs): {logins:?}"
+    );
+}

@@ -355,6 +355,21 @@ impl SoftHsm {
         self.shim("libextractable.so", &["-DLIE_EXTRACTABLE"])
     }
 
+    /// Like [`SoftHsm::counting_module`], and every token's flags (C_GetTokenInfo) say the
+    /// next wrong user PIN locks it (CKF_USER_PIN_FINAL_TRY).
+    pub fn final_try_module(&self) -> Option<PathBuf> {
+        self.shim("libfinaltry.so", &["-DTOKEN_FLAGS_OR=0x20000UL"])
+    }
+
+    /// Like [`SoftHsm::counting_module`], for a token whose user PIN is locked: its flags
+    /// say so (CKF_USER_PIN_LOCKED) and C_Login answers CKR_PIN_LOCKED whatever the PIN.
+    pub fn locked_module(&self) -> Option<PathBuf> {
+        self.shim(
+            "liblocked.so",
+            &["-DTOKEN_FLAGS_OR=0x40000UL", "-DLOGIN_RV=0xa4UL"],
+        )
+    }
+
     fn shim(&self, name: &str, defines: &[&str]) -> Option<PathBuf> {
         let src = self.path("shim.c");
         let lib = self.path(name);
@@ -431,7 +446,7 @@ impl SoftHsm {
 }
 
 /// The shim module: PKCS#11 v2.40's function list has 68 entries after the version,
-/// C_Login is entry 18 (0-based), C_GetAttributeValue 24. Types are spelled out so that no
+/// C_GetTokenInfo is entry 6 (0-based), C_Login 18, C_GetAttributeValue 24. Types are spelled out so that no
 /// PKCS#11 header is needed.
 const SHIM_C: &str = r#"
 #include <dlfcn.h>
@@ -455,8 +470,23 @@ static CK_RV lying_get_attr(CK_ULONG s, CK_ULONG o, ATTR *t, CK_ULONG n) {
       *(unsigned char *)t[i].value = 1;
   return rv;
 }
+typedef CK_RV (*token_info_fn)(CK_ULONG, unsigned char *);
+static token_info_fn real_token_info;
+/* CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then flags. */
+static CK_RV flagged_token_info(CK_ULONG slot, unsigned char *info) {
+  CK_RV rv = real_token_info(slot, info);
+#ifdef TOKEN_FLAGS_OR
+  if (rv == 0) { CK_ULONG flags; memcpy(&flags, info + 96, sizeof flags); flags |= TOKEN_FLAGS_OR; memcpy(info + 96, &flags, sizeof flags); }
+#endif
+  return rv;
+}
 static CK_RV counted_login(CK_ULONG s, CK_ULONG user, unsigned char *pin, CK_ULONG len) {
+#ifdef LOGIN_RV
+  CK_RV rv = LOGIN_RV;
+  (void)s; (void)pin; (void)len;
+#else
   CK_RV rv = real_login(s, user, pin, len);
+#endif
   FILE *log = fopen("@LOG@", "a");
   if (log) { fprintf(log, "C_Login %lu 0x%lx\n", user, rv); fclose(log); }
   return rv;
@@ -470,6 +500,8 @@ CK_RV C_GetFunctionList(LIST **out) {
   memcpy(&ours, theirs, sizeof ours);
   real_login = (login_fn)theirs->f[18];
   ours.f[18] = (void *)counted_login;
+  real_token_info = (token_info_fn)theirs->f[6];
+  ours.f[6] = (void *)flagged_token_info;
   real_get_attr = (get_attr_fn)theirs->f[24];
 #ifdef LIE_EXTRACTABLE
   ours.f[24] = (void *)lying_get_attr;
