@@ -125,6 +125,12 @@ fn a_wrong_pin_is_tried_once_and_refused_with_exit_3() {
         "names the token: {}",
         run.stderr
     );
+    // SoftHSM2 raises CKF_USER_PIN_COUNT_LOW after a wrong PIN: the message passes it on.
+    assert!(
+        run.stderr.contains("retry count"),
+        "the token's retry state is reported: {}",
+        run.stderr
+    );
     if counting.is_some() {
         // Two runs (restore-blob, verify), one failed C_Login each: no retry.
         let failed: Vec<String> = s
