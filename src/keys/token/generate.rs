@@ -9,7 +9,10 @@
 pub mod set;
 mod signer;
 
-pub use signer::{SignFailure, TokenSignature, TokenSigner, TokenVerifyingKey, SHA256_WITH_RSA};
+pub use signer::{
+    SignFailure, SignMechanism, TokenSignature, TokenSigner, TokenVerifyingKey,
+    SHA256_DIGEST_INFO_PREFIX, SHA256_WITH_RSA,
+};
 
 use std::time::Duration;
 
