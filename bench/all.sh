@@ -5,8 +5,8 @@
 #
 # Usage: bench/all.sh [--rounds N] [--out FILE]
 #   --rounds N   one repetition count for every script (also: BENCH_ROUNDS=N). Default: the
-#                counts the page has always used: keygen 7, sd 11, shares 11, DR rehearsal 5
-#                per key size. Small counts (1 to 3) only test this script.
+#                counts the page has always used: keygen 7, sd 11, shares 11, token keys 11,
+#                DR rehearsal 5 per key size. Small counts (1 to 3) only test this script.
 #   --out FILE   the page to write (default docs/benchmarks.md).
 # The emulator's load phases (bench/emulator.sh) run 5 s each whatever the rounds.
 #
@@ -14,7 +14,8 @@
 # air-gapped build through ceremony-scripts/build-offline.sh, which checks it), installs the
 # interop harness's venv (tests/interop/setup.sh: the Azure CLI, from PyPI, on first use);
 # then, timed, one after the other: keygen.sh, sd.sh, shares.sh, the 16 MiB shares through
-# the CLI, dr.sh with RSA-2048 and with RSA-3072 custodians, emulator.sh.
+# the CLI, token.sh (SoftHSM2 token keys vs key files; needs softhsm2 and opensc, as .ci/run
+# installs them), dr.sh with RSA-2048 and with RSA-3072 custodians, emulator.sh.
 # Run it on an otherwise idle machine: the page records the load average at the start and
 # the end of the measurements, and says so when the machine was busy.
 set -euo pipefail
@@ -40,6 +41,7 @@ fi
 keygen_rounds=${rounds:-7}
 sd_rounds=${rounds:-11}
 shares_rounds=${rounds:-11}
+token_rounds=${rounds:-11}
 dr_rounds=${rounds:-5}
 dr_op_seconds=0.2
 emulator_seconds=5
@@ -144,6 +146,7 @@ if [[ -f "$big/split.mem" ]]; then
 fi
 rm -rf "$big"
 
+run "token.sh $token_rounds" "$work/token.md" bash "$repo/bench/token.sh" "$token_rounds"
 run "dr.sh $dr_rounds $dr_op_seconds 2048" "$work/dr2048.md" bash "$repo/bench/dr.sh" "$dr_rounds" "$dr_op_seconds" 2048
 run "dr.sh $dr_rounds $dr_op_seconds 3072" "$work/dr3072.md" bash "$repo/bench/dr.sh" "$dr_rounds" "$dr_op_seconds" 3072
 run "emulator.sh $emulator_seconds" "$work/emulator.md" bash "$repo/bench/emulator.sh" "$emulator_seconds"
@@ -158,6 +161,7 @@ az_default=$(cell "$work/sd.md" '| ratio az ÷ sdctl, default build' 3); need "a
 az_static=$(cell "$work/sd.md" '| ratio az ÷ sdctl, air-gapped build' 3); need "az ratio (air-gapped build)" "$az_static"
 verify_ratio=$(cell "$work/sd.md" '| verify ÷ ten private operations' 3); need "verify ratio" "$verify_ratio"
 shares_overhead=$(cell "$work/shares.md" '| overhead' 3); need "shares overhead" "$shares_overhead"
+token_ratio=$(cell "$work/token.md" '| ratio token ÷ file' 3); need "token ÷ file ratio" "$token_ratio"
 dr_rows() { awk -F'|' '/^\| / && !/^\| step/ && !/^\|---/ {n = $2; v = $3; gsub(/^ +| +$|\*/, "", n); gsub(/^ +| +$|\*/, "", v); print n "\t" v}' "$1"; }
 dr_rows "$work/dr2048.md" >"$work/dr2048.tsv"
 dr_rows "$work/dr3072.md" >"$work/dr3072.tsv"
@@ -192,7 +196,7 @@ measurements, $load_end at the end): other processes shared the CPU, and the fig
 are slower and noisier than the machine can do. Re-run \`bench/all.sh\` on an idle machine.
 "
 fi
-rounds_text="keygen $keygen_rounds, sd $sd_rounds, shares $shares_rounds, DR rehearsal $dr_rounds per key size"
+rounds_text="keygen $keygen_rounds, sd $sd_rounds, shares $shares_rounds, token keys $token_rounds, DR rehearsal $dr_rounds per key size"
 command_text="bench/all.sh${rounds:+ --rounds $rounds}"
 if [[ "$out" != "$repo/docs/benchmarks.md" ]]; then command_text+=" --out $out"; fi
 
@@ -225,7 +229,7 @@ Method: nothing is timed until everything is built: the release build (\`cargo b
 --release --locked\`), the \`make-test-sd\` and \`shares-bench\` examples, the air-gapped build
 (\`--no-default-features --features vendored\`, through \`ceremony-scripts/build-offline.sh\`),
 and the interop harness's venv. Then the scripts run one after the other: keygen.sh, sd.sh,
-shares.sh, the 16 MiB shares through the CLI, dr.sh with RSA-2048 and then RSA-3072
+shares.sh, the 16 MiB shares through the CLI, token.sh, dr.sh with RSA-2048 and then RSA-3072
 custodians, emulator.sh. Within a script the things compared run interleaved, round after round, so that
 drift on the machine hits them alike, and the median is reported. Times are the wall-clock
 time of whole processes, measured with bash's \`\$EPOCHREALTIME\` (no timing process spawned),
@@ -305,6 +309,24 @@ Reading the figures:
 - Typical ceremony secrets (a passphrase, a PKCS#12 of a few KiB) split and combine in well
   under a millisecond. The 16 MiB maximum through the CLI (release build, 5-of-10, files
   written and fsynced, one run): \`split\` $big_split s, \`combine\` $big_combine s${big_peak:+, $big_peak MB peak memory (\`/usr/bin/time\`)}.
+
+## Custodian keys on PKCS#11 tokens (\`bench/token.sh\`)
+
+\`bench/token.sh $token_rounds\`: five RSA-3072 custodians made with openssl, a 3-of-5 security
+domain made by sdctl's HSM-side code (the \`make-test-sd\` example), and the keys of three
+custodians imported onto three SoftHSM2 tokens (one token each, its certificate on the token
+too) in a SoftHSM2 of the script's own (\`SOFTHSM2_CONF\` in a temporary directory). Then
+\`sdctl sd verify\` with the three token keys (\`--pkcs11-module\`, PINs from a 0600
+\`--pin-file\`) and with the same three keys as files, interleaved, whole-process wall time.
+
+$(tables "$work/token.md")
+
+Reading the figures: with tokens, sdctl loads the PKCS#11 module, opens a session and logs
+in on each token, finds the key and its certificate, and has the token do the RSA operation
+(SoftHSM2 does RSA-OAEP with SHA-1 only, so the share's RSA-OAEP-256 is decrypted raw on the
+token and OAEP-decoded on the host: \`token-raw+host-oaep\`). Token ÷ file: **$token_ratio×**.
+SoftHSM2 is a software token: a smartcard or a YubiKey does each RSA operation in tens to
+hundreds of milliseconds, which this benchmark cannot show.
 
 ## Disaster-recovery rehearsal through the CLI (\`bench/dr.sh\`)
 

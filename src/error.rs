@@ -63,3 +63,9 @@ impl Error {
 
 /// Shorthand for results of the sdctl library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::keys::token::TokenError> for Error {
+    fn from(e: crate::keys::token::TokenError) -> Self {
+        Error::Key(KeyError::Token(e))
+    }
+}

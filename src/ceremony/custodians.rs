@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::engine::{continue_command, Ctx, Done, Outcome, Side, Step};
 use super::ui::{labelled_digest, path_from_here, spoken_inline};
-use super::CeremonyError;
+use super::{token_custodians, CeremonyError};
 use crate::files::{write_atomic, MODE_PUBLIC, MODE_SECRET};
 use crate::keys::check::{check_set, Severity};
 use crate::keys::generate::generate_custodian;
@@ -54,6 +54,13 @@ pub fn generate_step(name: &str) -> Step {
 fn generate(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
     ctx.dir("custodians")?;
     let (key, cert) = (key_path(&ctx.out, name), cert_path(&ctx.out, name));
+    if let Some(planned) = token_custodians::planned_uri(ctx, name)? {
+        if cert.exists() && token_custodians::uri_path(&ctx.out, name).exists() {
+            let certificate = load_certificate(&cert)?;
+            return token_custodians::kept(ctx, name, &cert, &certificate);
+        }
+        return token_custodians::generate_on_custodian_token(ctx, name, planned, &cert);
+    }
     if key.exists() {
         if !cert.exists() {
             return Err(CeremonyError::Refused(format!(
@@ -296,6 +303,34 @@ pub fn open_keys(
     crate::process::disable_core_dumps().ok();
     let mut keys = Vec::new();
     for name in names {
+        if let Some(uri) = token_custodians::recorded_uri(ctx, name)? {
+            match token_custodians::open_token_key(ctx, name, &uri) {
+                Ok(key) => keys.push(key),
+                Err(e) => {
+                    let failed = Done::new(format!(
+                        "custodian {name}'s token key could not be opened: {e}"
+                    ))
+                    .fact("custodian", name.as_str())
+                    .fact("what", "token")
+                    .fact("attempts", 1);
+                    ctx.note_done(
+                        step,
+                        &format!("custodian {name}"),
+                        "failed-attempt",
+                        &failed,
+                    )?;
+                    return Err(e);
+                }
+            }
+            continue;
+        }
+        if ctx.plan.custodian_token(name).is_some() {
+            return Err(CeremonyError::Refused(format!(
+                "{}: custodian {name}'s key is on a token, but the file naming it is not here; bring custodians/{name}.uri (written by the activation) to the air-gapped machine",
+                token_custodians::uri_path(&ctx.out, name).display()
+            ))
+            .into());
+        }
         let path = key_path(&ctx.out, name);
         if !path.exists() {
             return Err(CeremonyError::Refused(format!(

@@ -30,6 +30,7 @@ pub mod runner;
 pub mod safety;
 pub mod state;
 pub mod status;
+pub mod token_custodians;
 pub mod transcript;
 pub mod transfer_code;
 pub mod ui;

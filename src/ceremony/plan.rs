@@ -124,6 +124,10 @@ pub struct KeysSection {
     /// Subject attributes before each custodian's CN, `openssl req -subj` style.
     #[serde(default)]
     pub subject: Option<String>,
+    /// The PKCS#11 module of custodians whose key is on a token (`token = "pkcs11:..."`),
+    /// unless their URI names its own `module-path` or `--pkcs11-module` is given.
+    #[serde(default)]
+    pub pkcs11_module: Option<PathBuf>,
 }
 
 fn default_bits() -> u32 {
@@ -139,6 +143,7 @@ impl Default for KeysSection {
             bits: default_bits(),
             days: default_days(),
             subject: None,
+            pkcs11_module: None,
         }
     }
 }
@@ -170,6 +175,11 @@ pub struct Custodian {
     /// How to reach them.
     #[serde(default)]
     pub contact: Option<String>,
+    /// Their key is on a PKCS#11 token: `pkcs11:token=LABEL` (the activation makes the key
+    /// `sdctl-NAME` there) or a URI naming an existing key (`object=` or `id=`, e.g. a
+    /// YubiKey's slot 9d key made with ykman), which is used as it is.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// `[[witness]]`.
@@ -298,6 +308,14 @@ impl Plan {
         self.custodians.iter().map(|c| c.name.clone()).collect()
     }
 
+    /// Custodian `name`'s token URI, when their key is on a token.
+    pub fn custodian_token(&self, name: &str) -> Option<&str> {
+        self.custodians
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.token.as_deref())
+    }
+
     /// Who rebuilds the quorum: `quorum_custodians`, or the first `quorum` custodians.
     pub fn quorum_custodians(&self) -> Vec<String> {
         if self.domain.quorum_custodians.is_empty() {
@@ -358,6 +376,12 @@ impl Plan {
                 .replace("--names", "[[custodian]] name")
                 .replace("--count", "the custodian count")
         })?;
+        for c in &self.custodians {
+            if let Some(token) = &c.token {
+                crate::keys::token::Pkcs11Uri::parse(token)
+                    .map_err(|e| format!("[[custodian]] {} token: {}", c.name, e.detail))?;
+            }
+        }
         let quorum = self.domain.quorum;
         if quorum < 2 {
             return Err(format!("[security_domain] quorum {quorum}: refused, a quorum below 2 lets one custodian alone rebuild the HSM's root of trust; choose 2 or more"));

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::keys::token::TokenAccess;
 use crate::passphrase::PassphraseSource;
 
 /// What a person is told before a step runs.
@@ -46,6 +47,8 @@ pub trait Ui {
     fn attended(&self) -> bool;
     /// Where passphrases come from.
     fn passphrases(&self) -> &PassphraseSource;
+    /// How tokens are reached (module given on the command line, PINs).
+    fn tokens(&self) -> &TokenAccess;
 }
 
 /// The terminal: narration on stdout (stderr when stdout carries JSON), questions on
@@ -59,6 +62,8 @@ pub struct Console {
     pub narrate_on_stderr: bool,
     /// Passphrase source.
     pub passphrases: PassphraseSource,
+    /// Token access (module from `--pkcs11-module`, PINs from `--pin-file` or prompts).
+    pub tokens: TokenAccess,
     /// Columns to wrap at ([`terminal_width`]; `usize::MAX` for no wrapping).
     pub width: usize,
 }
@@ -70,8 +75,15 @@ impl Console {
             yes,
             narrate_on_stderr,
             passphrases,
+            tokens: TokenAccess::default(),
             width: terminal_width(if narrate_on_stderr { 2 } else { 1 }),
         }
+    }
+
+    /// The same console reaching tokens through `tokens`.
+    pub fn with_tokens(mut self, tokens: TokenAccess) -> Console {
+        self.tokens = tokens;
+        self
     }
 }
 
@@ -137,6 +149,10 @@ impl Ui for Console {
 
     fn passphrases(&self) -> &PassphraseSource {
         &self.passphrases
+    }
+
+    fn tokens(&self) -> &TokenAccess {
+        &self.tokens
     }
 }
 

@@ -10,7 +10,7 @@ use sdctl::ceremony::{self, Kind, Machine, Options, Plan, Report};
 use sdctl::Error;
 
 use super::ceremony_log::{self, LogCommand};
-use super::secrets::{harden, passphrase_source};
+use super::secrets::{harden, passphrase_source, token_access, TokenArgs};
 use super::{OutputFormat, Reporter};
 
 /// Guided ceremonies.
@@ -130,6 +130,11 @@ pub struct RunArgs {
     /// quorum_custodians (attended runs ask at the step).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     quorum_custodians: Option<Vec<String>>,
+    /// Token custodians (the plan's `token = "pkcs11:..."`): the module, over the plan's
+    /// [keys] pkcs11_module; and a PIN file, one line per token in the order the tokens
+    /// are used (default: each custodian types their PIN at a hidden prompt).
+    #[command(flatten)]
+    tokens: TokenArgs,
 }
 
 /// Arguments of `ceremony transfer-code`.
@@ -213,7 +218,8 @@ fn run_ceremony(rep: &mut Reporter, kind: Kind, args: RunArgs) -> Result<i32, Er
             .quorum_custodians
             .map(|names| names.iter().map(|n| n.trim().to_owned()).collect()),
     };
-    let mut ui = Console::new(args.yes, !rep.human(), passphrases);
+    let tokens = token_access(&args.tokens, rep)?;
+    let mut ui = Console::new(args.yes, !rep.human(), passphrases).with_tokens(tokens);
     let report = ceremony::run(&plan, kind, &options, &mut ui)?;
     Ok(finish(rep, &report))
 }

@@ -13,6 +13,7 @@ pub mod interop;
 pub mod online;
 #[cfg(feature = "online")]
 pub mod sdk;
+pub mod softhsm;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

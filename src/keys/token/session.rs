@@ -87,6 +87,11 @@ impl TokenAccess {
         }
     }
 
+    /// The module given to the run (`--pkcs11-module`), if any.
+    pub fn module(&self) -> Option<&std::path::Path> {
+        self.module.as_deref()
+    }
+
     /// The module for `uri`: its own `module-path`, else the one given to the run.
     pub fn module_for(&self, uri: &Pkcs11Uri) -> Result<Arc<Module>, TokenError> {
         let path = uri

@@ -1,0 +1,339 @@
+//! Refusals of token keys (SoftHSM2) through the CLI, each with its exit code and one line
+//! on stderr, and no output file left behind: a wrong PIN (exit 3, tried once per run, the
+//! token's failed-login count going up by one at most), a token that is not present, a
+//! module that is missing or not given, an object that is not on the token, and a PIN
+//! written into the URI (refused without echoing it).
+
+mod common;
+
+use std::fs;
+
+use common::softhsm::{self, SoftHsm};
+use common::{Fixture, Run};
+
+const PIN_A: &str = "100001";
+const PIN_B: &str = "200002";
+/// A wrong PIN; it must never be echoed either.
+const WRONG: &str = "987123";
+/// A PIN written into a URI; refused, never echoed.
+const URI_PIN: &str = "424242";
+
+/// Custodians a, b, c and an exchange key x (openssl), a 2-of-3 SD, a's key on token tok-a
+/// and b's on tok-b, each with its certificate.
+struct Setup {
+    fx: Fixture,
+    hsm: SoftHsm,
+    a: String,
+    b: String,
+}
+
+fn setup(test: &str) -> Option<Setup> {
+    let hsm = SoftHsm::try_new(test)?;
+    let fx = Fixture::new();
+    for n in ["a", "b", "c", "x"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
+    let a = hsm.custodian_token(
+        "tok-a",
+        PIN_A,
+        "a1",
+        &fx.path("a.key"),
+        Some(&fx.path("a.cer")),
+    );
+    let b = hsm.custodian_token(
+        "tok-b",
+        PIN_B,
+        "b2",
+        &fx.path("b.key"),
+        Some(&fx.path("b.cer")),
+    );
+    Some(Setup { fx, hsm, a, b })
+}
+
+impl Setup {
+    /// `sd restore-blob` to `out.json` with these keys, then `sd verify` with them, both
+    /// with `extra` (e.g. `--pkcs11-module M --pin-file F`); both must be refused with
+    /// `code` and `needle`, print no PIN, and leave no out.json. Returns the first run.
+    fn refused(&self, keys: &[&str], extra: &[&str], code: i32, needle: &str) -> Run {
+        let mut blob = vec![
+            "sd",
+            "restore-blob",
+            "--sd-file",
+            "sd.json",
+            "--sd-exchange-key",
+            "x.cer",
+            "--sd-file-restore-blob",
+            "out.json",
+            "--sd-wrapping-keys",
+        ];
+        blob.extend_from_slice(keys);
+        blob.extend_from_slice(extra);
+        let run = self.hsm.sdctl(&self.fx, &blob);
+        self.check(&run, code, needle);
+        assert!(
+            !self.fx.path("out.json").exists(),
+            "a refused restore-blob left out.json"
+        );
+        assert!(
+            self.fx.listing("").iter().all(|n| !n.contains("out.json")),
+            "a temporary file was left: {:?}",
+            self.fx.listing("")
+        );
+        let mut verify = vec!["sd", "verify", "--sd-file", "sd.json", "--sd-wrapping-keys"];
+        verify.extend_from_slice(keys);
+        verify.extend_from_slice(extra);
+        let second = self.hsm.sdctl(&self.fx, &verify);
+        self.check(&second, code, needle);
+        run
+    }
+
+    fn check(&self, run: &Run, code: i32, needle: &str) {
+        run.assert_error(code, needle);
+        for pin in [PIN_A, PIN_B, WRONG, URI_PIN] {
+            assert!(
+                !run.stdout.contains(pin) && !run.stderr.contains(pin),
+                "a PIN was printed: {}{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+
+    fn pins(&self, name: &str, pins: &[&str]) -> String {
+        softhsm::write_pin_file(&self.fx.path(name), pins);
+        name.to_owned()
+    }
+}
+
+#[test]
+fn a_wrong_pin_is_tried_once_and_refused_with_exit_3() {
+    let Some(s) = setup("a_wrong_pin_is_tried_once_and_refused_with_exit_3") else {
+        return;
+    };
+    // The module that counts C_Login calls, when a C compiler is here (CI has one).
+    let counting = s.hsm.counting_module();
+    let module = counting
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| softhsm::MODULE.to_owned());
+    let wrong = s.pins("wrong.txt", &[WRONG, PIN_B]);
+    let extra = ["--pkcs11-module", module.as_str(), "--pin-file", &wrong];
+    let run = s.refused(&[&s.a, &s.b], &extra, 3, "wrong PIN");
+    assert!(
+        run.stderr.contains("tok-a"),
+        "names the token: {}",
+        run.stderr
+    );
+    // SoftHSM2 raises CKF_USER_PIN_COUNT_LOW after a wrong PIN: the message passes it on.
+    assert!(
+        run.stderr.contains("retry count"),
+        "the token's retry state is reported: {}",
+        run.stderr
+    );
+    if counting.is_some() {
+        // Two runs (restore-blob, verify), one failed C_Login each: no retry.
+        let failed: Vec<String> = s
+            .hsm
+            .logins()
+            .into_iter()
+            .filter(|l| l.ends_with(" 0xa0"))
+            .collect();
+        assert_eq!(failed.len(), 2, "one C_Login per run: {:?}", s.hsm.logins());
+    }
+    let flags = s.hsm.token_flags("tok-a");
+    assert!(flags.contains("user PIN count low"), "{flags}");
+    assert!(!flags.contains("user PIN locked"), "{flags}");
+
+    // The right PIN still works (the token was not locked by retries).
+    let right = s.pins("right.txt", &[PIN_A, PIN_B]);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "sd",
+            "verify",
+            "--sd-file",
+            "sd.json",
+            "--pkcs11-module",
+            &module,
+            "--pin-file",
+            &right,
+            "--sd-wrapping-keys",
+            &s.a,
+            &s.b,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // A wrong PIN in shares combine: exit 3, no output.
+    let wrong_a = s.pins("wrong-a.txt", &[WRONG]);
+    fs::write(s.fx.path("secret.bin"), b"break-glass secret").unwrap();
+    let split = s.fx.run(
+        "shares split --threshold 2 --shares 3 --in secret.bin --out-dir sealed --to-certs a.cer b.cer c.cer",
+    );
+    assert_eq!(split.code, 0, "{}", split.stderr);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "shares",
+            "combine",
+            "sealed/a.share.jwe",
+            "sealed/c.share.jwe",
+            "--out",
+            "back.bin",
+            "--pkcs11-module",
+            softhsm::MODULE,
+            "--pin-file",
+            &wrong_a,
+            "--keys",
+            &s.a,
+            "c.key",
+        ],
+    );
+    s.check(&run, 3, "wrong PIN");
+    assert!(!s.fx.path("back.bin").exists());
+}
+
+#[test]
+fn a_missing_token_or_object_is_bad_input() {
+    let Some(s) = setup("a_missing_token_or_object_is_bad_input") else {
+        return;
+    };
+    let pins = s.pins("pins.txt", &[PIN_A, PIN_B]);
+    let extra = ["--pkcs11-module", softhsm::MODULE, "--pin-file", &pins];
+    // No token has that label.
+    let nobody = softhsm::uri("nobody", "sdctl-a");
+    let run = s.refused(&[&nobody, &s.b], &extra, 2, "token=nobody");
+    assert!(run.stderr.contains("no token"), "{}", run.stderr);
+    // A serial no token has.
+    let serial = format!("{};serial=0000000000000000", s.a);
+    s.refused(&[&serial, &s.b], &extra, 2, "serial=0000000000000000");
+    // The token is there, the object is not (by label, by id).
+    let no_object = softhsm::uri("tok-a", "sdctl-zzz");
+    s.refused(&[&no_object, &s.b], &extra, 2, "sdctl-zzz");
+    let no_id = "pkcs11:token=tok-a;id=%ff%ee";
+    let run = s.refused(&[no_id, &s.b], &extra, 2, "tok-a");
+    assert!(
+        run.stderr.to_ascii_lowercase().contains("%ff%ee"),
+        "names the id: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_module_is_bad_input() {
+    let Some(s) = setup("a_missing_module_is_bad_input") else {
+        return;
+    };
+    let pins = s.pins("pins.txt", &[PIN_A, PIN_B]);
+    // A module path that does not exist.
+    let extra = [
+        "--pkcs11-module",
+        "/nonexistent/libnothing.so",
+        "--pin-file",
+        &pins,
+    ];
+    s.refused(&[&s.a, &s.b], &extra, 2, "/nonexistent/libnothing.so");
+    // A file that is not a PKCS#11 module.
+    let not_a_module = s.fx.path("a.cer").display().to_string();
+    let extra = ["--pkcs11-module", &not_a_module, "--pin-file", &pins];
+    s.refused(&[&s.a, &s.b], &extra, 2, "a.cer");
+    // module-path in the URI that does not exist.
+    let in_uri = format!("{}?module-path=/nonexistent/libother.so", s.a);
+    let pin_a = s.pins("pin-a.txt", &[PIN_A]);
+    s.refused(
+        &[&in_uri, "c.key"],
+        &["--pin-file", &pin_a],
+        2,
+        "/nonexistent/libother.so",
+    );
+    // No module named at all.
+    s.refused(&[&s.a, &s.b], &["--pin-file", &pins], 2, "--pkcs11-module");
+}
+
+#[test]
+fn a_pin_in_the_uri_is_refused_and_not_echoed() {
+    let Some(s) = setup("a_pin_in_the_uri_is_refused_and_not_echoed") else {
+        return;
+    };
+    let pins = s.pins("pins.txt", &[PIN_B]);
+    let extra = ["--pkcs11-module", softhsm::MODULE, "--pin-file", &pins];
+    let with_pin = format!("{}?pin-value={URI_PIN}", s.a);
+    let run = s.refused(&[&with_pin, &s.b], &extra, 2, "pin-value");
+    assert!(!run.stderr.contains(URI_PIN), "{}", run.stderr);
+    // Also beside module-path, and for shares combine.
+    let with_pin = format!(
+        "{}?module-path={}&pin-value={URI_PIN}",
+        s.a,
+        softhsm::MODULE
+    );
+    s.refused(&[&with_pin, &s.b], &["--pin-file", &pins], 2, "pin-value");
+    fs::write(s.fx.path("secret.bin"), b"break-glass secret").unwrap();
+    let split = s.fx.run(
+        "shares split --threshold 2 --shares 3 --in secret.bin --out-dir sealed --to-certs a.cer b.cer c.cer",
+    );
+    assert_eq!(split.code, 0, "{}", split.stderr);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "shares",
+            "combine",
+            "sealed/a.share.jwe",
+            "sealed/b.share.jwe",
+            "--out",
+            "back.bin",
+            "--pkcs11-module",
+            softhsm::MODULE,
+            "--pin-file",
+            &pins,
+            "--keys",
+            &with_pin,
+            &s.b,
+        ],
+    );
+    s.check(&run, 2, "pin-value");
+    assert!(!s.fx.path("back.bin").exists());
+}
+
+#[test]
+fn a_token_near_or_at_lockout_is_reported_and_not_retried() {
+    let Some(s) = setup("a_token_near_or_at_lockout_is_reported_and_not_retried") else {
+        return;
+    };
+    let (Some(final_try), Some(locked)) = (s.hsm.final_try_module(), s.hsm.locked_module()) else {
+        return;
+    };
+    // The token says the next wrong PIN locks it: a wrong PIN is refused once (or not tried
+    // at all), and the message says the token is about to lock.
+    let final_try = final_try.display().to_string();
+    let wrong = s.pins("wrong.txt", &[WRONG, PIN_B]);
+    let extra = ["--pkcs11-module", final_try.as_str(), "--pin-file", &wrong];
+    let run = s.refused(&[&s.a, &s.b], &extra, 3, "tok-a");
+    assert!(
+        run.stderr.to_ascii_lowercase().contains("lock"),
+        "the lockout is reported: {}",
+        run.stderr
+    );
+    let failed = |logins: Vec<String>| logins.iter().filter(|l| l.ends_with(" 0xa0")).count();
+    assert!(
+        failed(s.hsm.logins()) <= 2,
+        "at most one wrong PIN per run (two runs): {:?}",
+        s.hsm.logins()
+    );
+    // The real token behind the shim still accepts the right PIN: nothing was locked.
+    let flags = s.hsm.token_flags("tok-a");
+    assert!(!flags.contains("locked"), "{flags}");
+
+    // A locked token: refused with exit 3 and "locked", whatever the PIN, and no retry.
+    fs::remove_file(s.hsm.login_log()).ok();
+    let locked = locked.display().to_string();
+    let right = s.pins("right.txt", &[PIN_A, PIN_B]);
+    let extra = ["--pkcs11-module", locked.as_str(), "--pin-file", &right];
+    let run = s.refused(&[&s.a, &s.b], &extra, 3, "locked");
+    assert!(run.stderr.contains("tok-a"), "{}", run.stderr);
+    let logins = s.hsm.logins();
+    assert!(
+        logins.iter().filter(|l| l.ends_with(" 0xa4")).count() <= 2,
+        "at most one C_Login per run (two runs): {logins:?}"
+    );
+}
