@@ -196,7 +196,8 @@ pub fn generate_on_custodian_token(
         )
     };
     let mut done = token_facts(Done::new(summary), &key_uri, &token, facts.as_ref())
-        .fact("made_on_token", made);
+        .fact("made_on_token", made)
+        .fact("pins", ctx.ui.tokens().pin_origin());
     done.outputs = vec![ctx.digest(cert)?, ctx.digest(&uri_file)?];
     for (k, v) in super::custodians::cert_facts(name, &certificate) {
         done.facts.insert(k.into(), v);

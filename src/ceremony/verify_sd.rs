@@ -125,7 +125,13 @@ pub fn record_keys(ctx: &mut Ctx<'_>, done: Done, matches: &[KeyMatch]) -> Done 
             })
         })
         .collect();
-    let done = done.fact("keys", json!(keys));
+    let mut done = done.fact("keys", json!(keys));
+    if matches
+        .iter()
+        .any(|m| m.decryption.is_some_and(|d| d.starts_with("token")))
+    {
+        done = done.fact("pins", ctx.ui.tokens().pin_origin());
+    }
     if warnings.is_empty() {
         done
     } else {
