@@ -1,3 +1,4 @@
+#![cfg(feature = "online")]
 //! Ceremonies with custodians whose keys are on PKCS#11 tokens (SoftHSM2 tokens the test
 //! initialises): an activation on the emulator makes each token custodian's key on their
 //! token (never a key file), records the token serials, and the drill opens the keys on
