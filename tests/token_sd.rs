@@ -459,3 +459,57 @@ fn renewed_certificates_open_their_share_by_trial_decryption_with_a_warning() {
     trial_warning(&run, 1);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }
+
+#[test]
+fn one_pin_line_per_distinct_token() {
+    let Some(s) = setup("one_pin_line_per_distinct_token") else {
+        return;
+    };
+    let fx = &s.fx;
+    // Custodian d's key goes onto tok-a too (another object): two keys, one token, one PIN.
+    s.hsm
+        .import_key("tok-a", "sdctl-d", "d4", &fx.path("d.key"));
+    s.hsm
+        .import_cert("tok-a", "sdctl-d", "d4", &fx.path("d.cer"));
+    let d = softhsm::uri("tok-a", "sdctl-d");
+    let pins = s.pins("pins.txt", &["100001", "200002"]);
+    let run = s.sdctl(&[
+        "--output",
+        "json",
+        "sd",
+        "verify",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--sd-wrapping-keys",
+        &s.uris[0],
+        &d,
+        &s.uris[1],
+    ]);
+    ok(&run);
+    let used = run.json()["result"]["custodians_used"].clone();
+    assert_eq!(used[1]["location"], "SharedKeys.enc_shares[3]", "{used}");
+
+    // A token whose URI names its PIN file (pin-source) takes no line of --pin-file.
+    softhsm::write_pin_file(&fx.path("pin-c"), &["300003"]);
+    let c = format!(
+        "{}?pin-source=file:{}",
+        s.uris[2],
+        fx.path("pin-c").display()
+    );
+    let pins = s.pins("pins-b.txt", &["200002"]);
+    let run = s.sdctl(&[
+        "sd",
+        "verify",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--sd-wrapping-keys",
+        &c,
+        &s.uris[1],
+        "e.key",
+    ]);
+    ok(&run);
+}
