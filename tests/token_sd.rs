@@ -513,3 +513,81 @@ fn one_pin_line_per_distinct_token() {
     ]);
     ok(&run);
 }
+
+#[test]
+fn a_token_that_offers_oaep_sha256_decrypts_the_shares_itself() {
+    let Some(s) = setup("a_token_that_offers_oaep_sha256_decrypts_the_shares_itself") else {
+        return;
+    };
+    // No token here offers CKM_RSA_PKCS_OAEP with SHA-256 (SoftHSM2 takes SHA-1 only): a test
+    // double of the PKCS#11 interface does (see SoftHsm::oaep_sha256_module).
+    let Some(oaep) = s.hsm.oaep_sha256_module() else {
+        return;
+    };
+    let oaep = oaep.display().to_string();
+    // c's certificate is not on its token: its share is found by trial decryption, so the
+    // double also answers failed decryptions (CKR_ENCRYPTED_DATA_INVALID) first.
+    s.hsm.delete_cert("tok-c", "c3");
+    let pins = s.pins("pins.txt", &["300003", "100001", "200002"]);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "--output",
+            "json",
+            "sd",
+            "verify",
+            "--sd-file",
+            "sd.json",
+            "--pkcs11-module",
+            &oaep,
+            "--pin-file",
+            &pins,
+            "--sd-wrapping-keys",
+            &s.uris[2],
+            &s.uris[0],
+            &s.uris[1],
+        ],
+    );
+    s.assert_no_pin(&run);
+    ok(&run);
+    let v = run.json();
+    assert_eq!(v["result"]["verified"], true);
+    let used = v["result"]["custodians_used"].as_array().unwrap();
+    assert_eq!(used[0]["location"], "SharedKeys.enc_shares[2]", "{used:?}");
+    assert_eq!(used[0]["matched_by"], "trial_decryption", "{used:?}");
+    assert!(run.stdout.contains("\"token-oaep\""), "{}", run.stdout);
+    assert!(!run.stdout.contains(SOFTHSM_PATH), "{}", run.stdout);
+    // The token's OAEP ran: one successful C_DecryptInit per share opened at least, and
+    // sdctl never fell back to raw RSA.
+    let inits = s
+        .hsm
+        .logins()
+        .into_iter()
+        .filter(|l| l == "C_DecryptInit OAEP-SHA256 0x0")
+        .count();
+    assert!(inits >= 3, "{:?}", s.hsm.logins());
+
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "sd",
+            "restore-blob",
+            "--sd-file",
+            "sd.json",
+            "--sd-exchange-key",
+            "x.cer",
+            "--sd-file-restore-blob",
+            "blob.json",
+            "--pkcs11-module",
+            &oaep,
+            "--pin-file",
+            &pins,
+            "--sd-wrapping-keys",
+            &s.uris[2],
+            &s.uris[0],
+            &s.uris[1],
+        ],
+    );
+    ok(&run);
+    assert_eq!(s.open_blob("blob.json"), s.state);
+}
