@@ -591,3 +591,55 @@ fn a_token_that_offers_oaep_sha256_decrypts_the_shares_itself() {
     ok(&run);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }
+
+#[test]
+fn rewrap_from_token_keys_to_new_custodians() {
+    let Some(s) = setup("rewrap_from_token_keys_to_new_custodians") else {
+        return;
+    };
+    // The current quorum (three tokens) hands the domain to new custodians c, d, e.
+    let pins = s.pins("pins.txt", &["100001", "200002", "300003"]);
+    let mut args = vec![
+        "sd",
+        "rewrap",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--new-wrapping-keys",
+        "c.cer",
+        "d.cer",
+        "e.cer",
+        "--new-quorum",
+        "2",
+        "--out",
+        "new.json",
+        "--sd-wrapping-keys",
+    ];
+    args.extend(s.uris.iter().map(String::as_str));
+    let run = s.sdctl(&args);
+    ok(&run);
+    assert_eq!(
+        s.fx.read_json("new.json")["EncData"],
+        s.fx.read_json("sd.json")["EncData"]
+    );
+    // The new custodians open it, token c among them.
+    let pin_c = s.pins("pin-c.txt", &["300003"]);
+    let run = s.sdctl(&[
+        "sd",
+        "restore-blob",
+        "--sd-file",
+        "new.json",
+        "--sd-exchange-key",
+        "x.cer",
+        "--sd-file-restore-blob",
+        "blob.json",
+        "--pin-file",
+        &pin_c,
+        "--sd-wrapping-keys",
+        &s.uris[2],
+        "e.key",
+    ]);
+    ok(&run);
+    assert_eq!(s.open_blob("blob.json"), s.state);
+}
