@@ -1,186 +1,244 @@
-//! Ceremonies with token custodians on the emulator: a plan whose custodians alice and bob
-//! keep their keys on SoftHSM2 tokens (`token = "pkcs11:token=..."`, `[keys]
-//! pkcs11_module`) and carol a key file. The activation makes alice's and bob's keys on
-//! their tokens (no key file for them), a drill and a recovery open them there, the
-//! transcripts and records name the tokens and never a PIN.
-
-#![cfg(feature = "online")]
+//! Ceremonies with custodians whose keys are on PKCS#11 tokens (SoftHSM2 tokens the test
+//! initialises): an activation on the emulator makes each token custodian's key on their
+//! token (never a key file), records the token serials, and the drill opens the keys on
+//! the tokens; a plan mixing token and file custodians; a wrong PIN at a drill is tried
+//! once, recorded, and refused with exit 3; a token whose key is not the custodian's is
+//! refused; no PIN ever reaches the workspace, the transcript or the output.
 
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::ceremony::{files_under, passphrase, transcript, transcript_path, Bed, PlanSpec};
+use common::ceremony::{transcript_path, Bed, PlanSpec};
 use common::softhsm::{self, SoftHsm};
 use common::Run;
 
-const PIN_ALICE: &str = "613377";
-const PIN_BOB: &str = "727144";
+const PINS: [(&str, &str); 3] = [("alice", "461937"), ("bob", "582046"), ("carol", "690315")];
 
-/// The default plan with alice and bob on tokens (module in `[keys]`).
-fn plan(bed: &Bed) -> std::path::PathBuf {
-    let path = bed.plan("c", &PlanSpec::default());
-    let mut text = fs::read_to_string(&path).unwrap();
-    let subject = "subject = \"/O=Test\"\n";
-    assert!(text.contains(subject), "{text}");
-    text = text.replace(
-        subject,
-        &format!("{subject}pkcs11_module = \"{}\"\n", softhsm::MODULE),
+/// Run by [`SoftHsm::probe_private_key`] in a child process; does nothing otherwise.
+#[test]
+fn probe() {
+    softhsm::probe_main();
+}
+
+/// The plan of `spec`, with `tokens` custodians on tokens (module in `[keys]`).
+fn token_plan(bed: &Bed, dir: &str, tokens: &[&str]) -> PathBuf {
+    let mut text = bed.plan_text(&PlanSpec::default());
+    text = text.replacen(
+        "[keys]\n",
+        &format!("[keys]\npkcs11_module = \"{}\"\n", softhsm::MODULE),
+        1,
     );
-    for name in ["alice", "bob"] {
-        let entry = format!("name = \"{name}\"\ncontact = \"{name}@example.com\"\n");
-        assert!(text.contains(&entry), "{text}");
-        text = text.replace(&entry, &format!("{entry}token = \"pkcs11:token={name}\"\n"));
+    for name in tokens {
+        text = text.replacen(
+            &format!("[[custodian]]\nname = \"{name}\"\n"),
+            &format!("[[custodian]]\nname = \"{name}\"\ntoken = \"pkcs11:token={name}\"\n"),
+            1,
+        );
     }
+    let dir = bed.path(dir);
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("plan.toml");
     fs::write(&path, text).unwrap();
     path
 }
 
-/// `sdctl --output json ceremony KIND --plan PLAN --yes --passphrase-file PASS --pin-file
-/// PINS`, seeing the tokens; must succeed. Returns the run.
-fn run(bed: &Bed, hsm: &SoftHsm, kind: &str, plan: &Path, pass: &Path, pins: &Path) -> Run {
-    let (plan, pass, pins) = (
-        plan.display().to_string(),
-        pass.display().to_string(),
-        pins.display().to_string(),
-    );
-    let run = hsm.sdctl(
-        &bed.online.fx,
-        &[
-            "--output",
-            "json",
-            "ceremony",
-            kind,
-            "--plan",
-            &plan,
-            "--yes",
-            "--passphrase-file",
-            &pass,
-            "--pin-file",
-            &pins,
-        ],
-    );
-    assert_eq!(
-        run.code, 0,
-        "{kind}: stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    for pin in [PIN_ALICE, PIN_BOB] {
+fn run(hsm: &SoftHsm, bed: &Bed, kind: &str, plan: &Path, extra: &[&str]) -> Run {
+    let pass = bed.passphrases("pass.txt", &["alice", "bob", "carol"]);
+    let (plan, pass) = (plan.display().to_string(), pass.display().to_string());
+    let mut words = vec![
+        "ceremony",
+        kind,
+        "--plan",
+        &plan,
+        "--yes",
+        "--passphrase-file",
+        &pass,
+        "--output",
+        "json",
+    ];
+    words.extend_from_slice(extra);
+    let run = hsm.sdctl(&bed.online.fx, &words);
+    for (_, pin) in PINS {
         assert!(
             !run.stdout.contains(pin) && !run.stderr.contains(pin),
-            "{kind} printed a PIN"
+            "a PIN was printed: {}{}",
+            run.stdout,
+            run.stderr
         );
     }
     run
 }
 
-#[test]
-fn token_and_file_custodians_activate_drill_and_recover() {
-    let Some(hsm) = SoftHsm::try_new("token_and_file_custodians_activate_drill_and_recover") else {
-        return;
-    };
-    hsm.init_token("alice", softhsm::SO_PIN, PIN_ALICE);
-    hsm.init_token("bob", softhsm::SO_PIN, PIN_BOB);
-    let bed = Bed::start();
-    let plan = plan(&bed);
-    // The passphrase file has a line per custodian in the plan's order (the ceremony's
-    // rule; the token custodians' lines go unused), the PIN file a line per token in the
-    // order the tokens are used.
-    let pass = bed.passphrases("pass", &["alice", "bob", "carol"]);
-    let pins = softhsm::write_pin_file(&bed.path("pins"), &[PIN_ALICE, PIN_BOB]);
-    let out = bed.path("c/ceremony");
-
-    let activate = run(&bed, &hsm, "activate", &plan, &pass, &pins);
-    let result: serde_json::Value = serde_json::from_str(&activate.stdout).unwrap();
+fn result(run: &Run) -> serde_json::Value {
     assert_eq!(
-        result["result"]["outcome"], "complete",
-        "{}",
-        activate.stdout
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
     );
-    assert!(out.join("sd/security-domain.json").exists());
-    // Token custodians: a certificate and the URI file, no key file; carol: a key file.
-    for name in ["alice", "bob"] {
-        assert!(out.join(format!("custodians/{name}.cer")).exists());
-        assert!(!out.join(format!("custodians/{name}.key")).exists());
-        let uri = fs::read_to_string(out.join(format!("custodians/{name}.uri"))).unwrap();
-        assert!(uri.contains(&format!("token={name}")), "{uri}");
-        assert!(!uri.contains("pin-value"), "{uri}");
-        let objects = hsm.list_objects(name);
-        assert!(objects.contains("Private Key Object; RSA"), "{objects}");
-        assert!(
-            objects.contains(&format!("label:      sdctl-{name}")),
-            "{objects}"
-        );
-    }
-    assert!(out.join("custodians/carol.key").exists());
-    // The transcript names the tokens' serials.
-    let serial = |token: &str| {
-        let out = hsm.pkcs11_tool(&["--list-token-slots"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let block = text
-            .split("Slot ")
-            .find(|b| b.contains(&format!("token label        : {token}\n")))
-            .unwrap_or_else(|| panic!("{text}"))
-            .to_owned();
-        block
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("serial num         : "))
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let activation_log = fs::read_to_string(transcript_path(&out, "activate")).unwrap();
-    for token in ["alice", "bob"] {
-        let serial = serial(token);
-        assert!(
-            activation_log.contains(&serial),
-            "the transcript names {token}'s token serial {serial}"
-        );
-    }
+    serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["result"].clone()
+}
 
-    // A drill: every custodian proves their share; the tokens decrypt.
-    let drill = run(&bed, &hsm, "drill", &plan, &pass, &pins);
-    let result: serde_json::Value = serde_json::from_str(&drill.stdout).unwrap();
-    assert_eq!(result["result"]["outcome"], "complete", "{}", drill.stdout);
-    // A recovery into hsm-b.
-    let recover = run(&bed, &hsm, "recover", &plan, &pass, &pins);
-    let result: serde_json::Value = serde_json::from_str(&recover.stdout).unwrap();
-    assert_eq!(
-        result["result"]["outcome"], "complete",
-        "{}",
-        recover.stdout
-    );
-    let status = bed.online.hsm("hsm-b", &["status"]);
-    assert!(status.stdout.contains("Active"), "{}", status.stdout);
-
-    // No PIN anywhere in the workspace (transcripts, records, state, URI files).
-    for file in files_under(&out) {
-        let bytes = fs::read(&file).unwrap();
-        for pin in [PIN_ALICE, PIN_BOB] {
+/// Every file under `dir`, read; none may contain a PIN.
+fn assert_no_pin_under(dir: &Path) {
+    for path in common::ceremony::files_under(dir) {
+        let bytes = fs::read(&path).unwrap();
+        for (_, pin) in PINS {
             assert!(
                 !bytes.windows(pin.len()).any(|w| w == pin.as_bytes()),
                 "{} holds a PIN",
-                file.display()
+                path.display()
             );
         }
     }
+}
 
-    // The drill's record says how each token decrypted, and names the custodians whose
-    // keys it used (not the module).
-    let entries = transcript(&transcript_path(&out, "drill-1"));
-    let drill_step = entries
+fn init_tokens(hsm: &SoftHsm, names: &[&str]) {
+    for (name, pin) in PINS.iter().filter(|(n, _)| names.contains(n)) {
+        hsm.init_token(name, softhsm::SO_PIN, pin);
+    }
+}
+
+fn pin_file(bed: &Bed, file: &str, names: &[&str]) -> String {
+    let pins: Vec<&str> = names
         .iter()
-        .find(|e| e["step"] == "drill")
-        .expect("a drill step");
-    assert_eq!(
-        drill_step["facts"]["custodians"],
-        serde_json::json!(["alice", "bob"]),
-        "{drill_step}"
-    );
-    let text = serde_json::to_string(&entries).unwrap();
+        .map(|n| PINS.iter().find(|(t, _)| t == n).unwrap().1)
+        .collect();
+    softhsm::write_pin_file(&bed.path(file), &pins)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn an_activation_with_three_token_custodians_makes_their_keys_on_the_tokens() {
+    let Some(hsm) = SoftHsm::try_new("token ceremony") else {
+        return;
+    };
+    let bed = Bed::start();
+    init_tokens(&hsm, &["alice", "bob", "carol"]);
+    let plan = token_plan(&bed, "c", &["alice", "bob", "carol"]);
+    let out = bed.path("c/ceremony");
+    let pins = pin_file(&bed, "pins.txt", &["alice", "bob", "carol"]);
+
+    let done = result(&run(&hsm, &bed, "activate", &plan, &["--pin-file", &pins]));
+    assert_eq!(done["outcome"], "complete", "{done}");
+    assert!(out.join("sd/security-domain.json").exists());
+    let transcript = fs::read_to_string(transcript_path(&out, "activate")).unwrap_or_default();
+    for name in ["alice", "bob", "carol"] {
+        assert!(
+            !out.join(format!("custodians/{name}.key")).exists(),
+            "{name} got a key file"
+        );
+        let uri = fs::read_to_string(out.join(format!("custodians/{name}.uri"))).unwrap();
+        assert!(
+            uri.starts_with(&format!("pkcs11:token={name};serial=")),
+            "{uri}"
+        );
+        assert!(uri.contains(&format!("object=sdctl-{name}")), "{uri}");
+        // The certificate written is the one on the token, and the token's key is the
+        // sensitive, non-extractable one the token made.
+        let listing = hsm.list_objects(name);
+        assert!(listing.contains(&format!("sdctl-{name}")), "{listing}");
+        let probe = hsm.probe_private_key(name, &format!("sdctl-{name}"));
+        assert!(probe.contains("extractable=false"), "{probe}");
+        let cert = fs::read_to_string(out.join(format!("custodians/{name}.cer"))).unwrap();
+        assert!(cert.contains("BEGIN CERTIFICATE"));
+    }
+    // The record names each token's serial and says the key cannot leave it.
+    let serials = transcript.matches("\"token_serial\"").count();
     assert!(
-        text.contains("token-raw+host-oaep"),
-        "the record says how the tokens decrypted: {text}"
+        serials >= 3,
+        "token serials recorded: {serials}\n{transcript}"
+    );
+    assert!(
+        transcript.contains("\"non_extractable\":true"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("token-raw+host-oaep"),
+        "decryption path recorded: {transcript}"
+    );
+    assert_no_pin_under(&bed.path("c"));
+
+    // A drill in a later run opens the keys on the tokens (quorum alice, bob).
+    let pins2 = pin_file(&bed, "pins2.txt", &["alice", "bob"]);
+    let drill = result(&run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]));
+    assert_eq!(drill["outcome"], "complete", "{drill}");
+
+    // A wrong PIN is tried once (the token counts one failure), recorded, refused (3).
+    let bad = softhsm::write_pin_file(&bed.path("bad.txt"), &["000000", PINS[1].1]);
+    let refused = run(
+        &hsm,
+        &bed,
+        "drill",
+        &plan,
+        &["--pin-file", &bad.display().to_string()],
+    );
+    assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("wrong PIN"), "{}", refused.stderr);
+    let record = fs::read_to_string(transcript_path(&out, "drill")).unwrap_or_default();
+    assert!(
+        record.contains("failed-attempt") && record.contains("\"what\":\"token\""),
+        "{record}"
+    );
+    assert_no_pin_under(&bed.path("c"));
+}
+
+#[test]
+fn a_plan_mixes_token_and_file_custodians() {
+    let Some(hsm) = SoftHsm::try_new("mixed ceremony") else {
+        return;
+    };
+    let bed = Bed::start();
+    init_tokens(&hsm, &["alice"]);
+    let plan = token_plan(&bed, "m", &["alice"]);
+    let out = bed.path("m/ceremony");
+    let pins = pin_file(&bed, "pins.txt", &["alice"]);
+    let done = result(&run(&hsm, &bed, "activate", &plan, &["--pin-file", &pins]));
+    assert_eq!(done["outcome"], "complete", "{done}");
+    assert!(out.join("custodians/alice.uri").exists());
+    assert!(!out.join("custodians/alice.key").exists());
+    assert!(out.join("custodians/bob.key").exists());
+    assert!(out.join("custodians/carol.key").exists());
+    // The drill's quorum: alice (token) and carol (file).
+    let drill = result(&run(
+        &hsm,
+        &bed,
+        "drill",
+        &plan,
+        &["--pin-file", &pins, "--quorum-custodians", "alice,carol"],
+    ));
+    assert_eq!(drill["outcome"], "complete", "{drill}");
+    assert_no_pin_under(&bed.path("m"));
+}
+
+#[test]
+fn another_custodians_token_is_refused() {
+    let Some(hsm) = SoftHsm::try_new("swapped token") else {
+        return;
+    };
+    let bed = Bed::start();
+    init_tokens(&hsm, &["alice", "bob", "carol"]);
+    let plan = token_plan(&bed, "s", &["alice", "bob", "carol"]);
+    let out = bed.path("s/ceremony");
+    let pins = pin_file(&bed, "pins.txt", &["alice", "bob", "carol"]);
+    result(&run(&hsm, &bed, "activate", &plan, &["--pin-file", &pins]));
+    // The attacker on the medium swaps alice's URI file for bob's: alice's certificate
+    // (which the security domain was made for) no longer matches the key it names.
+    fs::copy(
+        out.join("custodians/bob.uri"),
+        out.join("custodians/alice.uri"),
+    )
+    .unwrap();
+    let pins2 = pin_file(&bed, "pins2.txt", &["bob"]);
+    let refused = run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("does not match custodian alice's certificate"),
+        "{}",
+        refused.stderr
     );
 }

@@ -53,6 +53,33 @@ pub fn recorded_uri(ctx: &Ctx<'_>, name: &str) -> Result<Option<Pkcs11Uri>, crat
     Ok(Some(uri))
 }
 
+fn without_module(uri: &Pkcs11Uri) -> Pkcs11Uri {
+    Pkcs11Uri {
+        module_path: None,
+        ..uri.clone()
+    }
+}
+
+/// The custodian a key opened by a ceremony belongs to: the file stem of a key file, or
+/// for a token key the custodian whose `custodians/NAME.uri` names it.
+pub fn custodian_of(ctx: &Ctx<'_>, key_path: &Path) -> String {
+    if crate::keys::token::is_pkcs11_uri(key_path) {
+        let text = key_path.to_string_lossy();
+        for name in ctx.plan.custodian_names() {
+            if let Ok(Some(uri)) = recorded_uri(ctx, &name) {
+                if without_module(&uri).to_string() == text {
+                    return name;
+                }
+            }
+        }
+        return text.into_owned();
+    }
+    key_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The record's facts about a token key.
 fn token_facts(
     done: Done,
@@ -208,7 +235,10 @@ pub fn open_token_key(
         uri.token.as_deref().unwrap_or("")
     ));
     let text = uri.to_string();
-    let key = load_token_key(Path::new(&text), ctx.ui.tokens())?;
+    let mut key = load_token_key(Path::new(&text), ctx.ui.tokens())?;
+    // The key is named in records by its URI without the module (as custodians/NAME.uri
+    // holds it).
+    key.key_path = PathBuf::from(without_module(uri).to_string());
     let cert = super::custodians::cert_path(&ctx.out, name);
     if cert.exists() {
         let planned = crate::keys::load_certificate(&cert)?;

@@ -175,7 +175,7 @@ impl fmt::Display for Pkcs11Uri {
         let mut path: Vec<String> = Vec::new();
         let mut push = |name: &str, value: Option<&[u8]>| {
             if let Some(v) = value {
-                path.push(format!("{name}={}", percent_encode(v)));
+                path.push(format!("{name}={}", percent_encode_value(v)));
             }
         };
         push("token", self.token.as_deref().map(str::as_bytes));
@@ -276,14 +276,26 @@ pub fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (and `/` for paths).
+/// Percent-encodes everything but RFC 3986 unreserved characters and `/` (for the file
+/// paths of query attributes).
 pub fn percent_encode(value: &[u8]) -> String {
+    encode(value, true)
+}
+
+/// Percent-encodes a path attribute's value: everything but RFC 3986 unreserved
+/// characters (an id's bytes may be anything, `/` included).
+pub fn percent_encode_value(value: &[u8]) -> String {
+    encode(value, false)
+}
+
+fn encode(value: &[u8], keep_slash: bool) -> String {
     value
         .iter()
         .map(|&b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 (b as char).to_string()
             }
+            b'/' if keep_slash => "/".to_owned(),
             _ => format!("%{b:02X}"),
         })
         .collect()
