@@ -1,8 +1,10 @@
-//! Ceremonies with token custodians on the emulator: a plan whose custodians alice and bob
-//! keep their keys on SoftHSM2 tokens (`token = "pkcs11:token=..."`, `[keys]
-//! pkcs11_module`) and carol a key file. The activation makes alice's and bob's keys on
-//! their tokens (no key file for them), a drill and a recovery open them there, the
-//! transcripts and records name the tokens and never a PIN.
+//! Ceremonies with token custodians on the emulator, through to a recovery: a plan whose
+//! custodians alice and bob keep their keys on SoftHSM2 tokens (`token =
+//! "pkcs11:token=..."`, `[keys] pkcs11_module`) and carol a key file. The activation makes
+//! alice's and bob's keys on their tokens (no key file for them), a drill and a recovery
+//! into a second HSM open them there; the records name the custodians and how their keys
+//! decrypted, the transcripts the token serials, and nothing in the workspace holds a PIN.
+//! (tests/token_ceremony.rs has activations, mixed plans and refusals.)
 
 #![cfg(feature = "online")]
 
