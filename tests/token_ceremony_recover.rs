@@ -180,6 +180,9 @@ fn token_and_file_custodians_activate_drill_and_recover() {
         serde_json::json!(["alice", "bob"]),
         "{drill_step}"
     );
+    for key in drill_step["facts"]["keys"].as_array().expect("facts.keys") {
+        assert_eq!(key["decryption"], "token-raw+host-oaep", "{drill_step}");
+    }
     let text = serde_json::to_string(&entries).unwrap();
     assert!(
         text.contains("token-raw+host-oaep"),
