@@ -13,7 +13,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::ceremony::{files_under, passphrase, transcript, transcript_path, Bed, PlanSpec};
+use common::ceremony::{files_under, transcript, transcript_path, Bed, PlanSpec};
 use common::softhsm::{self, SoftHsm};
 use common::Run;
 
