@@ -161,8 +161,9 @@ fn an_activation_with_three_token_custodians_makes_their_keys_on_the_tokens() {
     );
     assert_no_pin_under(&bed.path("c"));
 
-    // A drill in a later run opens the keys on the tokens (quorum alice, bob).
-    let pins2 = pin_file(&bed, "pins2.txt", &["alice", "bob"]);
+    // A drill in a later run opens the keys on the tokens (quorum alice, bob; then each
+    // custodian proves their own share, carol too).
+    let pins2 = pin_file(&bed, "pins2.txt", &["alice", "bob", "carol"]);
     let drill = result(&run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]));
     assert_eq!(drill["outcome"], "complete", "{drill}");
 
@@ -177,7 +178,15 @@ fn an_activation_with_three_token_custodians_makes_their_keys_on_the_tokens() {
     );
     assert_eq!(refused.code, 3, "{}{}", refused.stdout, refused.stderr);
     assert!(refused.stderr.contains("wrong PIN"), "{}", refused.stderr);
-    let record = fs::read_to_string(transcript_path(&out, "drill")).unwrap_or_default();
+    let runs: Vec<String> = fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let record: String = runs
+        .iter()
+        .filter(|r| r.starts_with("drill"))
+        .map(|r| fs::read_to_string(transcript_path(&out, r)).unwrap_or_default())
+        .collect();
     assert!(
         record.contains("failed-attempt") && record.contains("\"what\":\"token\""),
         "{record}"

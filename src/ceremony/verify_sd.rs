@@ -93,7 +93,7 @@ fn drill(
             .map(|m| m.location.clone())
             .collect::<Vec<_>>()),
     );
-    done = record_keys(ctx, done, &report.keys);
+    done = record_keys(ctx, done, &report.custodians_used);
     if let Some(note) = session {
         done = done.fact("session", note);
     }
