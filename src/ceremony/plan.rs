@@ -378,8 +378,14 @@ impl Plan {
         })?;
         for c in &self.custodians {
             if let Some(token) = &c.token {
-                crate::keys::token::Pkcs11Uri::parse(token)
+                let uri = crate::keys::token::Pkcs11Uri::parse(token)
                     .map_err(|e| format!("[[custodian]] {} token: {}", c.name, e.detail))?;
+                if uri.module_path.is_some() || uri.pin_source.is_some() {
+                    return Err(format!(
+                        "[[custodian]] {} token: module-path and pin-source are not taken from a plan; name the module once in [keys] pkcs11_module, and give PINs at the prompt or with --pin-file",
+                        c.name
+                    ));
+                }
             }
         }
         let quorum = self.domain.quorum;

@@ -10,7 +10,7 @@ use super::ui::{labelled_digest, spoken_inline};
 use super::CeremonyError;
 use crate::files::{read_bounded_nonempty, write_atomic, MODE_PUBLIC};
 use crate::keys::token::generate::{generate_on_token, TokenKeyRequest, LABEL_PREFIX};
-use crate::keys::token::{find_key, Pkcs11Uri, TokenError, TokenKeyFacts};
+use crate::keys::token::{find_key, public_certificates, Pkcs11Uri, TokenError, TokenKeyFacts};
 use crate::keys::{load_token_key, Certificate, KeyError, WrappingKey};
 
 /// `OUT/custodians/NAME.uri`: the URI of a custodian's key on a token.
@@ -49,6 +49,36 @@ pub fn recorded_uri(ctx: &Ctx<'_>, name: &str) -> Result<Option<Pkcs11Uri>, crat
     let bytes = read_bounded_nonempty(&path, 4096, "a token key URI")?;
     let text = std::str::from_utf8(&bytes).unwrap_or_default().trim();
     let mut uri = Pkcs11Uri::parse(text).map_err(|e| KeyError::Token(e.into()))?;
+    let refuse = |why: String| -> crate::Error {
+        CeremonyError::Refused(format!(
+            "{}: {why}; restore the file the activation wrote (its SHA-256 is in the activation's record)",
+            path.display()
+        ))
+        .into()
+    };
+    // The file travels on the medium: it may only say which key, never which code to load
+    // or where a PIN comes from, and only on the token the plan names.
+    if uri.module_path.is_some() || uri.pin_source.is_some() {
+        return Err(refuse(
+            "names a module-path or pin-source, which the activation never writes".into(),
+        ));
+    }
+    if let Some(planned) = ctx.plan.custodian_token(name) {
+        let planned = Pkcs11Uri::parse(planned).map_err(|e| KeyError::Token(e.into()))?;
+        let differs = |want: &Option<String>, have: &Option<String>| {
+            want.is_some() && want != have
+        };
+        if differs(&planned.token, &uri.token)
+            || differs(&planned.serial, &uri.serial)
+            || (planned.id.is_some() && planned.id != uri.id)
+            || (planned.object.is_some() && planned.object != uri.object)
+        {
+            return Err(refuse(format!(
+                "names another token or key than the plan's token for {name} ({})",
+                planned
+            )));
+        }
+    }
     fill_module(ctx, &mut uri);
     Ok(Some(uri))
 }
@@ -138,6 +168,7 @@ pub fn generate_on_custodian_token(
                 ))
                 .into());
             };
+            prove_possession(&found.key, &certificate, &existing)?;
             let mut key_uri = existing.clone();
             key_uri.serial = Some(found.key.session().token().serial.clone());
             key_uri.module_path = None;
@@ -205,6 +236,45 @@ pub fn generate_on_custodian_token(
     Ok(Outcome::Done(done))
 }
 
+/// Proves that the token holds the private key of `certificate`: a random value encrypted
+/// to the certificate must come back decrypted by the token. Public objects (a certificate,
+/// a public key) can be planted on some tokens without the PIN; the private key cannot.
+fn prove_possession(
+    key: &crate::keys::token::TokenKey,
+    certificate: &Certificate,
+    uri: &Pkcs11Uri,
+) -> Result<(), crate::Error> {
+    use crate::primitives::jwe::{encrypt_rsa_oaep256, CompactJwe};
+    let mut challenge = zeroize::Zeroizing::new([0u8; 32]);
+    openssl::rand::rand_bytes(challenge.as_mut()).map_err(|e| KeyError::Crypto {
+        context: "proof of possession".into(),
+        detail: e.to_string(),
+    })?;
+    let public = certificate
+        .public_key()
+        .to_openssl()
+        .map_err(|detail| KeyError::Crypto {
+            context: "proof of possession".into(),
+            detail,
+        })?;
+    let sealed = encrypt_rsa_oaep256(challenge.as_ref(), &public, &serde_json::Map::new())
+        .map_err(|e| KeyError::Crypto {
+            context: "proof of possession".into(),
+            detail: e.to_string(),
+        })?;
+    let opened = CompactJwe::parse(&sealed)
+        .ok()
+        .and_then(|jwe| jwe.decrypt_rsa(key).ok());
+    if opened.as_deref().map(|p| &p[..]) != Some(&challenge[..]) {
+        return Err(KeyError::Token(TokenError::Unusable {
+            uri: uri.to_string(),
+            detail: "the token does not hold the private key of the certificate stored with it (a value encrypted to the certificate did not come back); the key cannot be used".into(),
+        })
+        .into());
+    }
+    Ok(())
+}
+
 /// The certificate of a token custodian whose key was already made, for a rerun.
 pub fn kept(
     ctx: &mut Ctx<'_>,
@@ -236,11 +306,27 @@ pub fn open_token_key(
         uri.token.as_deref().unwrap_or("")
     ));
     let text = uri.to_string();
+    let cert = super::custodians::cert_path(&ctx.out, name);
+    if cert.exists() {
+        // Before the PIN: a token that shows a certificate under the key's id must show
+        // the custodian's (a look-alike token never receives the PIN).
+        let planned = crate::keys::load_certificate(&cert)?;
+        let shown = public_certificates(ctx.ui.tokens(), uri)?;
+        if !shown.is_empty() && !shown.iter().any(|c| c.der() == planned.der()) {
+            return Err(KeyError::Token(TokenError::Unusable {
+                uri: text,
+                detail: format!(
+                    "the certificate on this token is not custodian {name}'s ({}); is this {name}'s token? No PIN was asked",
+                    cert.display()
+                ),
+            })
+            .into());
+        }
+    }
     let mut key = load_token_key(Path::new(&text), ctx.ui.tokens())?;
     // The key is named in records by its URI without the module (as custodians/NAME.uri
     // holds it).
     key.key_path = PathBuf::from(without_module(uri).to_string());
-    let cert = super::custodians::cert_path(&ctx.out, name);
     if cert.exists() {
         let planned = crate::keys::load_certificate(&cert)?;
         if !key.key.matches(&planned) {

@@ -276,7 +276,11 @@ fn check_key(
     };
     let key = match opened {
         Ok(key) => key,
-        Err(err @ KeyError::Token(TokenError::WrongPin { .. })) => {
+        Err(
+            err @ KeyError::Token(
+                TokenError::WrongPin { .. } | TokenError::LoginFailedEarlier { .. },
+            ),
+        ) => {
             set_findings.push(Finding::error("wrong_pin", err.to_string()));
             return Ok(());
         }

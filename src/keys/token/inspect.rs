@@ -7,7 +7,8 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::Session;
 use serde::Serialize;
 
-use super::key::{find_key, hex, TokenKeyFacts};
+use super::find::{find_key, hex};
+use super::key::TokenKeyFacts;
 use super::module::{Module, TokenDescription};
 use super::session::TokenAccess;
 use super::{Pkcs11Uri, TokenError};

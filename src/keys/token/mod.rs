@@ -4,6 +4,7 @@
 //! operation happens on the token.
 
 pub mod generate;
+pub mod find;
 pub mod host_padding;
 pub mod inspect;
 pub mod key;
@@ -12,7 +13,8 @@ pub mod pin;
 pub mod session;
 pub mod uri;
 
-pub use key::{find_key, DecryptPath, FoundTokenKey, TokenKey, TokenKeyFacts};
+pub use find::{find_key, public_certificates, FoundTokenKey};
+pub use key::{DecryptPath, TokenKey, TokenKeyFacts};
 pub use module::{Module, TokenDescription};
 pub use pin::PinSource;
 pub use session::{TokenAccess, TokenSession};
@@ -74,6 +76,14 @@ pub enum TokenError {
         /// The token's PIN state after the failure (", the token says the next wrong PIN locks it", ...).
         state: String,
     },
+    /// Logging in to the token failed earlier in this run; it is not tried again.
+    #[error("{token}: not logged in to again in this run (each token gets one PIN attempt per run); earlier: {earlier}")]
+    LoginFailedEarlier {
+        /// The token, described.
+        token: String,
+        /// The earlier failure.
+        earlier: String,
+    },
     /// The user PIN is locked on the token.
     #[error("{token}: the user PIN is locked; the token's security officer must unblock it (e.g. with the SO PIN or PUK)")]
     PinLocked {
@@ -117,6 +127,7 @@ impl TokenError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             TokenError::WrongPin { .. }
+            | TokenError::LoginFailedEarlier { .. }
             | TokenError::PinLocked { .. }
             | TokenError::Device { .. } => ExitCode::Crypto,
             _ => ExitCode::BadInput,

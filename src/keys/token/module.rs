@@ -81,13 +81,50 @@ impl TokenDescription {
     }
 }
 
+/// A module runs inside sdctl with every secret it holds: it is loaded only from an
+/// absolute path, and neither the file nor its directory may be writable by other users
+/// (or owned by anyone but root or this user).
+fn check_module_file(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if !path.is_absolute() {
+        return Err("give the module's absolute path (a relative path loads whatever the current directory holds)".into());
+    }
+    let me = own_uid();
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    for (what, p) in [("file", path), ("directory", dir)] {
+        let meta = std::fs::metadata(p).map_err(|e| format!("cannot read the {what}'s metadata: {e}"))?;
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "the module's {what} {} is writable by other users: anyone could replace the code sdctl would load; install the module where only root can write",
+                p.display()
+            ));
+        }
+        if meta.uid() != 0 && Some(meta.uid()) != me {
+            return Err(format!(
+                "the module's {what} {} belongs to another user (uid {}); install the module where only root can write",
+                p.display(),
+                meta.uid()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// This process's user id (from /proc, without libc's getuid).
+fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
 impl Module {
     /// Loads the module at `path` (once per process: later calls return the same module).
     pub fn load(path: &Path) -> Result<Arc<Module>, TokenError> {
         static LOADED: OnceLock<Mutex<Vec<Arc<Module>>>> = OnceLock::new();
         let loaded = LOADED.get_or_init(|| Mutex::new(Vec::new()));
         let mut loaded = loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(module) = loaded.iter().find(|m| m.path == path) {
+        // One module however it is spelled (a symlink, `..`): one login per token.
+        let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        if let Some(module) = loaded.iter().find(|m| m.path == *path) {
             return Ok(module.clone());
         }
         let fail = |detail: String| TokenError::Module {
@@ -99,6 +136,7 @@ impl Module {
                 "no such file; give the token library's full path (e.g. /usr/lib/softhsm/libsofthsm2.so)".into(),
             ));
         }
+        check_module_file(path).map_err(fail)?;
         let context = Pkcs11::new(path).map_err(|e| fail(format!("not a PKCS#11 library: {e}")))?;
         match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}

@@ -62,6 +62,8 @@ pub struct TokenAccess {
     /// PINs taken from `pins` so far: PIN-file lines go to tokens in the order they are
     /// first logged in to (a token whose URI has its own pin-source takes no line).
     pins_taken: Mutex<usize>,
+    /// Tokens whose login failed in this run, with the failure: never tried again.
+    failed: Mutex<Vec<(PathBuf, Slot, String)>>,
 }
 
 impl std::fmt::Debug for TokenAccess {
@@ -84,6 +86,7 @@ impl TokenAccess {
             pins,
             sessions: Mutex::new(Vec::new()),
             pins_taken: Mutex::new(0),
+            failed: Mutex::new(Vec::new()),
         }
     }
 
@@ -150,9 +153,29 @@ impl TokenAccess {
         let already_logged_in = sessions
             .iter()
             .any(|s| s.module.path() == module.path() && s.slot == slot);
+        {
+            let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, _, why)) = failed
+                .iter()
+                .find(|(m, sl, _)| m == module.path() && *sl == slot)
+            {
+                // One login attempt per token per run, whatever asks again (keys check
+                // goes on after a wrong PIN; another key on the same token).
+                return Err(TokenError::LoginFailedEarlier {
+                    token: token.describe(),
+                    earlier: why.clone(),
+                });
+            }
+        }
         let session = open_session(&module, slot, &token, read_write)?;
         if !already_logged_in {
-            self.login(&module, slot, &token, &session, uri)?;
+            if let Err(e) = self.login(&module, slot, &token, &session, uri) {
+                self.failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((module.path().to_owned(), slot, e.to_string()));
+                return Err(e);
+            }
         }
         let mechanisms = module.mechanisms(slot)?;
         let opened = Arc::new(TokenSession {
@@ -178,6 +201,14 @@ impl TokenAccess {
         if token.pin_locked {
             return Err(TokenError::PinLocked {
                 token: token.describe(),
+            });
+        }
+        let from_file = uri.pin_source.is_some() || matches!(self.pins, PinSource::File(_));
+        if token.pin_final_try && from_file && !token.protected_authentication_path {
+            // A misplaced line of a PIN file would lock the token now.
+            return Err(TokenError::Pin {
+                token: token.describe(),
+                detail: "the token says the next wrong PIN locks it: sdctl does not take its PIN from a file now; type it at the prompt (run without --pin-file), carefully".into(),
             });
         }
         let result = if token.protected_authentication_path {

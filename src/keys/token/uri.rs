@@ -51,7 +51,8 @@ pub struct UriError {
 pub fn is_pkcs11_uri(reference: &Path) -> bool {
     reference
         .to_str()
-        .is_some_and(|s| s.len() >= SCHEME.len() && s[..SCHEME.len()].eq_ignore_ascii_case(SCHEME))
+        .and_then(|s| s.get(..SCHEME.len()))
+        .is_some_and(|p| p.eq_ignore_ascii_case(SCHEME))
 }
 
 impl Pkcs11Uri {
@@ -220,6 +221,16 @@ fn split_attr(attr: &str) -> Result<(String, &str), String> {
     if name.is_empty() {
         return Err("an attribute has an empty name".into());
     }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        // An encoded name (`pin%2Dvalue`) would slip past the checks made on names.
+        return Err(format!(
+            "attribute name '{}' is not plain letters, digits and '-'",
+            redact(name)
+        ));
+    }
     Ok((name.to_ascii_lowercase(), value))
 }
 
@@ -263,6 +274,7 @@ pub fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
         if bytes[i] == b'%' {
             let hex = bytes
                 .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
@@ -303,10 +315,17 @@ fn encode(value: &[u8], keep_slash: bool) -> String {
         .collect()
 }
 
-/// The URI with the value of any `pin-value` attribute replaced, for messages.
+/// The URI with the value of any `pin-value` attribute replaced, for messages (an
+/// attribute name spelled with escapes, `pin%2Dvalue`, counts too).
 pub fn redact(text: &str) -> String {
+    let lowered = text.to_ascii_lowercase();
+    let text = &if lowered.contains('%') {
+        plain_names(text)
+    } else {
+        text.to_owned()
+    };
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(pos) = rest.to_ascii_lowercase().find("pin-value=") {
         let start = pos + "pin-value=".len();
         out.push_str(&rest[..start]);
@@ -319,6 +338,16 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `text` with `%2D`/`%2d` in attribute names decoded (for [`redact`] only).
+fn plain_names(text: &str) -> String {
+    text.split_inclusive(['=', ';', '&', '?'])
+        .map(|part| match part.strip_suffix('=') {
+            Some(name) => format!("{}=", name.replace("%2D", "-").replace("%2d", "-")),
+            None => part.to_owned(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

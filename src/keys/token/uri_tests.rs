@@ -32,6 +32,21 @@ fn refuses_pin_value_without_echoing_it() {
 }
 
 #[test]
+fn an_escaped_pin_value_name_is_refused_and_redacted() {
+    for text in ["pkcs11:token=A?pin%2Dvalue=424242", "pkcs11:token=A;pin%2dvalue=424242"] {
+        let err = Pkcs11Uri::parse(text).unwrap_err();
+        assert!(!err.to_string().contains("424242"), "{err}");
+    }
+}
+
+#[test]
+fn detecting_a_uri_never_slices_inside_a_character() {
+    for text in ["pkcs11\u{e9}", "pkcs11\u{20ac}x", "\u{e9}", ""] {
+        assert!(!is_pkcs11_uri(Path::new(text)));
+    }
+}
+
+#[test]
 fn refuses_malformed_uris() {
     for bad in [
         "pkcs11:",
@@ -40,6 +55,8 @@ fn refuses_malformed_uris() {
         "pkcs11:token=%4",
         "pkcs11:token=%zz",
         "pkcs11:token=%ff%fe",
+        "pkcs11:token=%+1",
+        "pkcs11:token=%-1",
         "pkcs11:token",
         "pkcs11:token=A;type=key",
         "pkcs11:token=A;slot-id=x",
