@@ -2,7 +2,8 @@
 //! hash) against a real token: openCryptoki's software token (Debian `opencryptoki`), whose
 //! C_Decrypt takes OAEP with SHA-256/MGF1-SHA-256 (and SHA-1). SoftHSM2 takes SHA-1 only, so
 //! the SoftHSM2 tests see shares (RSA-OAEP-256) decrypted raw on the token with OAEP removed
-//! on the host (`token-raw+host-oaep`); here no host padding code runs for them.
+//! on the host (`token-raw+host-oaep`); here no host padding code runs for them. sdctl is
+//! given openCryptoki's own module, unchanged.
 //!
 //! The soft token is the machine's (openCryptoki 3.8 keeps it in fixed system places: see
 //! `tests/common/opencryptoki.rs`); `.ci/run` installs openCryptoki and starts its slot
@@ -185,4 +186,44 @@ fn reseal_rsa_oaep_sha1(compact: &str, key: &std::path::Path) -> String {
         base64url::encode(&ciphertext),
         base64url::encode(&tag)
     )
+}
+
+/// openCryptoki 3.8 answers C_GetTokenInfo with a non-standard `utcTime`, which the
+/// cryptoki crate refuses; sdctl reads the fields it needs itself and finds the token and
+/// the key on openCryptoki's own module.
+#[test]
+fn token_with_a_nonstandard_clock_is_listed_and_inspected() {
+    let test = "token_with_a_nonstandard_clock_is_listed_and_inspected";
+    let Some(tok) = SoftTok::try_new(test) else {
+        return;
+    };
+    let fx = Fixture::new();
+    let uri = setup(&fx, &tok);
+    let run = fx.sdctl(&["keys", "list-token", "--pkcs11-module", tok.module()]);
+    ok(&run);
+    assert!(
+        run.stdout.contains(&format!("'{LABEL}'")) && run.stdout.contains("IBM SoftTok"),
+        "{}",
+        run.stdout
+    );
+    let run = fx.sdctl(&[
+        "--output",
+        "json",
+        "keys",
+        "inspect",
+        "--pkcs11-module",
+        tok.module(),
+        "--pin-file",
+        "pins.txt",
+        &uri,
+    ]);
+    ok(&run);
+    let v = run.json();
+    let key = &v["result"]["token_keys"][0];
+    assert_eq!(key["token"]["label"], LABEL, "{key}");
+    assert_eq!(key["token"]["model"], "IBM SoftTok", "{key}");
+    assert_eq!(key["object"]["label"], "sdctl-ock", "{key}");
+    assert_eq!(key["object"]["extractable"], false, "{key}");
+    assert_eq!(key["key"]["bits"], 2048, "{key}");
+    assert_eq!(key["certificate"]["subject"], "CN=ock", "{key}");
 }

@@ -14,9 +14,10 @@
 //! install cannot hide behind a skip.
 //!
 //! openCryptoki 3.8 writes a non-standard `utcTime` in its token information, which the
-//! cryptoki crate rejects; sdctl and this fixture therefore load it through a pass-through
-//! module, `tests/interop/pkcs11-utctime-shim.c`, that rewrites that one field and forwards
-//! everything else, decryption included, to openCryptoki unchanged.
+//! cryptoki crate rejects. sdctl copes (src/keys/token/raw_info.rs) and is given
+//! openCryptoki's own module; this fixture, which sets the token up with cryptoki, loads it
+//! through a pass-through module, `tests/interop/pkcs11-utctime-shim.c`, that rewrites that
+//! one field and forwards everything else to openCryptoki unchanged.
 
 use std::path::Path;
 use std::process::Command;
@@ -52,7 +53,7 @@ const SHIM_C: &str = include_str!("../interop/pkcs11-utctime-shim.c");
 /// This process's one use of the module: openCryptoki 3.8 does not survive C_Finalize
 /// followed by C_Initialize in one process, so the context lives as long as the process.
 struct Shared {
-    module: String,
+    target: &'static str,
     p11: Pkcs11,
     slot: Slot,
 }
@@ -102,9 +103,9 @@ impl SoftTok {
         }
     }
 
-    /// The PKCS#11 module sdctl is given: openCryptoki behind the `utcTime` shim.
+    /// The PKCS#11 module sdctl is given: openCryptoki's own.
     pub fn module(&self) -> &'static str {
-        &self.shared.module
+        self.shared.target
     }
 
     /// Puts the RSA key of the PEM file `key` on the token as a sensitive, non-extractable
@@ -198,7 +199,7 @@ fn open() -> Result<Shared, String> {
         .ok_or_else(|| {
             format!("no openCryptoki soft token (model IBM SoftTok) is configured ({HINT})")
         })?;
-    Ok(Shared { module, p11, slot })
+    Ok(Shared { target, p11, slot })
 }
 
 /// Compiles the shim for `target` into the tests' scratch directory (written under a

@@ -1,14 +1,16 @@
 /*
- * A pass-through PKCS#11 module for tests/token_native_oaep.rs: it loads the module named
- * by TARGET_MODULE (openCryptoki) and hands out that module's own function list with one
- * entry replaced, C_GetTokenInfo, which corrects a single field.
+ * A pass-through PKCS#11 module for the test setup of tests/token_native_oaep.rs (the
+ * fixture in tests/common/opencryptoki.rs, which uses the cryptoki crate; sdctl itself is
+ * given openCryptoki's own module): it loads the module named by TARGET_MODULE and hands out
+ * that module's own function list with one entry replaced, C_GetTokenInfo, which corrects
+ * a single field.
  *
  * Why: PKCS#11 says CK_TOKEN_INFO.utcTime is "YYYYMMDDhhmmss00" when the token has a clock
  * (CKF_CLOCK_ON_TOKEN). openCryptoki 3.8's software token sets that flag but writes
  * "hh:mm:ss" and NULs there, and the cryptoki crate (0.12) refuses the whole answer
- * (Error::ParseInt), so no program built on it can even find the token. Here the field is
- * rewritten with the current UTC time in the standard form; every other call, the
- * decryption included, is openCryptoki's own, unchanged.
+ * (Error::ParseInt), so a program built on it cannot even find the token (sdctl reads the
+ * fields it needs itself: src/keys/token/raw_info.rs). Here the field is rewritten with the
+ * current UTC time in the standard form; every other call is openCryptoki's own, unchanged.
  *
  * Built by the test: cc -shared -fPIC -DTARGET_MODULE='"/path/libopencryptoki.so"' -o lib.so
  * this.c -ldl. No PKCS#11 header is needed: the few types used are spelled out.
