@@ -227,3 +227,63 @@ fn token_with_a_nonstandard_clock_is_listed_and_inspected() {
     assert_eq!(key["key"]["bits"], 2048, "{key}");
     assert_eq!(key["certificate"]["subject"], "CN=ock", "{key}");
 }
+
+/// The whole life of a key that never leaves the token, on a token that is not SoftHSM2:
+/// `sdctl keys generate --pkcs11` makes the pair on openCryptoki's soft token and signs the
+/// certificate there (the soft token has no CKM_SHA256_RSA_PKCS: sdctl signs a SHA-256
+/// DigestInfo with CKM_RSA_PKCS), openssl accepts the certificate, and the custodian's
+/// share of an SD made for it opens with the token's own OAEP.
+#[test]
+fn key_generated_on_the_token_opens_its_share_with_the_tokens_own_oaep() {
+    let test = "key_generated_on_the_token_opens_its_share_with_the_tokens_own_oaep";
+    let Some(tok) = SoftTok::try_new(test) else {
+        return;
+    };
+    let fx = Fixture::new();
+    write_pin_file(&fx.path("pins.txt"), &[USER_PIN]);
+    let run = fx.sdctl(&[
+        "keys",
+        "generate",
+        "--pkcs11-module",
+        tok.module(),
+        "--pkcs11",
+        &format!("pkcs11:token={LABEL}"),
+        "--names",
+        "ock",
+        "--pin-file",
+        "pins.txt",
+        "--bits",
+        "2048",
+        "--out-dir",
+        "gen",
+    ]);
+    ok(&run);
+    assert_eq!(fx.listing("gen"), ["manifest.json", "ock.cer"]);
+    fx.openssl(&["verify", "-CAfile", "gen/ock.cer", "gen/ock.cer"]);
+    let manifest = fx.read_json("gen/manifest.json");
+    let token = &manifest["custodians"][0]["token"];
+    assert_eq!(token["model"], "IBM SoftTok", "{manifest}");
+    let uri = token["uri"].as_str().unwrap().to_owned();
+
+    let run = fx.sdctl(&[
+        "--output",
+        "json",
+        "keys",
+        "inspect",
+        "--pkcs11-module",
+        tok.module(),
+        "--pin-file",
+        "pins.txt",
+        &uri,
+    ]);
+    ok(&run);
+    let object = &run.json()["result"]["token_keys"][0]["object"];
+    assert_eq!(object["sensitive"], true, "{object}");
+    assert_eq!(object["extractable"], false, "{object}");
+
+    for n in ["b", "c"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    fx.make_sd(&["gen/ock.cer", "b.cer", "c.cer"], 2, "sd.json");
+    verify_native(&fx, &tok, &uri, "sd.json");
+}

@@ -281,7 +281,7 @@ impl Parts<'_> {
         if !verified {
             return Err(TokenError::Device {
                 context: format!("{}: signing the certificate", self.uri_text),
-                detail: "the token's CKM_SHA256_RSA_PKCS signature does not verify under its own public key".into(),
+                detail: "the token's RSASSA-PKCS1-v1_5 SHA-256 signature does not verify under its own public key".into(),
             });
         }
         let certificate = Certificate::from_der(&der).map_err(|detail| TokenError::Device {
