@@ -20,7 +20,8 @@
 #   5. a self-test with no network: the binary makes three custodians' keys (keys generate,
 #      passphrase file), a security domain for them is made with the openssl CLI alone
 #      (the documented format, none of sdctl's code), `sd verify` opens it with a quorum of
-#      two keys, and a damaged copy is refused;
+#      two keys, and a damaged copy is refused; where SoftHSM2 is installed, one key moved
+#      onto a fresh SoftHSM2 token opens its share on the token (module loaded at run time);
 #   6. the record: path, size, version, the OpenSSL it embeds, the commit and toolchain it
 #      was built from, and its SHA-256 (hex, in groups of four as offline-preflight.sh shows
 #      it on the air-gapped machine, and as a `sha256sum -c` line).
@@ -354,8 +355,47 @@ make_sd() {
     "${data[*]}" "${shares[*]}" "$quorum" >"$out"
 }
 
+# With SoftHSM2 installed: custodian2's key moved onto a fresh token of its own (a
+# throw-away token directory and PIN), and the domain opened with it and custodian1's key
+# file: the binary loads the token's module at run time and decrypts on the token.
+token_self_test() {
+  local module=/usr/lib/softhsm/libsofthsm2.so pin out
+  if [[ ! -f "$module" ]] || ! command -v softhsm2-util >/dev/null 2>&1; then
+    info "SoftHSM2 is not installed ($module): the token self-test was skipped"
+    return 0
+  fi
+  mkdir -p "$work/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$work/tokens" >"$work/softhsm2.conf"
+  export SOFTHSM2_CONF="$work/softhsm2.conf"
+  pin=$(openssl rand -hex 8)
+  printf '%s\n' "$pin" >"$work/pins"
+  sed -n '2p' "$work/passphrases" >"$work/passphrase-2"
+  printf '%s\n\n' "$(sed -n '1p' "$work/passphrases")" >"$work/passphrases-1-token"
+  if ! openssl pkcs8 -topk8 -nocrypt -in "$work/keys/custodian2.key" -passin "file:$work/passphrase-2" \
+    -out "$work/custodian2.pk8" 2>"$work/token.log" ||
+    ! softhsm2-util --init-token --free --label selftest --so-pin "$(openssl rand -hex 8)" \
+      --pin "$pin" >>"$work/token.log" 2>&1 ||
+    ! softhsm2-util --import "$work/custodian2.pk8" --token selftest --label custodian2 --id 02 \
+      --pin "$pin" >>"$work/token.log" 2>&1; then
+    sed 's/^/   /' "$work/token.log"
+    fail "could not put custodian2's key on a SoftHSM2 token (above)"
+    return 0
+  fi
+  rm -f "$work/custodian2.pk8"
+  if out=$("$bin" sd verify --sd-file "$work/sd.json" --sd-wrapping-keys "$work/keys/custodian1.key" \
+    'pkcs11:token=selftest;object=custodian2' --pkcs11-module "$module" --pin-file "$work/pins" \
+    --passphrase-file "$work/passphrases-1-token" 2>&1) && [[ "$out" == *"decrypted token-"* ]]; then
+    pass "sd verify with custodian1's key file and custodian2's key on a SoftHSM2 token ($(grep -o 'decrypted token-[a-z0-9+-]*' <<<"$out"))"
+  else
+    printf '   %s\n' "${out//$'\n'/$'\n'   }"
+    fail "sd verify with a key on a SoftHSM2 token failed (above)"
+  fi
+  unset SOFTHSM2_CONF
+}
+
 if ((self_test)); then
-  step "5. Self-test, no network: keys generate, sd verify"
+  step "5. Self-test, no network: keys generate, sd verify (files, and a SoftHSM2 token)"
   umask 077 # the passphrase file and the keys: this user's only
   for _ in 1 2 3; do openssl rand -hex 16; done >"$work/passphrases"
   sed -n '1p;3p' "$work/passphrases" >"$work/passphrases-1-3"
@@ -392,6 +432,7 @@ if ((self_test)); then
       sed 's/^/   /' "$work/damaged.log"
       fail "sd verify on a security domain with a damaged datum exited $rc, not 1"
     fi
+    token_self_test
   fi
 else
   step "5. Self-test: skipped (--skip-self-test)"

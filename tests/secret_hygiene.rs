@@ -861,7 +861,7 @@ fn the_cli_opens_private_keys_only_after_disabling_core_dumps() {
     }
     let secrets = manifest_file("src/cli/secrets.rs");
     let load = &secrets[secrets.find("pub fn load_keys(").unwrap()..];
-    assert!(load.find("harden(rep)").unwrap() < load.find("load_wrapping_keys(").unwrap());
+    assert!(load.find("harden(rep)").unwrap() < load.find("load_wrapping_keys_with(").unwrap());
     let custodians = manifest_file("src/ceremony/custodians.rs");
     let open = &custodians[custodians.find("pub fn open_keys(").unwrap()..];
     assert!(open.find("disable_core_dumps()").unwrap() < open.find("load_wrapping_key(").unwrap());

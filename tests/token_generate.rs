@@ -22,7 +22,8 @@ use cryptoki::types::AuthPin;
 use der::{Decode, Encode, Tagged};
 use sdctl::keys::generate::{self_signed_certificate, GenerateOptions};
 use sdctl::keys::token::generate::{
-    generate_on_token, key_protection, TokenKeyRequest, ID_LEN, SHA256_WITH_RSA,
+    generate_on_token, key_protection, SignMechanism, TokenKeyRequest, TokenSignature, TokenSigner,
+    ID_LEN, SHA256_WITH_RSA,
 };
 use sdctl::keys::token::{Pkcs11Uri, TokenError};
 use sha1::{Digest, Sha1};
@@ -31,7 +32,7 @@ const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const SO_PIN: &str = "87654321";
 const USER_PIN: &str = "123456";
 /// One token per test.
-const TOKENS: [&str; 7] = [
+const TOKENS: [&str; 8] = [
     "alice",
     "profile",
     "sizes",
@@ -39,6 +40,7 @@ const TOKENS: [&str; 7] = [
     "refused",
     "chosen-id",
     "extractable",
+    "signer",
 ];
 
 struct Softhsm {
@@ -594,4 +596,39 @@ fn an_extractable_key_is_refused() {
         .unwrap();
     let err = key_protection(&session, private, "x").unwrap_err();
     assert!(matches!(err, TokenError::Extractable { .. }), "{err:?}");
+}
+
+#[test]
+fn the_host_digest_fallback_makes_the_same_signature() {
+    let session = session("signer", true);
+    let opts = options(30);
+    let made = generate_on_token(&session, &TokenKeyRequest::new("ivan", 2048, &opts)).unwrap();
+    let x509 = openssl::x509::X509::from_der(made.certificate.der()).unwrap();
+    let public = x509.public_key().unwrap();
+    let spki = public.public_key_to_der().unwrap();
+    let message = b"to be signed";
+    let mut signatures = Vec::new();
+    for mechanism in [
+        SignMechanism::Sha256RsaPkcs,
+        SignMechanism::RsaPkcsHostDigest,
+    ] {
+        let signer =
+            TokenSigner::with_mechanism(&session, made.private_key, spki.clone(), mechanism);
+        let signature: TokenSignature = signature::Signer::try_sign(&signer, message).unwrap();
+        assert_eq!(signer.mechanism(), mechanism);
+        let mut verifier =
+            openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &public).unwrap();
+        verifier.update(message).unwrap();
+        assert!(
+            verifier.verify(signature.as_bytes()).unwrap(),
+            "{mechanism:?}"
+        );
+        signatures.push(signature.as_bytes().to_vec());
+    }
+    // PKCS#1 v1.5 signatures are deterministic: both ways give the same bytes.
+    assert_eq!(signatures[0], signatures[1]);
+    // The default signer uses the token's own SHA-256 mechanism when it has one.
+    let signer = TokenSigner::new(&session, made.private_key, spki);
+    let _: TokenSignature = signature::Signer::try_sign(&signer, message).unwrap();
+    assert_eq!(signer.mechanism(), SignMechanism::Sha256RsaPkcs);
 }

@@ -343,7 +343,7 @@ fn an_hsm_activated_for_three_token_custodians_is_recovered_with_them() {
     else {
         return;
     };
-    let online = Online::start(&["hsm-a", "hsm-b"]);
+    let online = Online::start(&["hsm-a", "hsm-b", "hsm-c"]);
     let fx = &online.fx;
     let pins = tokens(&hsm, fx);
     ok(&generate(&hsm, fx, softhsm::MODULE, "keys", &pins));
@@ -432,6 +432,37 @@ fn an_hsm_activated_for_three_token_custodians_is_recovered_with_them() {
     ok(&run);
     assert_eq!(run.json()["result"]["state"], "Succeeded");
     let run = online.hsm("hsm-b", &["status", "--output", "json"]);
+    ok(&run);
+    assert_eq!(run.json()["result"]["activation"], "Active");
+
+    // hsm upload can build the blob itself from the tokens (it warns: keys on an online
+    // machine); HSM C is recovered that way.
+    ok(&online.hsm(
+        "hsm-c",
+        &["init-recovery", "--sd-exchange-key", "exchange-c.pem"],
+    ));
+    let conn = online.conn("hsm-c", "admin.token");
+    let mut args = vec![
+        "hsm",
+        "upload",
+        "--sd-file",
+        "sd.json",
+        "--sd-exchange-key",
+        "exchange-c.pem",
+        "--pkcs11-module",
+        softhsm::MODULE,
+        "--pin-file",
+        "pins-bc.txt",
+        "--sd-wrapping-keys",
+        &bob,
+        &carol,
+    ];
+    args.extend(conn.iter().map(String::as_str));
+    let run = hsm.sdctl(fx, &args);
+    assert_no_pin(&run);
+    ok(&run);
+    assert!(run.stderr.contains("defeats the air gap"), "{}", run.stderr);
+    let run = online.hsm("hsm-c", &["status", "--output", "json"]);
     ok(&run);
     assert_eq!(run.json()["result"]["activation"], "Active");
 }

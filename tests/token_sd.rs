@@ -459,3 +459,187 @@ fn renewed_certificates_open_their_share_by_trial_decryption_with_a_warning() {
     trial_warning(&run, 1);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }
+
+#[test]
+fn one_pin_line_per_distinct_token() {
+    let Some(s) = setup("one_pin_line_per_distinct_token") else {
+        return;
+    };
+    let fx = &s.fx;
+    // Custodian d's key goes onto tok-a too (another object): two keys, one token, one PIN.
+    s.hsm
+        .import_key("tok-a", "sdctl-d", "d4", &fx.path("d.key"));
+    s.hsm
+        .import_cert("tok-a", "sdctl-d", "d4", &fx.path("d.cer"));
+    let d = softhsm::uri("tok-a", "sdctl-d");
+    let pins = s.pins("pins.txt", &["100001", "200002"]);
+    let run = s.sdctl(&[
+        "--output",
+        "json",
+        "sd",
+        "verify",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--sd-wrapping-keys",
+        &s.uris[0],
+        &d,
+        &s.uris[1],
+    ]);
+    ok(&run);
+    let used = run.json()["result"]["custodians_used"].clone();
+    assert_eq!(used[1]["location"], "SharedKeys.enc_shares[3]", "{used}");
+
+    // A token whose URI names its PIN file (pin-source) takes no line of --pin-file.
+    softhsm::write_pin_file(&fx.path("pin-c"), &["300003"]);
+    let c = format!(
+        "{}?pin-source=file:{}",
+        s.uris[2],
+        fx.path("pin-c").display()
+    );
+    let pins = s.pins("pins-b.txt", &["200002"]);
+    let run = s.sdctl(&[
+        "sd",
+        "verify",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--sd-wrapping-keys",
+        &c,
+        &s.uris[1],
+        "e.key",
+    ]);
+    ok(&run);
+}
+
+#[test]
+fn a_token_that_offers_oaep_sha256_decrypts_the_shares_itself() {
+    let Some(s) = setup("a_token_that_offers_oaep_sha256_decrypts_the_shares_itself") else {
+        return;
+    };
+    // No token here offers CKM_RSA_PKCS_OAEP with SHA-256 (SoftHSM2 takes SHA-1 only): a test
+    // double of the PKCS#11 interface does (see SoftHsm::oaep_sha256_module).
+    let Some(oaep) = s.hsm.oaep_sha256_module() else {
+        return;
+    };
+    let oaep = oaep.display().to_string();
+    // c's certificate is not on its token: its share is found by trial decryption, so the
+    // double also answers failed decryptions (CKR_ENCRYPTED_DATA_INVALID) first.
+    s.hsm.delete_cert("tok-c", "c3");
+    let pins = s.pins("pins.txt", &["300003", "100001", "200002"]);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "--output",
+            "json",
+            "sd",
+            "verify",
+            "--sd-file",
+            "sd.json",
+            "--pkcs11-module",
+            &oaep,
+            "--pin-file",
+            &pins,
+            "--sd-wrapping-keys",
+            &s.uris[2],
+            &s.uris[0],
+            &s.uris[1],
+        ],
+    );
+    s.assert_no_pin(&run);
+    ok(&run);
+    let v = run.json();
+    assert_eq!(v["result"]["verified"], true);
+    let used = v["result"]["custodians_used"].as_array().unwrap();
+    assert_eq!(used[0]["location"], "SharedKeys.enc_shares[2]", "{used:?}");
+    assert_eq!(used[0]["matched_by"], "trial_decryption", "{used:?}");
+    assert!(run.stdout.contains("\"token-oaep\""), "{}", run.stdout);
+    assert!(!run.stdout.contains(SOFTHSM_PATH), "{}", run.stdout);
+    // The token's OAEP ran: one successful C_DecryptInit per share opened at least, and
+    // sdctl never fell back to raw RSA.
+    let inits = s
+        .hsm
+        .logins()
+        .into_iter()
+        .filter(|l| l == "C_DecryptInit OAEP-SHA256 0x0")
+        .count();
+    assert!(inits >= 3, "{:?}", s.hsm.logins());
+
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "sd",
+            "restore-blob",
+            "--sd-file",
+            "sd.json",
+            "--sd-exchange-key",
+            "x.cer",
+            "--sd-file-restore-blob",
+            "blob.json",
+            "--pkcs11-module",
+            &oaep,
+            "--pin-file",
+            &pins,
+            "--sd-wrapping-keys",
+            &s.uris[2],
+            &s.uris[0],
+            &s.uris[1],
+        ],
+    );
+    ok(&run);
+    assert_eq!(s.open_blob("blob.json"), s.state);
+}
+
+#[test]
+fn rewrap_from_token_keys_to_new_custodians() {
+    let Some(s) = setup("rewrap_from_token_keys_to_new_custodians") else {
+        return;
+    };
+    // The current quorum (three tokens) hands the domain to new custodians c, d, e.
+    let pins = s.pins("pins.txt", &["100001", "200002", "300003"]);
+    let mut args = vec![
+        "sd",
+        "rewrap",
+        "--sd-file",
+        "sd.json",
+        "--pin-file",
+        &pins,
+        "--new-wrapping-keys",
+        "c.cer",
+        "d.cer",
+        "e.cer",
+        "--new-quorum",
+        "2",
+        "--out",
+        "new.json",
+        "--sd-wrapping-keys",
+    ];
+    args.extend(s.uris.iter().map(String::as_str));
+    let run = s.sdctl(&args);
+    ok(&run);
+    assert_eq!(
+        s.fx.read_json("new.json")["EncData"],
+        s.fx.read_json("sd.json")["EncData"]
+    );
+    // The new custodians open it, token c among them.
+    let pin_c = s.pins("pin-c.txt", &["300003"]);
+    let run = s.sdctl(&[
+        "sd",
+        "restore-blob",
+        "--sd-file",
+        "new.json",
+        "--sd-exchange-key",
+        "x.cer",
+        "--sd-file-restore-blob",
+        "blob.json",
+        "--pin-file",
+        &pin_c,
+        "--sd-wrapping-keys",
+        &s.uris[2],
+        "e.key",
+    ]);
+    ok(&run);
+    assert_eq!(s.open_blob("blob.json"), s.state);
+}

@@ -472,6 +472,79 @@ fn passphrases_are_wiped() {
     freed.assert_clean(&secrets);
 }
 
+/// Token PINs, from a PIN file and a URI's pin-source, through a real login to a SoftHSM2
+/// token and a decryption on it: the PIN file's lines, the `Pin` handed to cryptoki and
+/// every copy sdctl made are wiped. (SoftHSM2's own memory is C++'s, not recorded here.)
+#[test]
+fn token_pins_are_wiped() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    if !Path::new(MODULE).exists() {
+        eprintln!("token_pins_are_wiped: skipped: SoftHSM2 is not installed ({MODULE})");
+        return;
+    }
+    use sdctl::keys::token::{PinSource, Pkcs11Uri, TokenAccess};
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    // SoftHSM2 reads its configuration from the environment of the process that loads
+    // it; this test binary loads it only here.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let pins = [marker_text("token-pin-one"), marker_text("token-pin-two")];
+    for (label, pin) in [("zero-a", &pins[0]), ("zero-b", &pins[1])] {
+        let status = Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--so-pin",
+                "87654321",
+                "--pin",
+                pin,
+            ])
+            .env("SOFTHSM2_CONF", &conf)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let pin_file = dir.path().join("pins.txt");
+    write_secret_file(&pin_file, format!("{}\n", pins[0]).as_bytes());
+    let source_file = dir.path().join("pin-b.txt");
+    write_secret_file(&source_file, format!("{}\n", pins[1]).as_bytes());
+
+    let mut secrets = Secrets::default();
+    for pin in &pins {
+        secrets.add_text("a token PIN", pin);
+    }
+    let ((), freed) = freed_during(|| {
+        let access = TokenAccess::new(
+            Some(PathBuf::from(MODULE)),
+            PinSource::file(&pin_file).unwrap(),
+        );
+        let a = Pkcs11Uri::parse("pkcs11:token=zero-a").unwrap();
+        let b = Pkcs11Uri::parse(&format!(
+            "pkcs11:token=zero-b?pin-source=file:{}",
+            source_file.display()
+        ))
+        .unwrap();
+        let first = access.session(&a).unwrap();
+        let second = access.session(&b).unwrap();
+        assert_eq!(access.sessions().len(), 2);
+        drop((first, second, access));
+    });
+    freed.assert_clean(&secrets);
+}
+
 // ---------------------------------------------------------------------------------------
 // GF(257) shares of a security domain's master key.
 

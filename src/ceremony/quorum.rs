@@ -243,12 +243,7 @@ pub fn describe(ctx: &Ctx<'_>, shares: &Shares, done: Done) -> Result<Done, crat
         Shares::Keys(keys) => {
             let names: Vec<String> = keys
                 .iter()
-                .map(|k| {
-                    k.key_path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                })
+                .map(|k| super::token_custodians::custodian_of(ctx, &k.key_path))
                 .collect();
             done = done
                 .fact("quorum_mode", "together")
@@ -281,7 +276,12 @@ fn used_certificates(ctx: &Ctx<'_>, shares: &Shares) -> serde_json::Value {
     let certs: Vec<(String, Option<Certificate>)> = match shares {
         Shares::Keys(keys) => keys
             .iter()
-            .map(|k| (stem(&k.key_path), k.certificate.clone()))
+            .map(|k| {
+                (
+                    super::token_custodians::custodian_of(ctx, &k.key_path),
+                    k.certificate.clone(),
+                )
+            })
             .collect(),
         Shares::Exports { exports, .. } => exports
             .iter()

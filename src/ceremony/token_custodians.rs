@@ -53,6 +53,33 @@ pub fn recorded_uri(ctx: &Ctx<'_>, name: &str) -> Result<Option<Pkcs11Uri>, crat
     Ok(Some(uri))
 }
 
+fn without_module(uri: &Pkcs11Uri) -> Pkcs11Uri {
+    Pkcs11Uri {
+        module_path: None,
+        ..uri.clone()
+    }
+}
+
+/// The custodian a key opened by a ceremony belongs to: the file stem of a key file, or
+/// for a token key the custodian whose `custodians/NAME.uri` names it.
+pub fn custodian_of(ctx: &Ctx<'_>, key_path: &Path) -> String {
+    if crate::keys::token::is_pkcs11_uri(key_path) {
+        let text = key_path.to_string_lossy();
+        for name in ctx.plan.custodian_names() {
+            if let Ok(Some(uri)) = recorded_uri(ctx, &name) {
+                if without_module(&uri).to_string() == text {
+                    return name;
+                }
+            }
+        }
+        return text.into_owned();
+    }
+    key_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The record's facts about a token key.
 fn token_facts(
     done: Done,
@@ -169,7 +196,8 @@ pub fn generate_on_custodian_token(
         )
     };
     let mut done = token_facts(Done::new(summary), &key_uri, &token, facts.as_ref())
-        .fact("made_on_token", made);
+        .fact("made_on_token", made)
+        .fact("pins", ctx.ui.tokens().pin_origin());
     done.outputs = vec![ctx.digest(cert)?, ctx.digest(&uri_file)?];
     for (k, v) in super::custodians::cert_facts(name, &certificate) {
         done.facts.insert(k.into(), v);
@@ -208,7 +236,10 @@ pub fn open_token_key(
         uri.token.as_deref().unwrap_or("")
     ));
     let text = uri.to_string();
-    let key = load_token_key(Path::new(&text), ctx.ui.tokens())?;
+    let mut key = load_token_key(Path::new(&text), ctx.ui.tokens())?;
+    // The key is named in records by its URI without the module (as custodians/NAME.uri
+    // holds it).
+    key.key_path = PathBuf::from(without_module(uri).to_string());
     let cert = super::custodians::cert_path(&ctx.out, name);
     if cert.exists() {
         let planned = crate::keys::load_certificate(&cert)?;

@@ -12,7 +12,7 @@ use super::quorum::{describe, gather, Shares};
 use super::quorum_choice::choose;
 use super::CeremonyError;
 use crate::domain::session::verify_exports;
-use crate::domain::unlock::{match_keys, open_share};
+use crate::domain::unlock::{match_keys, open_share, KeyMatch};
 use crate::domain::verify::verify;
 use crate::domain::SdFile;
 
@@ -93,6 +93,7 @@ fn drill(
             .map(|m| m.location.clone())
             .collect::<Vec<_>>()),
     );
+    done = record_keys(ctx, done, &report.custodians_used);
     if let Some(note) = session {
         done = done.fact("session", note);
     }
@@ -101,6 +102,41 @@ fn drill(
     }
     done.inputs.push(ctx.digest(&path)?);
     Ok(Outcome::Done(describe(ctx, &shares, done)?))
+}
+
+/// Records how each key was matched to its share and how it was decrypted (`file`,
+/// `token-oaep`, `token-raw+host-oaep`, ...); a key opened by trial decryption although its
+/// certificate matches no share is said aloud and recorded as a warning.
+pub fn record_keys(ctx: &mut Ctx<'_>, done: Done, matches: &[KeyMatch]) -> Done {
+    let path = ctx.out.join("sd");
+    let mut warnings = Vec::new();
+    let keys: Vec<serde_json::Value> = matches
+        .iter()
+        .map(|m| {
+            if let Some(w) = m.mismatch_warning(&path) {
+                ctx.ui.say(&format!("   warning: {w}"));
+                warnings.push(w);
+            }
+            json!({
+                "custodian": super::token_custodians::custodian_of(ctx, &m.key),
+                "share": m.location,
+                "matched_by": m.matched_by,
+                "decryption": m.decryption,
+            })
+        })
+        .collect();
+    let mut done = done.fact("keys", json!(keys));
+    if matches
+        .iter()
+        .any(|m| m.decryption.is_some_and(|d| d.starts_with("token")))
+    {
+        done = done.fact("pins", ctx.ui.tokens().pin_origin());
+    }
+    if warnings.is_empty() {
+        done
+    } else {
+        done.fact("trial_decryption_warnings", json!(warnings))
+    }
 }
 
 /// Custodian `name` alone proves that their key opens their own share.
@@ -135,12 +171,13 @@ fn prove(ctx: &mut Ctx<'_>, name: &str) -> Result<Outcome, crate::Error> {
     };
     let location = m.matched.location.clone();
     let x5t = m.matched.x5t_256.clone();
-    open_share(&file.domain, &keys[m.key_index], m.matched, m.opened)?;
+    let opened = open_share(&file.domain, &keys[m.key_index], m.matched, m.opened)?;
     let mut done = Done::new(format!("{name}'s key opened their share ({location})"))
         .fact("passphrases", ctx.passphrase_origin())
         .fact("custodian", name)
         .fact("share", location)
         .fact("share_x5t_256", x5t);
+    done = record_keys(ctx, done, std::slice::from_ref(&opened.matched));
     done.inputs.push(ctx.digest(&path)?);
     Ok(Outcome::Done(done))
 }

@@ -66,8 +66,8 @@ Each custodian then reads their certificate's fingerprint aloud from manifest.js
         name = "list-token",
         after_help = "Examples:
   sdctl keys list-token --pkcs11-module /usr/lib/softhsm/libsofthsm2.so
-  sdctl keys list-token --pkcs11-module /usr/lib/x86_64-linux-gnu/libykcs11.so \\
-      'pkcs11:serial=12345678' --login"
+  sdctl keys list-token 'pkcs11:serial=12345678' --login \\
+      --pkcs11-module /usr/lib/x86_64-linux-gnu/libykcs11.so"
     )]
     ListToken(super::keys_token::ListTokenArgs),
 }

@@ -3,7 +3,7 @@
 #[path = "sd_session.rs"]
 mod session;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
 use sdctl::domain::exchange::read_exchange_key;
@@ -259,7 +259,9 @@ fn run_verify(rep: &mut Reporter, args: VerifyArgs) -> Result<i32, Error> {
                 &args.tokens,
                 rep,
             )?;
-            verify(&file, &keys, args.each_custodian)?
+            let report = verify(&file, &keys, args.each_custodian)?;
+            warn_trial_matches(rep, &file.path, &report.keys);
+            report
         }
     };
     if !report.verified {
@@ -285,6 +287,16 @@ fn verify_failure(r: &VerifyReport) -> String {
         .first_failure()
         .unwrap_or_else(|| "not every custodian's share was proven".into());
     format!("{}: check failed: {first}", r.sd_file)
+}
+
+/// Warns about every key matched by trial decryption although it came with a certificate
+/// (a renewed certificate, or a thumbprint computed differently by another tool).
+pub(super) fn warn_trial_matches(rep: &mut Reporter, sd_file: &Path, matches: &[unlock::KeyMatch]) {
+    for m in matches {
+        if let Some(warning) = m.mismatch_warning(sd_file) {
+            rep.warn(warning);
+        }
+    }
 }
 
 fn describe_match(m: &unlock::KeyMatch) -> String {
@@ -403,7 +415,9 @@ fn run_restore_blob(rep: &mut Reporter, args: RestoreBlobArgs) -> Result<i32, Er
                 &args.tokens,
                 rep,
             )?;
-            restore_blob::build_with_keys(&file, &keys, &exchange)?
+            let built = restore_blob::build_with_keys(&file, &keys, &exchange)?;
+            warn_trial_matches(rep, &file.path, &built.1.matches);
+            built
         }
     };
     let json = blob.to_json()?;
@@ -483,6 +497,7 @@ fn run_rewrap(rep: &mut Reporter, args: RewrapArgs) -> Result<i32, Error> {
         rep,
     )?;
     let (domain, report) = rewrap(&file, &keys, &new_certs, args.new_quorum)?;
+    warn_trial_matches(rep, &file.path, &report.custodians_used);
     write_atomic(
         &args.out,
         domain.to_json()?.as_bytes(),

@@ -302,6 +302,15 @@ fn run_combine(rep: &mut Reporter, args: CombineArgs) -> Result<i32, Error> {
         )?
     };
     let (read, combined) = combine_files(&args.shares, &keys)?;
+    for r in read.iter().filter(|r| r.trial_despite_certificate) {
+        if let Some(key) = &r.opened_with {
+            rep.warn(format!(
+                "{}: opened by trial decryption with {}, whose certificate is not the one the share was sealed to (the share's MAC proves the key); was the certificate renewed?",
+                r.path.display(),
+                key.display()
+            ));
+        }
+    }
     for &i in &combined.rejected {
         rep.warn(format!(
             "{}: share {} does not fit the others (corrupted or forged); it was left out — replace it",

@@ -37,6 +37,9 @@ pub struct ReadShare {
     pub form: Form,
     /// For a sealed share, the key file that opened it.
     pub opened_with: Option<PathBuf>,
+    /// A sealed share opened by trial decryption with a key whose certificate is not the
+    /// one it was sealed to (a renewed certificate): worth a warning.
+    pub trial_despite_certificate: bool,
 }
 
 /// The largest share file accepted (a sealed share of the largest secret, base64url).
@@ -54,6 +57,7 @@ pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareE
         share,
         form,
         opened_with,
+        trial_despite_certificate: false,
     };
     if bytes.starts_with(MAGIC) {
         let share = Share::decode(&bytes).map_err(malformed)?;
@@ -66,8 +70,10 @@ pub fn read_share(path: &Path, keys: &[WrappingKey]) -> Result<ReadShare, ShareE
         ));
     };
     if sealed::looks_sealed(content) {
-        let (share, key) = sealed::open(path, content, keys)?;
-        return Ok(done(share, Form::Sealed, Some(key)));
+        let (share, key, despite) = sealed::open(path, content, keys)?;
+        let mut read = done(share, Form::Sealed, Some(key));
+        read.trial_despite_certificate = despite;
+        return Ok(read);
     }
     let (record, form) = if text::looks_compact(content) {
         let record = text::from_compact(content)

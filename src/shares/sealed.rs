@@ -36,8 +36,13 @@ pub fn looks_sealed(text: &str) -> bool {
 }
 
 /// Opens the sealed share in `text` (read from `path`) with one of `keys`; returns the
-/// share and the key file that opened it.
-pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, PathBuf), ShareError> {
+/// share, the key file that opened it, and whether that key came with another certificate
+/// than the one the share was sealed to (opened by trial decryption: worth a warning).
+pub fn open(
+    path: &Path,
+    text: &str,
+    keys: &[WrappingKey],
+) -> Result<(Share, PathBuf, bool), ShareError> {
     let sealed = |detail: String| ShareError::Sealed {
         path: path.to_owned(),
         detail,
@@ -72,9 +77,12 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
                 key.key_path.display()
             ))
         })?,
+        // Keys without a certificate first, then keys whose certificate is another one (a
+        // renewed certificate over the same key pair): the JWE's MAC decides.
         None => keys
             .iter()
             .filter(|k| k.certificate.is_none())
+            .chain(keys.iter().filter(|k| k.certificate.is_some()))
             .find_map(|k| jwe.decrypt_rsa(&k.key).ok().map(|p| (p, k)))
             .ok_or_else(|| {
                 sealed(format!(
@@ -88,5 +96,6 @@ pub fn open(path: &Path, text: &str, keys: &[WrappingKey]) -> Result<(Share, Pat
         path: path.to_owned(),
         detail: format!("opens, but holds no valid share: it {detail}"),
     })?;
-    Ok((share, key.key_path.clone()))
+    let despite_certificate = named.is_none() && key.certificate.is_some();
+    Ok((share, key.key_path.clone(), despite_certificate))
 }

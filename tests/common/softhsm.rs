@@ -370,17 +370,40 @@ impl SoftHsm {
         )
     }
 
-    fn shim(&self, name: &str, defines: &[&str]) -> Option<PathBuf> {
+    /// A test double of a token that offers RSA-OAEP with SHA-256 (as SoftHSM2 does not):
+    /// like [`SoftHsm::counting_module`], and C_DecryptInit with CKM_RSA_PKCS_OAEP,
+    /// SHA-256 and MGF1-SHA-256 (empty label) is taken: the shim has SoftHSM2 do raw RSA
+    /// (CKM_RSA_X_509) and removes the OAEP padding with OpenSSL's
+    /// `RSA_padding_check_PKCS1_OAEP_mgf1`, logging `C_DecryptInit OAEP-SHA256 <rv>`. To
+    /// the program it is a token whose CKM_RSA_PKCS_OAEP accepts SHA-256. None (after
+    /// saying why) without a C compiler.
+    pub fn oaep_sha256_module(&self) -> Option<PathBuf> {
+        self.shim(
+            "liboaep256.so",
+            &[
+                "-DNATIVE_OAEP256",
+                "-Wno-deprecated-declarations",
+                "-lcrypto",
+            ],
+        )
+    }
+
+    /// Compiles the shim with `flags` (`-D...` and warnings before the source, `-l...`
+    /// libraries after it) into `name`.
+    fn shim(&self, name: &str, flags: &[&str]) -> Option<PathBuf> {
         let src = self.path("shim.c");
         let lib = self.path(name);
         let log = self.login_log();
         fs::write(&src, SHIM_C.replace("@LOG@", &log.display().to_string())).unwrap();
+        let (libs, defines): (Vec<&str>, Vec<&str>) =
+            flags.iter().partition(|f| f.starts_with("-l"));
         let out = Command::new("cc")
             .args(["-shared", "-fPIC", "-O1"])
             .args(defines)
             .arg("-o")
             .arg(&lib)
             .arg(&src)
+            .args(libs)
             .arg("-ldl")
             .output();
         match out {
@@ -491,6 +514,56 @@ static CK_RV counted_login(CK_ULONG s, CK_ULONG user, unsigned char *pin, CK_ULO
   if (log) { fprintf(log, "C_Login %lu 0x%lx\n", user, rv); fclose(log); }
   return rv;
 }
+#ifdef NATIVE_OAEP256
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+typedef struct { CK_ULONG mechanism; void *param; CK_ULONG len; } MECH;
+typedef struct { CK_ULONG hash, mgf, source; void *data; CK_ULONG data_len; } OAEP;
+typedef CK_RV (*dinit_fn)(CK_ULONG, MECH *, CK_ULONG);
+typedef CK_RV (*dec_fn)(CK_ULONG, unsigned char *, CK_ULONG, unsigned char *, CK_ULONG *);
+static dinit_fn real_dinit;
+static dec_fn real_dec;
+static CK_ULONG oaep_session[64];
+static int oaep_on[64];
+static int slot_of(CK_ULONG s) { return (int)(s % 64); }
+static CK_RV double_dinit(CK_ULONG s, MECH *m, CK_ULONG key) {
+  oaep_on[slot_of(s)] = 0;
+  if (m && m->mechanism == 0x9 /* CKM_RSA_PKCS_OAEP */ && m->param && m->len == sizeof(OAEP)) {
+    OAEP *p = (OAEP *)m->param;
+    if (p->hash == 0x250 /* CKM_SHA256 */ && p->mgf == 0x2 /* CKG_MGF1_SHA256 */ && p->data_len == 0) {
+      MECH raw = {0x3 /* CKM_RSA_X_509 */, 0, 0};
+      CK_RV rv = real_dinit(s, &raw, key);
+      if (rv == 0) { oaep_on[slot_of(s)] = 1; oaep_session[slot_of(s)] = s; }
+      FILE *log = fopen("@LOG@", "a");
+      if (log) { fprintf(log, "C_DecryptInit OAEP-SHA256 0x%lx\n", rv); fclose(log); }
+      return rv;
+    }
+  }
+  return real_dinit(s, m, key);
+}
+static CK_RV double_dec(CK_ULONG s, unsigned char *in, CK_ULONG in_len, unsigned char *out, CK_ULONG *out_len) {
+  if (!(oaep_on[slot_of(s)] && oaep_session[slot_of(s)] == s)) return real_dec(s, in, in_len, out, out_len);
+  if (!out) return real_dec(s, in, in_len, 0, out_len); /* length query: the modulus, an upper bound */
+  unsigned char block[1024], padded[1024], plain[1024];
+  CK_ULONG block_len = sizeof block;
+  CK_RV rv = real_dec(s, in, in_len, block, &block_len);
+  oaep_on[slot_of(s)] = 0;
+  if (rv != 0) return rv;
+  int num = (int)in_len;
+  if (in_len > sizeof padded || block_len > in_len) return 0x40; /* CKR_ENCRYPTED_DATA_INVALID */
+  memset(padded, 0, sizeof padded);
+  memcpy(padded + (in_len - block_len), block, block_len);
+  int n = RSA_padding_check_PKCS1_OAEP_mgf1(plain, num, padded, num, num, 0, 0, EVP_sha256(), EVP_sha256());
+  memset(block, 0, sizeof block);
+  memset(padded, 0, sizeof padded);
+  if (n < 0) { memset(plain, 0, sizeof plain); return 0x40; }
+  if (*out_len < (CK_ULONG)n) { *out_len = (CK_ULONG)n; memset(plain, 0, sizeof plain); return 0x150; /* CKR_BUFFER_TOO_SMALL */ }
+  memcpy(out, plain, (size_t)n);
+  *out_len = (CK_ULONG)n;
+  memset(plain, 0, sizeof plain);
+  return 0;
+}
+#endif
 CK_RV C_GetFunctionList(LIST **out) {
   void *lib = dlopen("/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
   if (!lib) return 5; /* CKR_GENERAL_ERROR */
@@ -500,6 +573,12 @@ CK_RV C_GetFunctionList(LIST **out) {
   memcpy(&ours, theirs, sizeof ours);
   real_login = (login_fn)theirs->f[18];
   ours.f[18] = (void *)counted_login;
+#ifdef NATIVE_OAEP256
+  real_dinit = (dinit_fn)theirs->f[33];
+  real_dec = (dec_fn)theirs->f[34];
+  ours.f[33] = (void *)double_dinit;
+  ours.f[34] = (void *)double_dec;
+#endif
   real_token_info = (token_info_fn)theirs->f[6];
   ours.f[6] = (void *)flagged_token_info;
   real_get_attr = (get_attr_fn)theirs->f[24];

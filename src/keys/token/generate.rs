@@ -9,7 +9,10 @@
 pub mod set;
 mod signer;
 
-pub use signer::{SignFailure, TokenSignature, TokenSigner, TokenVerifyingKey, SHA256_WITH_RSA};
+pub use signer::{
+    SignFailure, SignMechanism, TokenSignature, TokenSigner, TokenVerifyingKey,
+    SHA256_DIGEST_INFO_PREFIX, SHA256_WITH_RSA,
+};
 
 use std::time::Duration;
 
@@ -281,7 +284,7 @@ impl Parts<'_> {
         if !verified {
             return Err(TokenError::Device {
                 context: format!("{}: signing the certificate", self.uri_text),
-                detail: "the token's RSASSA-PKCS1-v1_5 SHA-256 signature does not verify under its own public key".into(),
+                detail: "the token's signature does not verify under its own public key".into(),
             });
         }
         let certificate = Certificate::from_der(&der).map_err(|detail| TokenError::Device {

@@ -123,6 +123,16 @@ impl TokenAccess {
             .clone()
     }
 
+    /// Where PINs come from, for records: `from --pin-file`, `typed at a hidden prompt`,
+    /// or `none available`.
+    pub fn pin_origin(&self) -> &'static str {
+        match self.pins {
+            PinSource::File(_) => "from --pin-file",
+            PinSource::Prompt => "typed at a hidden prompt",
+            PinSource::Unavailable => "none available",
+        }
+    }
+
     /// Whether the PIN file may be read by other users.
     pub fn pins_readable_by_others(&self) -> bool {
         self.pins.readable_by_others()

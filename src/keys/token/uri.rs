@@ -172,24 +172,26 @@ impl fmt::Display for Pkcs11Uri {
     /// The canonical form: path attributes in RFC order, then `module-path` and
     /// `pin-source` (never a PIN).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut path: Vec<String> = Vec::new();
-        let mut push = |name: &str, value: Option<&[u8]>| {
-            if let Some(v) = value {
-                path.push(format!("{name}={}", percent_encode(v)));
-            }
-        };
-        push("token", self.token.as_deref().map(str::as_bytes));
-        push(
-            "manufacturer",
-            self.manufacturer.as_deref().map(str::as_bytes),
-        );
-        push("serial", self.serial.as_deref().map(str::as_bytes));
-        push("model", self.model.as_deref().map(str::as_bytes));
-        push("object", self.object.as_deref().map(str::as_bytes));
-        push("id", self.id.as_deref());
-        push("type", self.object_type.as_deref().map(str::as_bytes));
-        let slot = self.slot_id.map(|s| s.to_string());
-        push("slot-id", slot.as_deref().map(str::as_bytes));
+        let text = |v: &Option<String>| v.as_deref().map(|t| percent_encode_value(t.as_bytes()));
+        // Every byte of an id escaped: read aloud and compared as hex.
+        let id = self
+            .id
+            .as_ref()
+            .map(|id| id.iter().map(|b| format!("%{b:02X}")).collect::<String>());
+        let fields = [
+            ("token", text(&self.token)),
+            ("manufacturer", text(&self.manufacturer)),
+            ("serial", text(&self.serial)),
+            ("model", text(&self.model)),
+            ("object", text(&self.object)),
+            ("id", id),
+            ("type", text(&self.object_type)),
+            ("slot-id", self.slot_id.map(|s| s.to_string())),
+        ];
+        let path: Vec<String> = fields
+            .iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+            .collect();
         write!(f, "{SCHEME}{}", path.join(";"))?;
         let mut query: Vec<String> = Vec::new();
         if let Some(m) = &self.module_path {
@@ -276,14 +278,26 @@ pub fn percent_decode(value: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters (and `/` for paths).
+/// Percent-encodes everything but RFC 3986 unreserved characters and `/` (for the file
+/// paths of query attributes).
 pub fn percent_encode(value: &[u8]) -> String {
+    encode(value, true)
+}
+
+/// Percent-encodes a path attribute's value: everything but RFC 3986 unreserved
+/// characters (an id's bytes may be anything, `/` included).
+pub fn percent_encode_value(value: &[u8]) -> String {
+    encode(value, false)
+}
+
+fn encode(value: &[u8], keep_slash: bool) -> String {
     value
         .iter()
         .map(|&b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 (b as char).to_string()
             }
+            b'/' if keep_slash => "/".to_owned(),
             _ => format!("%{b:02X}"),
         })
         .collect()

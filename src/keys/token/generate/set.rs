@@ -61,21 +61,39 @@ impl TokenSetRequest {
                 "{uri}: names an object; to generate, name only the token (pkcs11:token=LABEL): the key's label is sdctl-NAME and its id is random"
             )));
         }
+        let defaulted = names.is_none();
         let names = match names {
             Some(names) => names,
-            None => uris
-                .iter()
-                .map(|uri| {
-                    uri.token.clone().ok_or_else(|| {
-                        KeyError::Usage(format!(
-                            "{uri}: names no token label (token=), so the custodian has no default name; give --names"
-                        ))
+            None => {
+                let labels = uris
+                    .iter()
+                    .map(|uri| {
+                        uri.token.clone().ok_or_else(|| {
+                            KeyError::Usage(format!(
+                                "{uri}: names no token label (token=), so the custodian has no default name; give --names"
+                            ))
+                        })
                     })
-                })
-                .collect::<Result<_, _>>()?,
+                    .collect::<Result<Vec<_>, _>>()?;
+                for (i, label) in labels.iter().enumerate() {
+                    if labels[..i].contains(label) {
+                        return Err(KeyError::Usage(format!(
+                            "--pkcs11: the token '{label}' is given twice; give each custodian their own token"
+                        )));
+                    }
+                }
+                labels
+            }
         };
+        if names.len() != uris.len() {
+            return Err(KeyError::Usage(format!(
+                "--names has {} name(s) for {} token(s) given with --pkcs11",
+                names.len(),
+                uris.len()
+            )));
+        }
         validate_names(&names, uris.len()).map_err(|e| match e {
-            KeyError::Usage(m) => KeyError::Usage(format!(
+            KeyError::Usage(m) if defaulted => KeyError::Usage(format!(
                 "{m} (names default to the token labels; give --names when a label is not a custodian name)"
             )),
             other => other,
