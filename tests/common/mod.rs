@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod interop;
 #[cfg(feature = "online")]
 pub mod online;
+pub mod opencryptoki;
 #[cfg(feature = "online")]
 pub mod sdk;
 pub mod softhsm;

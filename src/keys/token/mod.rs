@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod key;
 pub mod module;
 pub mod pin;
+mod raw_info;
 pub mod session;
 pub mod uri;
 

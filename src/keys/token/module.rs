@@ -10,7 +10,15 @@ use cryptoki::mechanism::MechanismType;
 use cryptoki::slot::{Slot, TokenInfo};
 use serde::Serialize;
 
+use super::raw_info::{self, RawTokenInfo};
 use super::{Pkcs11Uri, TokenError};
+
+/// CK_TOKEN_INFO flags read from a raw answer (PKCS#11 2.40 values).
+const CKF_PROTECTED_AUTHENTICATION_PATH: u64 = 0x100;
+const CKF_TOKEN_INITIALIZED: u64 = 0x400;
+const CKF_USER_PIN_COUNT_LOW: u64 = 0x1_0000;
+const CKF_USER_PIN_FINAL_TRY: u64 = 0x2_0000;
+const CKF_USER_PIN_LOCKED: u64 = 0x4_0000;
 
 /// A loaded and initialised PKCS#11 module.
 pub struct Module {
@@ -59,6 +67,21 @@ impl TokenDescription {
             pin_final_try: info.user_pin_final_try(),
             pin_locked: info.user_pin_locked(),
             protected_authentication_path: info.protected_authentication_path(),
+        }
+    }
+
+    fn from_raw(slot: Slot, info: &RawTokenInfo) -> Self {
+        let flag = |bit: u64| info.flags & bit != 0;
+        TokenDescription {
+            slot: slot.id(),
+            label: info.label.clone(),
+            manufacturer: info.manufacturer.clone(),
+            model: info.model.clone(),
+            serial: info.serial.clone(),
+            pin_count_low: flag(CKF_USER_PIN_COUNT_LOW),
+            pin_final_try: flag(CKF_USER_PIN_FINAL_TRY),
+            pin_locked: flag(CKF_USER_PIN_LOCKED),
+            protected_authentication_path: flag(CKF_PROTECTED_AUTHENTICATION_PATH),
         }
     }
 
@@ -164,21 +187,43 @@ impl Module {
     pub fn tokens(&self) -> Result<Vec<(Slot, TokenDescription)>, TokenError> {
         let slots = self
             .context
-            .get_slots_with_initialized_token()
+            .get_slots_with_token()
             .map_err(|e| self.device("listing slots", e))?;
-        slots
-            .into_iter()
-            .map(|slot| self.describe(slot).map(|d| (slot, d)))
-            .collect()
+        let mut tokens = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let (description, initialised) = self.read_token(slot)?;
+            if initialised {
+                tokens.push((slot, description));
+            }
+        }
+        Ok(tokens)
     }
 
     /// Reads a token's description afresh (its PIN flags change after a login attempt).
     pub fn describe(&self, slot: Slot) -> Result<TokenDescription, TokenError> {
-        let info = self
-            .context
-            .get_token_info(slot)
-            .map_err(|e| self.device("reading token information", e))?;
-        Ok(TokenDescription::read(slot, &info))
+        self.read_token(slot).map(|(description, _)| description)
+    }
+
+    /// C_GetTokenInfo: the description and whether the token is initialised. A token whose
+    /// answer cryptoki cannot parse (openCryptoki 3.8 writes a non-standard `utcTime`) is
+    /// read field by field instead, its clock ignored.
+    fn read_token(&self, slot: Slot) -> Result<(TokenDescription, bool), TokenError> {
+        match self.context.get_token_info(slot) {
+            Ok(info) => Ok((
+                TokenDescription::read(slot, &info),
+                info.token_initialized(),
+            )),
+            Err(CkError::ParseInt(_)) => {
+                let raw =
+                    raw_info::read(&self.path, slot.id()).map_err(|detail| TokenError::Device {
+                        context: format!("{}: reading token information", self.path.display()),
+                        detail,
+                    })?;
+                let initialised = raw.flags & CKF_TOKEN_INITIALIZED != 0;
+                Ok((TokenDescription::from_raw(slot, &raw), initialised))
+            }
+            Err(e) => Err(self.device("reading token information", e)),
+        }
     }
 
     /// The one present token that `uri` names.
