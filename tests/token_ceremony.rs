@@ -224,8 +224,8 @@ fn a_plan_mixes_token_and_file_custodians() {
 }
 
 #[test]
-fn another_custodians_token_is_refused() {
-    let Some(hsm) = SoftHsm::try_new("swapped token") else {
+fn what_the_medium_says_about_a_token_key_is_checked_before_any_pin() {
+    let Some(hsm) = SoftHsm::try_new("tampered token URIs") else {
         return;
     };
     let bed = Bed::start();
@@ -234,21 +234,92 @@ fn another_custodians_token_is_refused() {
     let out = bed.path("s/ceremony");
     let pins = pin_file(&bed, "pins.txt", &["alice", "bob", "carol"]);
     result(&run(&hsm, &bed, "activate", &plan, &["--pin-file", &pins]));
-    // The attacker on the medium swaps alice's URI file for bob's: alice's certificate
-    // (which the security domain was made for) no longer matches the key it names.
-    fs::copy(
-        out.join("custodians/bob.uri"),
-        out.join("custodians/alice.uri"),
+    let alice_uri = out.join("custodians/alice.uri");
+    let original = fs::read_to_string(&alice_uri).unwrap();
+    let pins2 = pin_file(&bed, "pins2.txt", &["alice", "bob", "carol"]);
+    // A ceremony's refusal of what the medium carried is exit 1; a token that is not the
+    // custodian's is bad input, exit 2.
+    let drill = |why: &str, code: i32, want: &str| {
+        let refused = run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]);
+        assert_eq!(
+            refused.code, code,
+            "{why}: {}{}",
+            refused.stdout, refused.stderr
+        );
+        assert!(refused.stderr.contains(want), "{why}: {}", refused.stderr);
+        // No PIN was spent: every token still takes its PIN on the first try.
+        for name in ["alice", "bob", "carol"] {
+            let flags = hsm.token_flags(name);
+            assert!(!flags.contains("count low"), "{why}: {name}: {flags}");
+        }
+    };
+
+    // 1. Bob's URI file in alice's place: another token than the plan's for alice.
+    fs::copy(out.join("custodians/bob.uri"), &alice_uri).unwrap();
+    drill(
+        "bob's URI as alice's",
+        1,
+        "names another token or key than the plan's token",
+    );
+
+    // 2. A module of the attacker's choosing, or a PIN source, in the file.
+    fs::write(
+        &alice_uri,
+        format!("{}?module-path=/tmp/evil.so\n", original.trim()),
     )
     .unwrap();
-    let pins2 = pin_file(&bed, "pins2.txt", &["bob"]);
-    let refused = run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]);
-    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
-    assert!(
-        refused
-            .stderr
-            .contains("does not match custodian alice's certificate"),
-        "{}",
-        refused.stderr
-    );
+    drill("module-path", 1, "names a module-path or pin-source");
+    fs::write(
+        &alice_uri,
+        format!("{}?pin-source=file:/etc/hostname\n", original.trim()),
+    )
+    .unwrap();
+    drill("pin-source", 1, "names a module-path or pin-source");
+
+    // 3. A key and certificate of the attacker's on alice's own token, named by the file:
+    //    the token's certificate is not alice's, refused before her PIN is asked.
+    let dir = bed.path("mallory");
+    fs::create_dir_all(&dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "mallory.pem",
+        "-out",
+        "mallory.cer",
+        "-subj",
+        "/CN=alice",
+        "-days",
+        "30",
+    ]);
+    hsm.import_key("alice", "sdctl-mallory", "ee", &dir.join("mallory.pem"));
+    hsm.import_cert("alice", "sdctl-mallory", "ee", &dir.join("mallory.cer"));
+    let serial = original
+        .split(';')
+        .find_map(|p| p.strip_prefix("serial="))
+        .unwrap()
+        .to_owned();
+    fs::write(
+        &alice_uri,
+        format!("pkcs11:token=alice;serial={serial};object=sdctl-mallory;id=%EE\n"),
+    )
+    .unwrap();
+    drill("mallory's key on alice's token", 2, "No PIN was asked");
+
+    // The file restored, the drill passes.
+    fs::write(&alice_uri, original).unwrap();
+    let drill = result(&run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]));
+    assert_eq!(drill["outcome"], "complete", "{drill}");
 }

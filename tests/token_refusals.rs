@@ -303,21 +303,20 @@ fn a_token_near_or_at_lockout_is_reported_and_not_retried() {
     let (Some(final_try), Some(locked)) = (s.hsm.final_try_module(), s.hsm.locked_module()) else {
         return;
     };
-    // The token says the next wrong PIN locks it: a wrong PIN is refused once (or not tried
-    // at all), and the message says the token is about to lock.
+    // The token says the next wrong PIN locks it: a PIN from a file (a misplaced line would
+    // lock it) is not tried at all; the message says so and asks for the prompt (exit 2).
     let final_try = final_try.display().to_string();
     let wrong = s.pins("wrong.txt", &[WRONG, PIN_B]);
     let extra = ["--pkcs11-module", final_try.as_str(), "--pin-file", &wrong];
-    let run = s.refused(&[&s.a, &s.b], &extra, 3, "tok-a");
+    let run = s.refused(&[&s.a, &s.b], &extra, 2, "tok-a");
     assert!(
-        run.stderr.to_ascii_lowercase().contains("lock"),
+        run.stderr.contains("next wrong PIN locks it") && run.stderr.contains("prompt"),
         "the lockout is reported: {}",
         run.stderr
     );
-    let failed = |logins: Vec<String>| logins.iter().filter(|l| l.ends_with(" 0xa0")).count();
     assert!(
-        failed(s.hsm.logins()) <= 2,
-        "at most one wrong PIN per run (two runs): {:?}",
+        s.hsm.logins().is_empty(),
+        "no C_Login at the final try with a PIN file: {:?}",
         s.hsm.logins()
     );
     // The real token behind the shim still accepts the right PIN: nothing was locked.
@@ -336,4 +335,97 @@ fn a_token_near_or_at_lockout_is_reported_and_not_retried() {
         logins.iter().filter(|l| l.ends_with(" 0xa4")).count() <= 2,
         "at most one C_Login per run (two runs): {logins:?}"
     );
+}
+
+/// `keys check` goes on after a failed key: two keys on one token with a wrong PIN cost the
+/// token one try, not two (the failed login is remembered for the run).
+#[test]
+fn keys_check_tries_a_token_once_however_many_keys_it_holds() {
+    let Some(s) = setup("keys_check_tries_a_token_once_however_many_keys_it_holds") else {
+        return;
+    };
+    let Some(counting) = s.hsm.counting_module() else {
+        return;
+    };
+    let module = counting.display().to_string();
+    // A second key on tok-a, under another label and id.
+    let pem = s.fx.path("extra.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&pem)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    s.hsm.import_key("tok-a", "second", "7e", &pem);
+    let second = softhsm::uri("tok-a", "second");
+    let wrong = s.pins("wrong-check.txt", &[WRONG, PIN_B]);
+    let run = s.hsm.sdctl(
+        &s.fx,
+        &[
+            "keys",
+            "check",
+            "--sd-wrapping-keys",
+            "a.cer",
+            "b.cer",
+            "c.cer",
+            "--keys",
+            &s.a,
+            &second,
+            "--pkcs11-module",
+            &module,
+            "--pin-file",
+            &wrong,
+        ],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("wrong PIN") || run.stderr.contains("wrong PIN"),
+        "{}",
+        run.stderr
+    );
+    let failed: Vec<String> = s
+        .hsm
+        .logins()
+        .into_iter()
+        .filter(|l| l.ends_with(" 0xa0"))
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "one failed C_Login for tok-a: {:?}",
+        s.hsm.logins()
+    );
+}
+
+/// The module runs inside sdctl with every secret it holds: one another user could have
+/// replaced (a writable file or directory), or one named by a relative path, is refused
+/// before it is loaded.
+#[test]
+fn a_module_others_could_replace_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(s) = setup("a_module_others_could_replace_is_refused") else {
+        return;
+    };
+    let open = s.fx.path("open-dir");
+    fs::create_dir_all(&open).unwrap();
+    let copy = open.join("libsofthsm2.so");
+    fs::copy(softhsm::MODULE, &copy).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let module = copy.display().to_string();
+    let extra = ["--pkcs11-module", module.as_str()];
+    let run = s.refused(&[&s.a, &s.b], &extra, 2, "writable by other users");
+    assert!(run.stderr.contains("open-dir"), "{}", run.stderr);
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o666)).unwrap();
+    s.refused(&[&s.a, &s.b], &extra, 2, "writable by other users");
+    // A relative path (the fixture's directory is the working directory).
+    let extra = ["--pkcs11-module", "open-dir/libsofthsm2.so"];
+    s.refused(&[&s.a, &s.b], &extra, 2, "absolute path");
 }

@@ -65,9 +65,7 @@ pub fn recorded_uri(ctx: &Ctx<'_>, name: &str) -> Result<Option<Pkcs11Uri>, crat
     }
     if let Some(planned) = ctx.plan.custodian_token(name) {
         let planned = Pkcs11Uri::parse(planned).map_err(|e| KeyError::Token(e.into()))?;
-        let differs = |want: &Option<String>, have: &Option<String>| {
-            want.is_some() && want != have
-        };
+        let differs = |want: &Option<String>, have: &Option<String>| want.is_some() && want != have;
         if differs(&planned.token, &uri.token)
             || differs(&planned.serial, &uri.serial)
             || (planned.id.is_some() && planned.id != uri.id)

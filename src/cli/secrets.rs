@@ -90,11 +90,7 @@ pub fn load_keys(
     let access = token_access(tokens, rep)?;
     let keys = load_wrapping_keys_with(paths, &source, &access)?;
     for key in &keys {
-        if key
-            .key
-            .token()
-            .is_some_and(|t| !t.facts().stays_on_token())
-        {
+        if key.key.token().is_some_and(|t| !t.facts().stays_on_token()) {
             rep.warn(format!(
                 "{}: this key can leave its token (CKA_EXTRACTABLE true or CKA_SENSITIVE false): a custodian key should be generated on the token, non-extractable",
                 key.key_path.display()

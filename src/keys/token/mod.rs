@@ -3,8 +3,8 @@
 //! run time, the PIN comes from a hidden prompt or a PIN file, and every private-key
 //! operation happens on the token.
 
-pub mod generate;
 pub mod find;
+pub mod generate;
 pub mod host_padding;
 pub mod inspect;
 pub mod key;

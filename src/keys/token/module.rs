@@ -109,13 +109,11 @@ impl TokenDescription {
 /// (or owned by anyone but root or this user).
 fn check_module_file(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    if !path.is_absolute() {
-        return Err("give the module's absolute path (a relative path loads whatever the current directory holds)".into());
-    }
     let me = own_uid();
     let dir = path.parent().unwrap_or(Path::new("/"));
     for (what, p) in [("file", path), ("directory", dir)] {
-        let meta = std::fs::metadata(p).map_err(|e| format!("cannot read the {what}'s metadata: {e}"))?;
+        let meta =
+            std::fs::metadata(p).map_err(|e| format!("cannot read the {what}'s metadata: {e}"))?;
         if meta.mode() & 0o022 != 0 {
             return Err(format!(
                 "the module's {what} {} is writable by other users: anyone could replace the code sdctl would load; install the module where only root can write",
@@ -145,6 +143,12 @@ impl Module {
         static LOADED: OnceLock<Mutex<Vec<Arc<Module>>>> = OnceLock::new();
         let loaded = LOADED.get_or_init(|| Mutex::new(Vec::new()));
         let mut loaded = loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if !path.is_absolute() {
+            return Err(TokenError::Module {
+                module: path.to_owned(),
+                detail: "give the module's absolute path (a relative path loads whatever the current directory holds)".into(),
+            });
+        }
         // One module however it is spelled (a symlink, `..`): one login per token.
         let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
         if let Some(module) = loaded.iter().find(|m| m.path == *path) {

@@ -170,10 +170,11 @@ impl TokenAccess {
         let session = open_session(&module, slot, &token, read_write)?;
         if !already_logged_in {
             if let Err(e) = self.login(&module, slot, &token, &session, uri) {
-                self.failed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((module.path().to_owned(), slot, e.to_string()));
+                self.failed.lock().unwrap_or_else(|p| p.into_inner()).push((
+                    module.path().to_owned(),
+                    slot,
+                    e.to_string(),
+                ));
                 return Err(e);
             }
         }

@@ -33,7 +33,10 @@ fn refuses_pin_value_without_echoing_it() {
 
 #[test]
 fn an_escaped_pin_value_name_is_refused_and_redacted() {
-    for text in ["pkcs11:token=A?pin%2Dvalue=424242", "pkcs11:token=A;pin%2dvalue=424242"] {
+    for text in [
+        "pkcs11:token=A?pin%2Dvalue=424242",
+        "pkcs11:token=A;pin%2dvalue=424242",
+    ] {
         let err = Pkcs11Uri::parse(text).unwrap_err();
         assert!(!err.to_string().contains("424242"), "{err}");
     }
