@@ -323,3 +323,56 @@ fn what_the_medium_says_about_a_token_key_is_checked_before_any_pin() {
     let drill = result(&run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]));
     assert_eq!(drill["outcome"], "complete", "{drill}");
 }
+
+#[test]
+fn a_plan_may_name_a_key_already_on_the_token() {
+    let Some(hsm) = SoftHsm::try_new("existing token key") else {
+        return;
+    };
+    let bed = Bed::start();
+    init_tokens(&hsm, &["alice"]);
+    // Alice's key was made beforehand (as ykman makes a YubiKey's): key and certificate on
+    // her token under id 03.
+    let dir = bed.path("alice-prep");
+    fs::create_dir_all(&dir).unwrap();
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out",
+        ])
+        .args(["k.cer", "-subj", "/CN=alice", "-days", "30"])
+        .current_dir(&dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    hsm.import_key("alice", "Key Management", "03", &dir.join("k.pem"));
+    hsm.import_cert("alice", "Key Management", "03", &dir.join("k.cer"));
+    let plan = token_plan(&bed, "e", &["alice"]);
+    let text = fs::read_to_string(&plan).unwrap().replace(
+        "token = \"pkcs11:token=alice\"",
+        "token = \"pkcs11:token=alice;id=%03\"",
+    );
+    fs::write(&plan, text).unwrap();
+    let out = bed.path("e/ceremony");
+    let pins = pin_file(&bed, "pins.txt", &["alice"]);
+    let done = result(&run(&hsm, &bed, "activate", &plan, &["--pin-file", &pins]));
+    assert_eq!(done["outcome"], "complete", "{done}");
+    // The certificate written is the one that was on the token; no key was made.
+    let written = fs::read_to_string(out.join("custodians/alice.cer")).unwrap();
+    let prepared = fs::read_to_string(dir.join("k.cer")).unwrap();
+    assert_eq!(written.trim(), prepared.trim());
+    let transcript = fs::read_to_string(transcript_path(&out, "activate")).unwrap();
+    assert!(
+        transcript.contains("\"made_on_token\":false"),
+        "{transcript}"
+    );
+    assert!(!hsm.list_objects("alice").contains("sdctl-alice"));
+    let drill = result(&run(
+        &hsm,
+        &bed,
+        "drill",
+        &plan,
+        &["--pin-file", &pins, "--quorum-custodians", "alice,bob"],
+    ));
+    assert_eq!(drill["outcome"], "complete", "{drill}");
+}
