@@ -73,6 +73,34 @@ impl Setup {
         run
     }
 
+    /// `sd verify --sd-file SD --pin-file PINS [EXTRA...] --sd-wrapping-keys KEYS...`.
+    fn verify(&self, sd: &str, pins: &str, extra: &[&str], keys: &[&str]) -> Run {
+        let mut args = vec!["sd", "verify", "--sd-file", sd, "--pin-file", pins];
+        args.extend_from_slice(extra);
+        args.push("--sd-wrapping-keys");
+        args.extend_from_slice(keys);
+        self.sdctl(&args)
+    }
+
+    /// `sd restore-blob` of `sd` for `x.cer` into `blob.json` with `keys`.
+    fn restore_blob(&self, sd: &str, pins: &str, keys: &[&str]) -> Run {
+        let mut args = vec![
+            "sd",
+            "restore-blob",
+            "--sd-file",
+            sd,
+            "--sd-exchange-key",
+            "x.cer",
+            "--sd-file-restore-blob",
+            "blob.json",
+            "--pin-file",
+            pins,
+            "--sd-wrapping-keys",
+        ];
+        args.extend_from_slice(keys);
+        self.sdctl(&args)
+    }
+
     /// Writes the PIN file `name` (0600) with these lines.
     fn pins(&self, name: &str, pins: &[&str]) -> String {
         softhsm::write_pin_file(&self.fx.path(name), pins);
@@ -119,19 +147,8 @@ fn verify_and_restore_blob_with_a_quorum_of_token_keys() {
         return;
     };
     let pins = s.pins("pins.txt", &["100001", "200002", "300003"]);
-    let mut args = vec![
-        "--output",
-        "json",
-        "sd",
-        "verify",
-        "--sd-file",
-        "sd.json",
-        "--pin-file",
-        &pins,
-        "--sd-wrapping-keys",
-    ];
-    args.extend(s.uris.iter().map(String::as_str));
-    let run = s.sdctl(&args);
+    let keys: Vec<&str> = s.uris.iter().map(String::as_str).collect();
+    let run = s.verify("sd.json", &pins, &["--output", "json"], &keys);
     ok(&run);
     let v = run.json();
     assert_eq!(v["result"]["verified"], true, "{}", run.stdout);
@@ -153,21 +170,7 @@ fn verify_and_restore_blob_with_a_quorum_of_token_keys() {
     // The same keys, in another order, make a restore blob that the new HSM opens to the
     // same state; the PIN file follows the order in which the tokens appear.
     let reordered = s.pins("pins-cab.txt", &["300003", "100001", "200002"]);
-    let mut args = vec![
-        "sd",
-        "restore-blob",
-        "--sd-file",
-        "sd.json",
-        "--sd-exchange-key",
-        "x.cer",
-        "--sd-file-restore-blob",
-        "blob.json",
-        "--pin-file",
-        &reordered,
-        "--sd-wrapping-keys",
-    ];
-    args.extend([&s.uris[2], &s.uris[0], &s.uris[1]].map(String::as_str));
-    let run = s.sdctl(&args);
+    let run = s.restore_blob("sd.json", &reordered, &[&s.uris[2], &s.uris[0], &s.uris[1]]);
     ok(&run);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }
@@ -203,20 +206,12 @@ fn mixed_token_and_file_keys() {
     };
     // Two tokens and a file key; the PIN file has one line per token.
     let pins = s.pins("pins.txt", &["200002", "100001"]);
-    let run = s.sdctl(&[
-        "--output",
-        "json",
-        "sd",
-        "verify",
-        "--sd-file",
+    let run = s.verify(
         "sd.json",
-        "--pin-file",
         &pins,
-        "--sd-wrapping-keys",
-        &s.uris[1],
-        "e.key",
-        &s.uris[0],
-    ]);
+        &["--output", "json"],
+        &[&s.uris[1], "e.key", &s.uris[0]],
+    );
     ok(&run);
     let v = run.json();
     assert_eq!(v["result"]["verified"], true);
@@ -238,22 +233,7 @@ fn mixed_token_and_file_keys() {
     // A token key whose certificate is not on the token is matched by trial decryption.
     s.hsm.delete_cert("tok-c", "c3");
     let pins = s.pins("pins2.txt", &["300003"]);
-    let run = s.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
-        "sd.json",
-        "--sd-exchange-key",
-        "x.cer",
-        "--sd-file-restore-blob",
-        "blob.json",
-        "--pin-file",
-        &pins,
-        "--sd-wrapping-keys",
-        "d.key",
-        &s.uris[2],
-        "e.key",
-    ]);
+    let run = s.restore_blob("sd.json", &pins, &["d.key", &s.uris[2], "e.key"]);
     ok(&run);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }
@@ -391,20 +371,12 @@ fn renewed_certificates_open_their_share_by_trial_decryption_with_a_warning() {
         .import_cert("tok-b", "sdctl-b", "b2", &fx.path("b-renewed.cer"));
 
     let pins = s.pins("pins.txt", &["200002"]);
-    let run = s.sdctl(&[
-        "--output",
-        "json",
-        "sd",
-        "verify",
-        "--sd-file",
+    let run = s.verify(
         "sd.json",
-        "--pin-file",
         &pins,
-        "--sd-wrapping-keys",
-        "a.key",
-        &s.uris[1],
-        "c.key",
-    ]);
+        &["--output", "json"],
+        &["a.key", &s.uris[1], "c.key"],
+    );
     ok(&run);
     assert_eq!(run.json()["result"]["verified"], true);
     let a = trial_warning(&run, 0);
@@ -438,22 +410,7 @@ fn renewed_certificates_open_their_share_by_trial_decryption_with_a_warning() {
     );
 
     // The same holds for restore-blob and for shares combine.
-    let run = s.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
-        "sd.json",
-        "--sd-exchange-key",
-        "x.cer",
-        "--sd-file-restore-blob",
-        "blob.json",
-        "--pin-file",
-        &pins,
-        "--sd-wrapping-keys",
-        "a.key",
-        &s.uris[1],
-        "c.key",
-    ]);
+    let run = s.restore_blob("sd.json", &pins, &["a.key", &s.uris[1], "c.key"]);
     ok(&run);
     trial_warning(&run, 0);
     trial_warning(&run, 1);
@@ -473,20 +430,12 @@ fn one_pin_line_per_distinct_token() {
         .import_cert("tok-a", "sdctl-d", "d4", &fx.path("d.cer"));
     let d = softhsm::uri("tok-a", "sdctl-d");
     let pins = s.pins("pins.txt", &["100001", "200002"]);
-    let run = s.sdctl(&[
-        "--output",
-        "json",
-        "sd",
-        "verify",
-        "--sd-file",
+    let run = s.verify(
         "sd.json",
-        "--pin-file",
         &pins,
-        "--sd-wrapping-keys",
-        &s.uris[0],
-        &d,
-        &s.uris[1],
-    ]);
+        &["--output", "json"],
+        &[&s.uris[0], &d, &s.uris[1]],
+    );
     ok(&run);
     let used = run.json()["result"]["custodians_used"].clone();
     assert_eq!(used[1]["location"], "SharedKeys.enc_shares[3]", "{used}");
@@ -499,18 +448,7 @@ fn one_pin_line_per_distinct_token() {
         fx.path("pin-c").display()
     );
     let pins = s.pins("pins-b.txt", &["200002"]);
-    let run = s.sdctl(&[
-        "sd",
-        "verify",
-        "--sd-file",
-        "sd.json",
-        "--pin-file",
-        &pins,
-        "--sd-wrapping-keys",
-        &c,
-        &s.uris[1],
-        "e.key",
-    ]);
+    let run = s.verify("sd.json", &pins, &[], &[&c, &s.uris[1], "e.key"]);
     ok(&run);
 }
 
@@ -625,21 +563,7 @@ fn rewrap_from_token_keys_to_new_custodians() {
     );
     // The new custodians open it, token c among them.
     let pin_c = s.pins("pin-c.txt", &["300003"]);
-    let run = s.sdctl(&[
-        "sd",
-        "restore-blob",
-        "--sd-file",
-        "new.json",
-        "--sd-exchange-key",
-        "x.cer",
-        "--sd-file-restore-blob",
-        "blob.json",
-        "--pin-file",
-        &pin_c,
-        "--sd-wrapping-keys",
-        &s.uris[2],
-        "e.key",
-    ]);
+    let run = s.restore_blob("new.json", &pin_c, &[&s.uris[2], "e.key"]);
     ok(&run);
     assert_eq!(s.open_blob("blob.json"), s.state);
 }

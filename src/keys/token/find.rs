@@ -293,13 +293,7 @@ pub fn public_certificates(
 ) -> Result<Vec<Certificate>, TokenError> {
     let module = access.module_for(uri)?;
     let (slot, token) = module.find_token(uri)?;
-    let s = module
-        .context()
-        .open_ro_session(slot)
-        .map_err(|e| TokenError::Device {
-            context: format!("{}: opening a session", token.describe()),
-            detail: e.to_string(),
-        })?;
+    let s = module.public_session(slot, &token)?;
     let mut template = vec![Attribute::Class(ObjectClass::CERTIFICATE)];
     match (&uri.id, &uri.object) {
         (Some(id), _) => template.push(Attribute::Id(id.clone())),

@@ -155,13 +155,7 @@ pub fn list_tokens(
             let s = session.lock();
             objects(&s, &uri)?
         } else {
-            let s = module
-                .context()
-                .open_ro_session(slot)
-                .map_err(|e| TokenError::Device {
-                    context: format!("{}: opening a session", token.describe()),
-                    detail: e.to_string(),
-                })?;
+            let s = module.public_session(slot, &token)?;
             objects(&s, &uri)?
         };
         out.push(TokenEntry {

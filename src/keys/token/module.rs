@@ -262,6 +262,21 @@ impl Module {
         }
     }
 
+    /// A read-only session on the token in `slot` without logging in: for public objects
+    /// (a certificate shown before a PIN is asked, `keys list-token`).
+    pub fn public_session(
+        &self,
+        slot: Slot,
+        token: &TokenDescription,
+    ) -> Result<cryptoki::session::Session, TokenError> {
+        self.context
+            .open_ro_session(slot)
+            .map_err(|e| TokenError::Device {
+                context: format!("{}: opening a session", token.describe()),
+                detail: e.to_string(),
+            })
+    }
+
     /// The mechanisms the token in `slot` offers.
     pub fn mechanisms(&self, slot: Slot) -> Result<Vec<MechanismType>, TokenError> {
         self.context
