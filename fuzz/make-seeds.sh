@@ -14,7 +14,7 @@ seeds=$repo/fuzz/seeds
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rm -rf "$seeds"
-for t in sd_file jwe gf257 key_file restore_blob share_text emulator_request plan transcript bundle; do
+for t in sd_file jwe gf257 key_file restore_blob share_text emulator_request plan transcript bundle pkcs11_uri; do
   mkdir -p "$seeds/$t"
 done
 pass='fuzzing passphrase'
@@ -125,6 +125,17 @@ head -c 48 /dev/urandom > "$work/secret.bin"
   --to-certs "$work/a.cer" "$work/b.cer" "$work/c.cer" >/dev/null
 find "$work/bin" "$work/txt" "$work/sealed" -type f -name '*.share*' | head -9 | while read -r f; do
   cp "$f" "$seeds/share_text/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+
+# PKCS#11 URIs as custodians write them (RFC 7512 forms) and as ceremonies record them.
+n=0
+for uri in 'pkcs11:token=alice;object=sdctl-alice' \
+  'pkcs11:token=YubiKey%20PIV%20%2312345678;id=%03' \
+  'pkcs11:token=alice;serial=5f3c0b2a9e4d1c77;object=sdctl-alice;id=%9B%1F%04%C2' \
+  'pkcs11:token=bob;object=sdctl-bob?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin' \
+  'pkcs11:model=PKCS%2315;manufacturer=OpenSC;slot-id=3;type=private;x-vendor=1?module-name=opensc'; do
+  n=$((n + 1))
+  printf '%s' "$uri" >"$seeds/pkcs11_uri/uri-$n"
 done
 
 # Plans, transcripts and bundles: the example plan and a rehearsal's real records.

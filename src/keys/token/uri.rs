@@ -61,7 +61,8 @@ impl Pkcs11Uri {
     pub fn parse(text: &str) -> Result<Self, UriError> {
         let fail = |detail: String| UriError {
             uri: redact(text),
-            detail,
+            // A detail quotes parts of the text: never a PIN among them.
+            detail: redact(&detail),
         };
         let Some(rest) = text
             .get(..SCHEME.len())
@@ -199,6 +200,12 @@ impl fmt::Display for Pkcs11Uri {
             query.push(format!(
                 "module-path={}",
                 percent_encode(m.to_string_lossy().as_bytes())
+            ));
+        }
+        if let Some(m) = &self.module_name {
+            query.push(format!(
+                "module-name={}",
+                percent_encode_value(m.as_bytes())
             ));
         }
         if let Some(p) = &self.pin_source {

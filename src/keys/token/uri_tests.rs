@@ -52,6 +52,7 @@ fn detecting_a_uri_never_slices_inside_a_character() {
 #[test]
 fn refuses_malformed_uris() {
     for bad in [
+        "pkcs11:token=A;type=pin-value=4711",
         "pkcs11:",
         "pkcs11:object=a;object=b",
         "pkcs11:token=A;bogus=1",
@@ -96,8 +97,24 @@ fn detects_uris() {
 
 proptest::proptest! {
     #[test]
-    fn never_panics(text in "pkcs11:[ -~]{0,80}") {
-        let _ = Pkcs11Uri::parse(&text);
+    fn never_panics_and_canonical_forms_parse_back(text in "pkcs11:[ -~]{0,80}") {
+        if let Ok(uri) = Pkcs11Uri::parse(&text) {
+            let canonical = uri.to_string();
+            proptest::prop_assert!(!canonical.contains("pin-value="));
+            proptest::prop_assert_eq!(Pkcs11Uri::parse(&canonical).unwrap(), uri);
+        }
+    }
+
+    #[test]
+    fn attribute_soup_round_trips(parts in proptest::collection::vec(
+        ("(token|object|serial|model|manufacturer|id|type|slot-id|module-path|module-name|pin-source|x-v)",
+         "[a-zA-Z0-9%/:. -]{0,12}"), 0..6)) {
+        let path: Vec<String> = parts.iter().take(3).map(|(n, v)| format!("{n}={v}")).collect();
+        let query: Vec<String> = parts.iter().skip(3).map(|(n, v)| format!("{n}={v}")).collect();
+        let text = format!("pkcs11:{}?{}", path.join(";"), query.join("&"));
+        if let Ok(uri) = Pkcs11Uri::parse(&text) {
+            proptest::prop_assert_eq!(Pkcs11Uri::parse(&uri.to_string()).unwrap(), uri);
+        }
     }
 
     #[test]
