@@ -180,15 +180,7 @@ fn run_generate(rep: &mut Reporter, args: GenerateArgs) -> Result<i32, Error> {
         .into());
     };
     harden(rep);
-    let subject = match &args.subject {
-        Some(s) => generate::parse_subject(s)?,
-        None => Vec::new(),
-    };
-    let options = GenerateOptions {
-        bits: args.bits,
-        days: args.days,
-        subject,
-    };
+    let options = generate_options(&args)?;
     let request = KeySetRequest::new(&args.out_dir, count, args.names, options, args.force)?;
     request.check_outputs_free()?;
 
@@ -257,6 +249,19 @@ fn print_manifest(dir: &Path, manifest: &Manifest) {
         first.key_encryption
     );
     println!("Each custodian keeps their .key file and passphrase to themselves; the .cer files and manifest are public.");
+}
+
+/// `--bits`, `--days` and `--subject` as generation options (file and token keys alike).
+pub(super) fn generate_options(args: &GenerateArgs) -> Result<GenerateOptions, Error> {
+    let subject = match &args.subject {
+        Some(s) => generate::parse_subject(s)?,
+        None => Vec::new(),
+    };
+    Ok(GenerateOptions {
+        bits: args.bits,
+        days: args.days,
+        subject,
+    })
 }
 
 fn run_inspect(rep: &mut Reporter, args: InspectArgs) -> Result<i32, Error> {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sdctl::keys::generate::{self, GenerateOptions, Manifest};
+use sdctl::keys::generate::{self, Manifest};
 use sdctl::keys::token::generate::set::TokenSetRequest;
 use sdctl::keys::token::{Pkcs11Uri, TokenError};
 use sdctl::keys::KeyError;
@@ -17,15 +17,7 @@ use super::GenerateArgs;
 /// Runs `keys generate --pkcs11 ...`.
 pub(super) fn run(rep: &mut Reporter, args: GenerateArgs) -> Result<i32, Error> {
     harden(rep);
-    let subject = match &args.subject {
-        Some(s) => generate::parse_subject(s)?,
-        None => Vec::new(),
-    };
-    let options = GenerateOptions {
-        bits: args.bits,
-        days: args.days,
-        subject,
-    };
+    let options = super::generate_options(&args)?;
     let uris = args
         .pkcs11
         .iter()
