@@ -333,3 +333,47 @@ fn openssl_reads_what_sdctl_writes() {
         );
     }
 }
+
+/// Whether a key's derivation is costly is read from its PBES2 parameters before any
+/// passphrase: openssl's default PBKDF2 count (2,048) is cheap, sdctl's 600,000 and scrypt
+/// are costly (only costly keys are opened on several threads).
+#[test]
+fn the_cost_of_a_keys_derivation_is_read_before_it_is_opened() {
+    use sdctl::keys::{Item, KeyFile};
+    let fx = base();
+    let pass = format!("pass:{PASS}");
+    let cases: [(&str, &[&str], bool); 4] = [
+        ("default.key", &["-v2", "aes-256-cbc"], false),
+        (
+            "strong.key",
+            &["-v2", "aes-256-cbc", "-iter", "600000"],
+            true,
+        ),
+        (
+            "border.key",
+            &["-v2", "aes-256-cbc", "-iter", "99999"],
+            false,
+        ),
+        ("scrypt.key", &["-scrypt"], true),
+    ];
+    for (file, options, costly) in cases {
+        let mut args = vec![
+            "pkcs8", "-topk8", "-in", "base.key", "-out", file, "-passout", &pass,
+        ];
+        args.extend_from_slice(options);
+        let out = fx.openssl(&args);
+        assert!(out.status.success(), "{file}: {out:?}");
+        let read = KeyFile::read(&fx.path(file)).unwrap();
+        let key = read
+            .items
+            .iter()
+            .find_map(|i| match i {
+                Item::PrivateKey(k) => Some(k),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(key.costly_kdf, costly, "{file}: {:?}", key.encryption);
+        // And it opens.
+        load_wrapping_key(&fx.path(file), 0, &with_pass(&fx)).unwrap();
+    }
+}

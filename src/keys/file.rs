@@ -65,6 +65,9 @@ pub struct EncodedKey {
     pub public_key: Option<PublicKey>,
     /// Algorithm name, when readable without a passphrase.
     pub algorithm: Option<String>,
+    /// Whether its key derivation is costly (read from its PBES2 parameters before any
+    /// passphrase): only such keys are worth opening on several threads.
+    pub costly_kdf: bool,
     pub(crate) source: KeySource,
 }
 
@@ -167,8 +170,20 @@ fn private_key(
         encryption,
         public_key,
         algorithm,
+        costly_kdf: false,
         source: source(),
     })
+}
+
+/// An encrypted PKCS#8 key item, its key derivation's cost read from `info`.
+fn encrypted_pkcs8(item: Item, info: &EncryptedPrivateKeyInfo) -> Item {
+    match item {
+        Item::PrivateKey(mut key) => {
+            key.costly_kdf = pbes2::costly_kdf(info);
+            Item::PrivateKey(key)
+        }
+        other => other,
+    }
 }
 
 fn classify_pem(block: &PemBlock) -> Result<Item, String> {
@@ -208,12 +223,13 @@ fn classify_pem(block: &PemBlock) -> Result<Item, String> {
         "ENCRYPTED PRIVATE KEY" => {
             let info = EncryptedPrivateKeyInfo::from_der(der)
                 .map_err(|e| format!("invalid encrypted PKCS#8 private key: {e}"))?;
-            key(
+            let item = key(
                 KeySyntax::EncryptedPkcs8,
                 Some(pbes2::describe(&info)),
                 None,
                 None,
-            )
+            );
+            encrypted_pkcs8(item, &info)
         }
         "RSA PRIVATE KEY" => match legacy_encryption() {
             Some(enc) => key(KeySyntax::Pkcs1, Some(enc), None, Some("RSA".into())),
@@ -244,12 +260,13 @@ fn classify_der(der: &[u8]) -> Option<Result<Item, String>> {
         return Some(Certificate::from_der(der).map(Item::Certificate));
     }
     if let Ok(info) = EncryptedPrivateKeyInfo::from_der(der) {
-        return Some(Ok(key(
+        let item = key(
             KeySyntax::EncryptedPkcs8,
             Some(pbes2::describe(&info)),
             None,
             None,
-        )));
+        );
+        return Some(Ok(encrypted_pkcs8(item, &info)));
     }
     if let Ok((public, algorithm)) = pkcs8_public(der) {
         return Some(Ok(key(KeySyntax::Pkcs8, None, public, Some(algorithm))));

@@ -88,6 +88,37 @@ pub fn describe(info: &EncryptedPrivateKeyInfo) -> String {
     format!("PBES2 ({kdf}; {cipher})")
 }
 
+/// PBKDF2 iteration counts from which opening a key takes long enough (tens of
+/// milliseconds) that keys are worth opening on several threads; below it, OpenSSL 3.0's
+/// lock contention between threads costs more than the derivation (docs/benchmarks.md).
+pub const COSTLY_PBKDF2_ITERATIONS: u64 = 100_000;
+
+/// Whether deriving the key of `info` is costly: PBKDF2 with at least
+/// [`COSTLY_PBKDF2_ITERATIONS`] iterations, scrypt, or parameters that cannot be read
+/// (assumed costly). PBES1 and PKCS#12-style schemes use small counts: not costly.
+pub fn costly_kdf(info: &EncryptedPrivateKeyInfo) -> bool {
+    let alg = &info.encryption_algorithm;
+    if alg.oid != oid::PBES2 {
+        return false;
+    }
+    let Some(params) = alg
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<Pbes2Params>().ok())
+    else {
+        return true;
+    };
+    let kdf = &params.key_derivation_func;
+    if kdf.oid == oid::PBKDF2 {
+        kdf.parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<Pbkdf2Params>().ok())
+            .is_none_or(|p| u64::from(p.iteration_count) >= COSTLY_PBKDF2_ITERATIONS)
+    } else {
+        true
+    }
+}
+
 fn describe_kdf(kdf: &AlgorithmIdentifierOwned) -> String {
     let params = kdf.parameters.as_ref();
     if kdf.oid == oid::PBKDF2 {

@@ -182,9 +182,11 @@ pub fn load_token_key(reference: &Path, tokens: &TokenAccess) -> Result<Wrapping
 
 /// Loads several wrapping keys as [`load_wrapping_key`] does: every file is read and every
 /// passphrase obtained first, in order (prompts come one at a time); then the keys are
-/// opened, on every core when any is encrypted (a strong key-derivation function takes
-/// a fifth of a second per key), in order otherwise (opening a plain key takes less than
-/// starting a thread costs OpenSSL). The first failure in the order of `paths` is returned.
+/// opened, on every core when at least two have a costly key derivation (read from their
+/// PBES2 parameters: 600,000 PBKDF2 iterations take a fifth of a second per key), in order
+/// otherwise (opening a plain key, or one under openssl's default 2,048 iterations, takes
+/// less than what threads cost in OpenSSL 3.0's locks). The first failure in the order of
+/// `paths` is returned.
 pub fn load_wrapping_keys(
     paths: &[PathBuf],
     passphrases: &PassphraseSource,
@@ -210,7 +212,11 @@ pub fn load_wrapping_keys_with(
             files.push(PendingKey::prepare(path, i, passphrases)?);
         }
     }
-    let threads = if files.iter().any(|p| p.passphrase.is_some()) {
+    // Several threads only pay when at least two keys have a costly key derivation: with
+    // cheap ones (openssl's default PBKDF2 count) the threads spend their time contending
+    // in OpenSSL 3.0's locks instead.
+    let costly = files.iter().filter(|p| p.costly()).count();
+    let threads = if costly >= 2 {
         parallel::default_threads()
     } else {
         1
@@ -262,6 +268,12 @@ impl PendingKey {
             StoredKey::Pkcs12(_) => Some(passphrases.for_container(index, path)?),
         };
         Ok(PendingKey { file, passphrase })
+    }
+
+    /// Whether opening this key runs a costly key derivation.
+    fn costly(&self) -> bool {
+        self.passphrase.is_some()
+            && matches!(stored_key(&self.file), Ok(StoredKey::Encoded(e)) if e.costly_kdf)
     }
 
     /// Decrypts the key; returns it with the matching certificate inside the file, if any.
