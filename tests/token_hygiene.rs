@@ -38,31 +38,11 @@ fn assert_run_clean(what: &str, run: &Run) {
     assert_no_pin(&format!("stderr of {what}"), run.stderr.as_bytes());
 }
 
-/// Custodians a, b, c and exchange key x (openssl), a 2-of-3 SD, a's key on tok-a and b's
-/// on tok-b (certificates on the tokens), and the PIN file `pins.txt` (0600).
+/// The two-token bed (common::softhsm::two_tokens) and the PIN file `pins.txt` (0600).
 fn setup(test: &str) -> Option<(Fixture, SoftHsm, String, String)> {
-    let hsm = SoftHsm::try_new(test)?;
-    let fx = Fixture::new();
-    for n in ["a", "b", "c", "x"] {
-        fx.openssl_custodian(n, 2048);
-    }
-    fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
-    let a = hsm.custodian_token(
-        "tok-a",
-        PIN_A,
-        "a1",
-        &fx.path("a.key"),
-        Some(&fx.path("a.cer")),
-    );
-    let b = hsm.custodian_token(
-        "tok-b",
-        PIN_B,
-        "b2",
-        &fx.path("b.key"),
-        Some(&fx.path("b.cer")),
-    );
-    softhsm::write_pin_file(&fx.path("pins.txt"), &[PIN_A, PIN_B]);
-    Some((fx, hsm, a, b))
+    let bed = softhsm::two_tokens(test, PIN_A, PIN_B)?;
+    softhsm::write_pin_file(&bed.fx.path("pins.txt"), &[PIN_A, PIN_B]);
+    Some((bed.fx, bed.hsm, bed.a, bed.b))
 }
 
 /// Processes whose parent is `pid`.

@@ -8,8 +8,8 @@ mod common;
 
 use std::fs;
 
-use common::softhsm::{self, SoftHsm};
-use common::{Fixture, Run};
+use common::softhsm::{self, TwoTokens as Setup};
+use common::Run;
 
 const PIN_A: &str = "100001";
 const PIN_B: &str = "200002";
@@ -18,37 +18,9 @@ const WRONG: &str = "987123";
 /// A PIN written into a URI; refused, never echoed.
 const URI_PIN: &str = "424242";
 
-/// Custodians a, b, c and an exchange key x (openssl), a 2-of-3 SD, a's key on token tok-a
-/// and b's on tok-b, each with its certificate.
-struct Setup {
-    fx: Fixture,
-    hsm: SoftHsm,
-    a: String,
-    b: String,
-}
-
+/// Custodians a, b, c, a 2-of-3 SD, a's key on tok-a and b's on tok-b.
 fn setup(test: &str) -> Option<Setup> {
-    let hsm = SoftHsm::try_new(test)?;
-    let fx = Fixture::new();
-    for n in ["a", "b", "c", "x"] {
-        fx.openssl_custodian(n, 2048);
-    }
-    fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
-    let a = hsm.custodian_token(
-        "tok-a",
-        PIN_A,
-        "a1",
-        &fx.path("a.key"),
-        Some(&fx.path("a.cer")),
-    );
-    let b = hsm.custodian_token(
-        "tok-b",
-        PIN_B,
-        "b2",
-        &fx.path("b.key"),
-        Some(&fx.path("b.cer")),
-    );
-    Some(Setup { fx, hsm, a, b })
+    softhsm::two_tokens(test, PIN_A, PIN_B)
 }
 
 impl Setup {

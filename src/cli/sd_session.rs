@@ -11,7 +11,7 @@ use sdctl::domain::session::{
     is_session_certificate, preflight_export, ExportFile, ExportReport, SessionKeyState,
     SessionReport, SESSION_OU,
 };
-use sdctl::domain::unlock::{MatchedBy, Unlocked};
+use sdctl::domain::unlock::{thumbprint_mismatch_warning, MatchedBy, Unlocked};
 use sdctl::domain::verify::VerifyReport;
 use sdctl::domain::{DomainError, SdFile};
 use sdctl::files::{ensure_writable, write_atomic, MODE_SECRET};
@@ -169,11 +169,11 @@ pub fn run_share_export(rep: &mut Reporter, args: ShareExportArgs) -> Result<i32
     let key = first_key(&keys, &args.key)?;
     let export = export_share(&file, key, &session_cert, &args.to)?;
     if export.report.matched_by == MatchedBy::TrialDecryptionThumbprintMismatch {
-        rep.warn(format!(
-            "{}: its certificate's thumbprint matches no share of {}; it opened {} by trial decryption (the share's MAC proves the key). Was the certificate renewed?",
-            export.report.key,
-            file.path.display(),
-            export.report.location
+        rep.warn(thumbprint_mismatch_warning(
+            &export.report.key,
+            &file.path,
+            &export.report.location,
+            &export.report.x5t_256,
         ));
     }
     write_atomic(&args.out, export.jwe.as_bytes(), MODE_SECRET, args.force)?;

@@ -55,15 +55,28 @@ impl KeyMatch {
     /// a certificate, naming the key, the domain and the share it opened.
     pub fn mismatch_warning(&self, sd_file: &Path) -> Option<String> {
         (self.matched_by == MatchedBy::TrialDecryptionThumbprintMismatch).then(|| {
-            format!(
-                "{}: its certificate's thumbprint matches no share of {}; it opened {} (x5t_256 {}) by trial decryption (the share's MAC proves the key). Was the certificate renewed? Keep the certificate the security domain was made for with the key",
-                self.key.display(),
-                sd_file.display(),
-                self.location,
-                self.x5t_256
+            thumbprint_mismatch_warning(
+                &self.key.display().to_string(),
+                sd_file,
+                &self.location,
+                &self.x5t_256,
             )
         })
     }
+}
+
+/// The warning about `key`, whose certificate's thumbprint matches no share of `sd_file`,
+/// having opened the share at `location` (`x5t_256`) by trial decryption.
+pub fn thumbprint_mismatch_warning(
+    key: &str,
+    sd_file: &Path,
+    location: &str,
+    x5t_256: &str,
+) -> String {
+    format!(
+        "{key}: its certificate's thumbprint matches no share of {}; it opened {location} (x5t_256 {x5t_256}) by trial decryption (the share's MAC proves the key). Was the certificate renewed? Keep the certificate the security domain was made for with the key",
+        sd_file.display()
+    )
 }
 
 /// A decrypted share.

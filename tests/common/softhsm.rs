@@ -672,3 +672,43 @@ pub fn probe_main() {
         println!("PROBE {name}={said}");
     }
 }
+
+/// Custodians a, b, c and an exchange key x (made with openssl), a 2-of-3 security domain
+/// `sd.json` for a, b and c, a's key and certificate on token tok-a (id a1) and b's on
+/// tok-b (id b2): the bed of the token refusal and hygiene tests.
+pub struct TwoTokens {
+    /// The fixture directory (keys, certificates, sd.json).
+    pub fx: super::Fixture,
+    /// The SoftHSM2 holding tok-a and tok-b.
+    pub hsm: SoftHsm,
+    /// The URI of a's key on tok-a.
+    pub a: String,
+    /// The URI of b's key on tok-b.
+    pub b: String,
+}
+
+/// A [`TwoTokens`] bed with user PINs `pin_a` and `pin_b`, or None (said why) without
+/// SoftHSM2.
+pub fn two_tokens(test: &str, pin_a: &str, pin_b: &str) -> Option<TwoTokens> {
+    let hsm = SoftHsm::try_new(test)?;
+    let fx = super::Fixture::new();
+    for n in ["a", "b", "c", "x"] {
+        fx.openssl_custodian(n, 2048);
+    }
+    fx.make_sd(&["a.cer", "b.cer", "c.cer"], 2, "sd.json");
+    let a = hsm.custodian_token(
+        "tok-a",
+        pin_a,
+        "a1",
+        &fx.path("a.key"),
+        Some(&fx.path("a.cer")),
+    );
+    let b = hsm.custodian_token(
+        "tok-b",
+        pin_b,
+        "b2",
+        &fx.path("b.key"),
+        Some(&fx.path("b.cer")),
+    );
+    Some(TwoTokens { fx, hsm, a, b })
+}
