@@ -318,6 +318,10 @@ fn what_the_medium_says_about_a_token_key_is_checked_before_any_pin() {
     .unwrap();
     drill("mallory's key on alice's token", 2, "No PIN was asked");
 
+    // 4. The file missing: the key is on a token, but which one is not known.
+    fs::remove_file(&alice_uri).unwrap();
+    drill("no alice.uri", 1, "the file naming it is not here");
+
     // The file restored, the drill passes.
     fs::write(&alice_uri, original).unwrap();
     let drill = result(&run(&hsm, &bed, "drill", &plan, &["--pin-file", &pins2]));

@@ -401,3 +401,86 @@ fn a_module_others_could_replace_is_refused() {
     let extra = ["--pkcs11-module", "open-dir/libsofthsm2.so"];
     s.refused(&[&s.a, &s.b], &extra, 2, "absolute path");
 }
+
+/// A PIN file short of a line, two tokens under one label, and a key that is not RSA: each
+/// refused with exit 2 and a line saying what to do, before any output is written.
+#[test]
+fn short_pin_files_ambiguous_tokens_and_non_rsa_keys_are_bad_input() {
+    let Some(s) = setup("short_pin_files_ambiguous_tokens_and_non_rsa_keys_are_bad_input") else {
+        return;
+    };
+    let module = ["--pkcs11-module", softhsm::MODULE];
+    // One line for two tokens.
+    let short = s.pins("short.txt", &[PIN_A]);
+    let mut extra = module.to_vec();
+    extra.extend(["--pin-file", short.as_str()]);
+    s.refused(&[&s.a, &s.b], &extra, 2, "this is token number 2");
+
+    // An EC key on a third token: Managed HSM wrapping keys are RSA.
+    let ec = s.fx.path("ec.pem");
+    let out = s.fx.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "ec.pem",
+    ]);
+    assert!(out.status.success());
+    s.hsm.init_token("tok-ec", softhsm::SO_PIN, PIN_A);
+    s.hsm.import_key("tok-ec", "ec", "e1", &ec);
+    let pins = s.pins("pins-ec.txt", &[PIN_A]);
+    let mut extra = module.to_vec();
+    extra.extend(["--pin-file", pins.as_str()]);
+    s.refused(
+        &[&softhsm::uri("tok-ec", "ec")],
+        &extra,
+        2,
+        "not an RSA key",
+    );
+
+    // A second token labelled tok-a: the URI must say which (serial=).
+    s.hsm.init_token("tok-a", softhsm::SO_PIN, PIN_A);
+    let pins = s.pins("pins-a.txt", &[PIN_A, PIN_B]);
+    let mut extra = module.to_vec();
+    extra.extend(["--pin-file", pins.as_str()]);
+    s.refused(&[&s.a, &s.b], &extra, 2, "2 tokens match it; add serial=");
+}
+
+/// A PIN that cannot be had (an empty line; no PIN file and no terminal), and a token whose
+/// certificate under the key's id carries another key: exit 2, nothing written.
+#[test]
+fn missing_pins_and_a_mismatched_token_certificate_are_bad_input() {
+    let Some(s) = setup("missing_pins_and_a_mismatched_token_certificate_are_bad_input") else {
+        return;
+    };
+    let module = ["--pkcs11-module", softhsm::MODULE];
+    let empty = s.pins("empty.txt", &["", PIN_B]);
+    let mut extra = module.to_vec();
+    extra.extend(["--pin-file", empty.as_str()]);
+    s.refused(&[&s.a, &s.b], &extra, 2, "line 1 of empty.txt is empty");
+    // The tests run without a terminal on stdin.
+    s.refused(
+        &[&s.a, &s.b],
+        &module,
+        2,
+        "no terminal is available; use --pin-file",
+    );
+
+    // tok-m holds a's key, but b's certificate under the same id.
+    s.hsm.init_token("tok-m", softhsm::SO_PIN, PIN_A);
+    s.hsm
+        .import_key("tok-m", "mixed", "4d", &s.fx.path("a.key"));
+    s.hsm
+        .import_cert("tok-m", "mixed", "4d", &s.fx.path("b.cer"));
+    let pins = s.pins("pins-m.txt", &[PIN_A]);
+    let mut extra = module.to_vec();
+    extra.extend(["--pin-file", pins.as_str()]);
+    s.refused(
+        &[&softhsm::uri("tok-m", "mixed")],
+        &extra,
+        2,
+        "carries another key",
+    );
+}

@@ -212,3 +212,36 @@ fn loopback_urls_are_told_apart() {
     assert!(!is_loopback_url("https://[::1]@evil.example/"));
     assert!(is_loopback_url("https://127.0.0.1\\@evil.example/"));
 }
+
+#[test]
+fn custodian_token_uris_name_neither_code_nor_pins() {
+    let with = |token: &str| {
+        EMULATOR_PLAN.replacen(
+            "name = \"alice\"\n",
+            &format!("name = \"alice\"\ntoken = \"{token}\"\n"),
+            1,
+        )
+    };
+    let plan = parse(&with("pkcs11:token=Alice")).unwrap();
+    assert_eq!(plan.custodian_token("alice"), Some("pkcs11:token=Alice"));
+    assert_eq!(plan.custodian_token("bob"), None);
+    for (token, why) in [
+        (
+            "pkcs11:token=Alice?module-path=/media/usb/x.so",
+            "not taken from a plan",
+        ),
+        (
+            "pkcs11:token=Alice?pin-source=file:/etc/pin",
+            "not taken from a plan",
+        ),
+        ("pkcs11:token=Alice?pin-value=123456", "pin-value"),
+        ("pkcs11:token=Alice;bogus=1", "unknown path attribute"),
+    ] {
+        let err = refused(&with(token));
+        assert!(
+            err.contains("[[custodian]] alice token") && err.contains(why),
+            "{token}: {err}"
+        );
+        assert!(!err.contains("123456"), "{err}");
+    }
+}
