@@ -29,6 +29,21 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// Length of the secret runs searched for in freed memory.
 const RUN: usize = 16;
+/// Length of the runs of a text's UTF-32 form searched for: 16 characters. Four (16 bytes)
+/// would be too few: another test's text freed at the same time shares four hex digits
+/// with a marker's 48 often enough to fail a run in a few dozen (seen twice).
+const WIDE_RUN: usize = 4 * RUN;
+/// The UTF-32 form of a text secret is named "... (as chars)" by [`Secrets::add_text`].
+const WIDE_SUFFIX: &str = " (as chars)";
+
+fn run_len(what: &str) -> usize {
+    if what.ends_with(WIDE_SUFFIX) {
+        WIDE_RUN
+    } else {
+        RUN
+    }
+}
+
 /// Room for the recorded bytes of freed blocks (a recording that overflows fails).
 const LOG_CAP: usize = 96 << 20;
 
@@ -151,22 +166,27 @@ impl Freed {
         })
     }
 
-    /// Every freed block holding a 16-byte run of a secret, described.
+    /// Every freed block holding a run of a secret (16 bytes; 16 characters of a text's
+    /// UTF-32 form), described.
     fn leaks(&self, secrets: &Secrets) -> Vec<String> {
         let mut runs: HashMap<&[u8], usize> = HashMap::new();
-        for (i, (_, secret)) in secrets.list.iter().enumerate() {
-            for run in secret.chunks_exact(RUN) {
+        for (i, (what, secret)) in secrets.list.iter().enumerate() {
+            for run in secret.chunks_exact(run_len(what)) {
                 runs.entry(run).or_insert(i);
             }
         }
+        let runs = &runs;
         let mut found = Vec::new();
         for (b, block) in self.blocks().enumerate() {
-            if block.len() < RUN {
-                continue;
-            }
-            let mut hits: Vec<usize> = (0..=block.len() - RUN)
-                .filter_map(|at| runs.get(&block[at..at + RUN]).copied())
+            let mut hits: Vec<usize> = [RUN, WIDE_RUN]
+                .into_iter()
+                .filter(|&len| block.len() >= len)
+                .flat_map(|len| {
+                    (0..=block.len() - len).filter_map(move |at| runs.get(&block[at..at + len]))
+                })
+                .copied()
                 .collect();
+            hits.sort_unstable();
             hits.dedup();
             for i in hits {
                 found.push(format!(
@@ -183,7 +203,10 @@ impl Freed {
 
     fn assert_clean(&self, secrets: &Secrets) {
         assert!(
-            secrets.list.iter().all(|(_, s)| s.len() >= RUN),
+            secrets
+                .list
+                .iter()
+                .all(|(what, s)| s.len() >= run_len(what)),
             "every secret searched for is at least {RUN} bytes"
         );
         let leaks = self.leaks(secrets);
@@ -291,7 +314,7 @@ impl Secrets {
         for c in text.chars() {
             wide.extend_from_slice(&(c as u32).to_ne_bytes());
         }
-        self.list.push((format!("{what} (as chars)"), wide));
+        self.list.push((format!("{what}{WIDE_SUFFIX}"), wide));
     }
 
     /// The 16-byte runs of `secret` that are in none of `public` (a private key's DER or
