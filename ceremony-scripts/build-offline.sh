@@ -13,6 +13,8 @@
 #      for the host target given explicitly, so the binary lands in
 #      TARGET_DIR/HOST/release/sdctl and never overwrites the full build's
 #      TARGET_DIR/release/sdctl (both can live in one target directory, and its cache);
+#      reproducibly (reproducible-env.sh): no path of this machine, no clock time in the
+#      binary, so a build of the same commit elsewhere gives the same bytes;
 #   4. the binary: ldd (and the ELF's NEEDED entries) list no libssl or libcrypto; it has no
 #      online command (hsm, emulator) and no kill-test hook (the name
 #      SDCTL_TEST_PAUSE_BEFORE_RENAME does not appear in it); it imports no libc function
@@ -24,7 +26,9 @@
 #      onto a fresh SoftHSM2 token opens its share on the token (module loaded at run time);
 #   6. the record: path, size, version, the OpenSSL it embeds, the commit and toolchain it
 #      was built from, and its SHA-256 (hex, in groups of four as offline-preflight.sh shows
-#      it on the air-gapped machine, and as a `sha256sum -c` line).
+#      it on the air-gapped machine, and as a `sha256sum -c` line), with the recipe that
+#      rebuilds it; given --expect-sha256, the digest must be that one (a published
+#      release's, docs/reproducible-build.md).
 #
 # Any failed check ends with exit 1 and [FAIL] lines: do not carry that binary.
 # The target directory is --target-dir DIR, else $CARGO_TARGET_DIR, else cargo's default
@@ -33,21 +37,31 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=SCRIPTDIR/reproducible-env.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/reproducible-env.sh"
 
 usage() {
   cat <<EOF
-Usage: $PROG [--target-dir DIR] [--skip-self-test]
+Usage: $PROG [--target-dir DIR] [--expect-sha256 HEX] [--skip-self-test]
 
 Builds the air-gapped sdctl (cargo build --release --locked --no-default-features
 --features vendored: no network code, static OpenSSL) and checks it: no HTTP/TLS/async
 crate in its dependency graph, no libssl or libcrypto in ldd, no online command, no test
 hook, no libc import that connects or resolves names, and a self-test (keys generate, sd
 verify) with no network. Prints the binary's path, size, embedded OpenSSL and SHA-256 for
-the ceremony record.
+the ceremony record. The build is reproducible: the same commit built with the same rustc
+and C compiler gives the same SHA-256 in any directory, at any time, by any user
+(docs/reproducible-build.md).
 
-  --target-dir DIR   cargo's target directory (default: \$CARGO_TARGET_DIR, else target/)
-  --skip-self-test   do not run the keys generate / sd verify self-test
-  -h, --help         this help
+  --target-dir DIR      cargo's target directory (default: \$CARGO_TARGET_DIR, else target/)
+  --expect-sha256 HEX   fail unless the binary's SHA-256 is HEX (a published release's,
+                        from its SHA256SUMS): an auditor's rebuild
+  --skip-self-test      do not run the keys generate / sd verify self-test
+  -h, --help            this help
+
+Example (an auditor rebuilding release 0.1.0 from its commit):
+  git checkout COMMIT && bash ceremony-scripts/build-offline.sh --expect-sha256 \\
+    \$(awk '/air-gapped/ { print \$1 }' SHA256SUMS)
 
 Needs: cargo, a C compiler, make, perl (with IPC::Cmd: Debian's 'perl' package), ldd,
 sha256sum, and the openssl CLI for the self-test. The first build compiles OpenSSL from
@@ -80,6 +94,7 @@ TEST_HOOK=SDCTL_TEST_PAUSE_BEFORE_RENAME
 
 target_dir=${CARGO_TARGET_DIR:-}
 self_test=1
+expected=''
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -92,21 +107,32 @@ while (($#)); do
       shift
       ;;
     --target-dir=*) target_dir=${1#--target-dir=} ;;
+    --expect-sha256)
+      (($# >= 2)) || die "--expect-sha256 needs a SHA-256 (64 hex digits)"
+      expected=$2
+      shift
+      ;;
+    --expect-sha256=*) expected=${1#--expect-sha256=} ;;
     --skip-self-test) self_test=0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
   shift
 done
 
+if [[ -n "$expected" ]]; then
+  expected=${expected,,}
+  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "--expect-sha256: '$expected' is not a SHA-256 (64 hex digits)"
+fi
+
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 manifest="$repo/Cargo.toml"
 [[ -f "$manifest" ]] || die "$manifest: not found (run this script from the sdctl repository)"
-cargo_target=()
-if [[ -n "$target_dir" ]]; then
-  mkdir -p -- "$target_dir"
-  target_dir=$(cd -- "$target_dir" && pwd -P)
-  cargo_target=(--target-dir "$target_dir")
-fi
+# Always explicit (a cargo configuration file may name another): the reproducible build
+# writes this path as /target in the binary.
+target_dir=${target_dir:-$repo/target}
+mkdir -p -- "$target_dir"
+target_dir=$(cd -- "$target_dir" && pwd -P)
+cargo_target=(--target-dir "$target_dir")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sdctl-build-offline.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
@@ -192,6 +218,8 @@ fi
 # ---------------------------------------------------------------------------------------
 step "3. Build: cargo build --release --locked --no-default-features --features vendored --target $host"
 info "(the first build compiles OpenSSL from source: several minutes)"
+reproducible_environment "$repo" "$target_dir" "$host"
+info "reproducible: SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH (the commit's time), paths written as /sdctl, /cargo-home, /target"
 build_command=(cargo build --release --locked --manifest-path "$manifest" "${cargo_target[@]}"
   --no-default-features --features vendored --target "$host" --bin sdctl
   --message-format=json-render-diagnostics)
@@ -474,6 +502,19 @@ info "toolchain:  $(rustc -V), target $host, Cargo.lock $(sha256_of "$repo/Cargo
 info "SHA-256:    $digest"
 info "            $(spoken "$digest")   (as offline-preflight.sh shows it)"
 info "sha256sum:  $digest  sdctl"
-info "The digest also depends on the target directory's path (OpenSSL records its build"
-info "directory in the binary): a build elsewhere differs. Record the digest of the file you carry."
+reproducible_recipe "$commit" "$digest"
+if [[ "$commit" == *uncommitted* ]]; then
+  warn "built with uncommitted changes: no published release has this digest, and nobody can rebuild it"
+fi
+if [[ -n "$expected" ]]; then
+  if [[ "$digest" == "$expected" ]]; then
+    pass "the SHA-256 is the expected one: this build reproduces $expected"
+  else
+    fail "the SHA-256 is not the expected $expected"
+    info "(the same commit, rustc and C compiler give the same bytes: compare them with the"
+    info " release's BUILD-FACTS; docs/reproducible-build.md lists what else must match)"
+    banner "FAILED: this build does not reproduce the expected binary."
+    exit 1
+  fi
+fi
 banner "Ready: carry $bin (and its SHA-256) to the air-gapped machine."

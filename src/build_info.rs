@@ -25,6 +25,13 @@ pub struct BuildInfo {
     /// Whether OpenSSL is compiled into the binary (feature `vendored`) rather than loaded
     /// from the system's shared libraries.
     pub openssl_static: bool,
+    /// The commit the sources came from (40 hex digits), followed by "+ uncommitted changes"
+    /// when they differed from it, or "unknown (...)" for a build outside a git checkout.
+    pub commit: &'static str,
+    /// The compiler, as `rustc -V` names it.
+    pub rustc: &'static str,
+    /// The target triple the binary was compiled for.
+    pub target: &'static str,
 }
 
 /// The running build's description.
@@ -34,6 +41,9 @@ pub fn build_info() -> BuildInfo {
         online: cfg!(feature = "online"),
         openssl: openssl::version::version(),
         openssl_static: cfg!(feature = "vendored"),
+        commit: env!("SDCTL_BUILD_COMMIT"),
+        rustc: env!("SDCTL_BUILD_RUSTC"),
+        target: env!("SDCTL_BUILD_TARGET"),
     }
 }
 
@@ -57,14 +67,18 @@ impl BuildInfo {
         }
     }
 
-    /// The text of `sdctl --version`: the version, then the build and the OpenSSL.
+    /// The text of `sdctl --version`: the version, then the build, the OpenSSL, the commit
+    /// and the compiler (what an auditor compares with a release's BUILD-FACTS).
     pub fn long_version(&self) -> String {
         format!(
-            "{}\nbuild:   {}\nOpenSSL: {} ({})",
+            "{}\nbuild:   {}\nOpenSSL: {} ({})\ncommit:  {}\nrustc:   {} ({})",
             self.version,
             self.build_kind(),
             self.openssl,
-            self.openssl_linkage()
+            self.openssl_linkage(),
+            self.commit,
+            self.rustc,
+            self.target
         )
     }
 }

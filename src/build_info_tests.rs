@@ -15,6 +15,31 @@ fn names_the_openssl_in_use_and_the_build() {
     assert!(lines[1].ends_with(info.build_kind()), "{text}");
     assert!(lines[2].contains(reported), "{text}");
     assert!(lines[2].contains(info.openssl_linkage()), "{text}");
+    assert_eq!(lines[3], format!("commit:  {}", info.commit));
+    assert!(lines[4].starts_with("rustc:   rustc 1."), "{text}");
+    assert!(lines[4].ends_with(&format!("({})", info.target)), "{text}");
+}
+
+#[test]
+fn names_the_commit_of_this_checkout() {
+    // The tests run from the repository, so the build script found its commit (or says why
+    // not, for a source archive, where git is absent).
+    let commit = build_info().commit;
+    let hex = commit.split(' ').next().unwrap_or_default();
+    let named = hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    assert!(named || commit.starts_with("unknown ("), "{commit}");
+    if let Ok(head) = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+    {
+        if head.status.success() && named {
+            assert_eq!(
+                hex,
+                String::from_utf8_lossy(&head.stdout).trim(),
+                "{commit}"
+            );
+        }
+    }
 }
 
 #[test]

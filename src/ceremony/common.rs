@@ -111,6 +111,7 @@ fn open(ctx: &mut Ctx<'_>, hsm: &HsmSection) -> Result<Outcome, crate::Error> {
         "openssl",
         format!("{} ({})", build.openssl, build.openssl_linkage()),
     )
+    .fact("sdctl_commit", build.commit)
     .fact(
         "sdctl_sha256",
         crate::build_info::executable_sha256().unwrap_or_else(|e| format!("unknown ({e})")),

@@ -128,14 +128,18 @@ fn list<'a>(facts: &'a Map<String, Json>, key: &str) -> &'a [Json] {
 }
 
 /// The sdctl that opened the ceremony: "sdctl 0.1.0, air-gapped (no network code);
-/// OpenSSL 3.6.3 ... (static, compiled in)", or empty for a transcript that does not say.
+/// OpenSSL 3.6.3 ... (static, compiled in); commit 1a2b...", or empty for a transcript that does not say.
 fn software(get: &dyn Fn(&str) -> String) -> String {
     let version = get("sdctl_version");
     if version.is_empty() {
         return String::new();
     }
     let mut text = format!("sdctl {version}");
-    for (key, separator) in [("sdctl_build", ", "), ("openssl", "; ")] {
+    for (key, separator) in [
+        ("sdctl_build", ", "),
+        ("openssl", "; "),
+        ("sdctl_commit", "; commit "),
+    ] {
         let value = get(key);
         if !value.is_empty() {
             text += separator;

@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# reproducible-env.sh -- the build environment that makes sdctl's release binaries the same
+# bytes wherever, whenever and by whomever they are built. SOURCED by build-offline.sh and
+# release.sh, never run on its own; docs/reproducible-build.md explains each part.
+#
+#   reproducible_environment REPO TARGET_DIR HOST
+#       exports, for the cargo build that follows:
+#       - SOURCE_DATE_EPOCH: the commit's time (OpenSSL's "built on" date), LC_ALL=C, TZ=UTC;
+#       - CARGO_ENCODED_RUSTFLAGS: rustc writes the checkout as /sdctl, cargo's home (the
+#         crates' sources) as /cargo-home and the target directory as /target wherever a
+#         source path lands in the binary (panic locations); it also replaces any rustflags
+#         of the environment or of cargo's configuration files;
+#       - CFLAGS_<host> and CPATH: OpenSSL, compiled from source by openssl-src, names its
+#         engine and provider directories after the install directory it is built in (inside
+#         TARGET_DIR); a header written into TARGET_DIR/reproducible-build/ (a directory
+#         that stays the same from build to build: the C build is redone when CPATH changes),
+#         included before every OpenSSL source file, names fixed directories instead (the
+#         static build loads neither from files);
+#       and unsets the compiler, linker and flag variables that would change the bytes.
+#   reproducible_recipe COMMIT SHA256
+#       prints the lines that tell someone else how to rebuild the same binary.
+
+# The header that gives OpenSSL fixed run-time directories (see above). Its name is part of
+# OpenSSL's recorded compiler flags, so it never changes.
+REPRODUCIBLE_HEADER=sdctl-openssl-dirs.h
+
+reproducible_environment() {
+  local repo=$1 target=$2 host=$3 headers=$2/reproducible-build cargo_home epoch name
+  local -a flags=()
+  epoch=$(git -C "$repo" log -1 --format=%ct HEAD 2>/dev/null) ||
+    die "$repo: not a git checkout; a reproducible build takes its date from the commit (git clone the repository)"
+  # Variables that change what cargo, rustc or the C compiler produce: flags, wrappers,
+  # other compilers or linkers, profile overrides, a system OpenSSL.
+  while read -r name; do
+    case "$name" in
+      RUSTFLAGS | RUSTDOCFLAGS | RUSTC | RUSTC_WRAPPER | RUSTC_WORKSPACE_WRAPPER | \
+        CFLAGS | CPPFLAGS | CXXFLAGS | LDFLAGS | CC | CXX | AR | RANLIB | LD | CPATH | \
+        C_INCLUDE_PATH | LIBRARY_PATH | TARGET_* | HOST_* | CRATE_CC_NO_DEFAULTS | \
+        CFLAGS_* | CC_* | AR_* | CARGO_BUILD_* | CARGO_PROFILE_* | CARGO_TARGET_*_LINKER | \
+        CARGO_TARGET_*_RUSTFLAGS | CARGO_ENCODED_RUSTFLAGS | CARGO_INCREMENTAL | OPENSSL_*)
+        unset "$name"
+        ;;
+    esac
+  done < <(compgen -e)
+  export SOURCE_DATE_EPOCH=$epoch LC_ALL=C TZ=UTC
+  cargo_home=${CARGO_HOME:-$HOME/.cargo}
+  # rustc applies the last matching prefix: the target directory may be inside the checkout.
+  flags+=("--remap-path-prefix=$repo=/sdctl")
+  flags+=("--remap-path-prefix=$cargo_home=/cargo-home")
+  if [[ -d "$cargo_home" && "$(cd -- "$cargo_home" && pwd -P)" != "$cargo_home" ]]; then
+    flags+=("--remap-path-prefix=$(cd -- "$cargo_home" && pwd -P)=/cargo-home")
+  fi
+  flags+=("--remap-path-prefix=$target=/target")
+  CARGO_ENCODED_RUSTFLAGS=$(
+    IFS=$'\x1f'
+    printf '%s' "${flags[*]}"
+  )
+  export CARGO_ENCODED_RUSTFLAGS
+  mkdir -p -- "$headers"
+  cat >"$headers/$REPRODUCIBLE_HEADER" <<'EOF'
+/* Written by sdctl's ceremony-scripts/reproducible-env.sh and included before every source
+   file of the static OpenSSL: its engine and provider directories would otherwise name the
+   directory the build ran in. The static build loads no engine or provider from files. */
+#undef ENGINESDIR
+#define ENGINESDIR "/nonexistent/sdctl-static-openssl/engines"
+#undef MODULESDIR
+#define MODULESDIR "/nonexistent/sdctl-static-openssl/modules"
+EOF
+  # -Wp,: OpenSSL's Configure would take a separate "-include FILE" file name for a target.
+  export "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER"
+  export CPATH="$headers"
+}
+
+reproducible_recipe() {
+  local commit=$1 digest=$2
+  info "To rebuild it bit for bit (docs/reproducible-build.md): with $(rustc -V 2>/dev/null || echo 'the same rustc'),"
+  info "$(cc --version 2>/dev/null | head -n 1 || echo 'the same C compiler'), in a clone of the sdctl repository:"
+  info "  git checkout ${commit%% *} && bash ceremony-scripts/build-offline.sh --expect-sha256 $digest"
+}
