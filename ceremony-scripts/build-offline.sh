@@ -271,6 +271,17 @@ if [[ "$hook_hits" == 0 ]]; then
 else
   fail "the binary carries the kill tests' hook ($TEST_HOOK found $hook_hits time(s)): it is a debug build"
 fi
+# The reproducible build writes no path of this machine into the binary: not the checkout,
+# not the target directory, not cargo's home (the crates' sources), not the home directory.
+leaked=()
+for path in "$repo" "$target_dir" "${CARGO_HOME:-$HOME/.cargo}" "$HOME"; do
+  if [[ ${#path} -gt 1 ]] && grep -q -a -F -- "$path/" "$bin"; then leaked+=("$path"); fi
+done
+if ((${#leaked[@]} == 0)); then
+  pass "names no path of this machine (checkout, target directory, cargo home, home directory)"
+else
+  fail "the binary names paths of this machine, so a build elsewhere differs: ${leaked[*]}"
+fi
 # What the binary says of itself (sdctl --version: build kind and the OpenSSL it runs on).
 self_report=$("$bin" --version 2>&1) || self_report=''
 if grep -qxF 'build:   air-gapped (no network code)' <<<"$self_report" &&

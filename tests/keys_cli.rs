@@ -519,7 +519,7 @@ fn version_names_the_build_and_the_openssl_it_runs_on() {
     let long = fx.run("--version");
     assert_eq!(long.code, 0, "{}", long.stderr);
     let lines: Vec<&str> = long.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", long.stdout);
+    assert_eq!(lines.len(), 5, "{}", long.stdout);
     assert_eq!(lines[0], format!("sdctl {}", env!("CARGO_PKG_VERSION")));
     let build = if cfg!(feature = "online") {
         "online (HSM client and emulator)"
@@ -542,4 +542,30 @@ fn version_names_the_build_and_the_openssl_it_runs_on() {
             "openssl version says {cli:?}"
         );
     }
+    // The commit, as git names this checkout's, and the compiler, as rustc names itself.
+    let git = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output();
+    if let Ok(head) = git
+        .as_ref()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    {
+        if head.len() == 40 {
+            assert!(
+                lines[3].starts_with(&format!("commit:  {head}")),
+                "{}",
+                lines[3]
+            );
+        }
+    }
+    let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+        .arg("-V")
+        .output()
+        .expect("rustc runs");
+    let rustc = String::from_utf8_lossy(&rustc.stdout).trim().to_owned();
+    assert!(
+        lines[4].starts_with(&format!("rustc:   {rustc} (")),
+        "{} vs {rustc}",
+        lines[4]
+    );
 }

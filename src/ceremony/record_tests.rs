@@ -50,6 +50,7 @@ fn realistic(custodian: &str) -> (tempfile::TempDir, Transcript) {
         "machines": "offline + online",
         "sdctl_version": "0.1.0", "sdctl_build": "air-gapped (no network code)",
         "openssl": "OpenSSL 3.6.3 (static, compiled in)",
+        "sdctl_commit": "20951061487d30606c500101e1bb8937b7d25a9d",
         "custodians": [
             {"name": custodian, "contact": "alice@contoso.example"},
             {"name": "bob", "contact": "+1 555 0100"},
@@ -139,7 +140,7 @@ fn record_holds_every_name_fingerprint_and_digest() {
             "wrong key",
             "Signature",
             "sdctl ceremony log verify",
-            "sdctl 0.1.0, air-gapped (no network code); OpenSSL 3.6.3 (static, compiled in)",
+            "sdctl 0.1.0, air-gapped (no network code); OpenSSL 3.6.3 (static, compiled in); commit 20951061487d30606c500101e1bb8937b7d25a9d",
         ] {
             assert!(page.contains(needle), "missing {needle:?} in:\n{page}");
         }
