@@ -141,6 +141,73 @@ fn pkcs8_encrypted_aes_and_scrypt_pem_and_der() {
     assert_eq!(gen.key.public_key().info().bits, Some(2048));
 }
 
+/// Every PBES2 variant openssl writes with PBKDF2 (each PRF, each CBC cipher, PEM and DER)
+/// is opened to the same key, and refused with a wrong passphrase; an encrypted EC key
+/// opens and is refused as not RSA, as the unencrypted one is.
+#[test]
+fn pbes2_prfs_and_ciphers_open_and_refuse_wrong_passphrases() {
+    let fx = base();
+    let variants: [(&str, &[&str]); 6] = [
+        ("sha1-des3.key", &["-v2", "des3", "-v2prf", "hmacWithSHA1"]),
+        (
+            "sha224-aes256.key",
+            &["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA224"],
+        ),
+        (
+            "sha384-aes192.key",
+            &["-v2", "aes-192-cbc", "-v2prf", "hmacWithSHA384"],
+        ),
+        (
+            "sha512-aes128.key",
+            &["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA512"],
+        ),
+        ("iter5000.key", &["-v2", "aes-256-cbc", "-iter", "5000"]),
+        (
+            "sha512-aes128.der",
+            &[
+                "-v2",
+                "aes-128-cbc",
+                "-v2prf",
+                "hmacWithSHA512",
+                "-outform",
+                "DER",
+            ],
+        ),
+    ];
+    fx.pass_file("wrong.txt", &["not the passphrase"]);
+    let wrong = PassphraseSource::File(PassphraseFile::read(&fx.path("wrong.txt")).unwrap());
+    for (file, args) in variants {
+        fx.pkcs8_encrypt("base.key", "pass.txt", file, args);
+        assert_loads(&fx, file, None);
+        let err = load_wrapping_key(&fx.path(file), 0, &wrong).unwrap_err();
+        assert!(
+            matches!(err, KeyError::WrongPassphrase { .. }),
+            "{file}: {err}"
+        );
+    }
+    fx.openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-aes-256-cbc",
+        "-pass",
+        "file:pass.txt",
+        "-out",
+        "ec.key",
+    ]);
+    let err = load_wrapping_key(&fx.path("ec.key"), 0, &with_pass(&fx)).unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::BadInput, "{err}");
+    assert!(
+        err.to_string()
+            .contains("EC P-256 key: Managed HSM wrapping keys must be RSA"),
+        "{err}"
+    );
+    let err = load_wrapping_key(&fx.path("ec.key"), 0, &wrong).unwrap_err();
+    assert!(matches!(err, KeyError::WrongPassphrase { .. }), "{err}");
+}
+
 #[test]
 fn pkcs8_der_plain_and_der_certificate_beside() {
     let fx = base();

@@ -71,12 +71,23 @@ pub struct EncodedKey {
     pub(crate) source: KeySource,
 }
 
-/// The bytes of a private key in the form OpenSSL reads.
-pub(crate) enum KeySource {
-    /// A canonical PEM block.
-    Pem(Zeroizing<String>),
-    /// DER bytes.
-    Der(Zeroizing<Vec<u8>>),
+/// The bytes of a private key: its DER, and for a PEM file the canonical PEM block that
+/// OpenSSL's generic reader is given (it needs the RFC 1421 headers of legacy encryption).
+pub(crate) struct KeySource {
+    der: Zeroizing<Vec<u8>>,
+    pem: Option<Zeroizing<String>>,
+}
+
+impl KeySource {
+    /// The DER of the key block (the PEM body, or the whole DER file).
+    pub(crate) fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The canonical PEM block, when the key came from a PEM file.
+    pub(crate) fn pem(&self) -> Option<&str> {
+        self.pem.as_deref().map(String::as_str)
+    }
 }
 
 /// One thing found in a file.
@@ -189,8 +200,9 @@ fn encrypted_pkcs8(item: Item, info: &EncryptedPrivateKeyInfo) -> Item {
 fn classify_pem(block: &PemBlock) -> Result<Item, String> {
     let der = &block.der[..];
     let key = |syntax, encryption, public_key, algorithm| {
-        private_key(syntax, encryption, public_key, algorithm, || {
-            KeySource::Pem(block.to_pem())
+        private_key(syntax, encryption, public_key, algorithm, || KeySource {
+            der: block.der.clone(),
+            pem: Some(block.to_pem()),
         })
     };
     let legacy_encryption = || {
@@ -252,8 +264,9 @@ fn classify_pem(block: &PemBlock) -> Result<Item, String> {
 /// Classifies DER bytes; `None` when they are none of the known structures.
 fn classify_der(der: &[u8]) -> Option<Result<Item, String>> {
     let key = |syntax, encryption, public_key, algorithm| {
-        private_key(syntax, encryption, public_key, algorithm, || {
-            KeySource::Der(Zeroizing::new(der.to_vec()))
+        private_key(syntax, encryption, public_key, algorithm, || KeySource {
+            der: Zeroizing::new(der.to_vec()),
+            pem: None,
         })
     };
     if x509_cert::Certificate::from_der(der).is_ok() {

@@ -4,6 +4,7 @@
 pub mod asn1;
 pub mod certificate;
 pub mod check;
+mod direct;
 pub mod file;
 pub mod generate;
 pub mod inspect;

@@ -9,7 +9,8 @@ use openssl::pkey::{PKey, Private};
 use zeroize::Zeroizing;
 
 use super::certificate::Certificate;
-use super::file::{EncodedKey, Item, KeyFile, KeySource};
+use super::direct::{self, Direct};
+use super::file::{EncodedKey, Item, KeyFile};
 use super::public::PublicKey;
 use super::token::{self, DecryptPath, TokenAccess, TokenKey};
 use super::KeyError;
@@ -375,11 +376,27 @@ pub fn open_encoded(
     passphrase: Option<&Passphrase>,
 ) -> Result<PrivateKey, KeyError> {
     let pass = passphrase.map(|p| p.expose().as_bytes()).unwrap_or(b"");
-    let give = passphrase_callback(pass);
-    let opened = match (&key.source, key.encryption.is_some()) {
-        (KeySource::Pem(pem), _) => PKey::private_key_from_pem_callback(pem.as_bytes(), give),
-        (KeySource::Der(der), true) => PKey::private_key_from_pkcs8_callback(der, give),
-        (KeySource::Der(der), false) => PKey::private_key_from_der(der),
+    // The usual RSA formats skip OpenSSL 3.0's costly generic decoder (keys/direct.rs).
+    let direct = match direct::open(key, pass) {
+        Direct::Opened(pkey) => Some(pkey),
+        Direct::WrongPassphrase => {
+            return Err(KeyError::WrongPassphrase {
+                path: path.to_owned(),
+            })
+        }
+        Direct::NotHandled => None,
+    };
+    let opened = match direct {
+        Some(pkey) => Ok(pkey),
+        None => {
+            let give = passphrase_callback(pass);
+            let source = &key.source;
+            match (source.pem(), key.encryption.is_some()) {
+                (Some(pem), _) => PKey::private_key_from_pem_callback(pem.as_bytes(), give),
+                (None, true) => PKey::private_key_from_pkcs8_callback(source.der(), give),
+                (None, false) => PKey::private_key_from_der(source.der()),
+            }
+        }
     };
     let pkey = opened.map_err(|e| match key.encryption {
         Some(_) => KeyError::WrongPassphrase {
