@@ -16,17 +16,21 @@
 # which it installs on first use; az runs with no network (unshare -n, as root).
 set -euo pipefail
 rounds=${1:-9}
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
 # cargo's target directory: $CARGO_TARGET_DIR if set (relative to where this was started), else target/.
 target=$(realpath -m "${CARGO_TARGET_DIR:-$repo/target}")
 cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin sdctl --example make-test-sd --example open-keys-bench
 sdctl="$target/release/sdctl"
 # The air-gapped build: static, with the OpenSSL that openssl-src vendors (first build: minutes),
-# built as ceremony-scripts/build-offline.sh builds it (for the host target given explicitly,
-# so it does not overwrite the default build's binary).
+# built as ceremony-scripts/build-offline.sh builds it: for the host target given explicitly
+# (it does not overwrite the default build's binary), in the same reproducible environment
+# (the same bytes as the checked binary, and no second OpenSSL build between the two).
 host=$(rustc -vV | sed -n 's/^host: //p')
-cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" \
-  --no-default-features --features vendored --target "$host" --bin sdctl
+# shellcheck disable=SC2016 # the script's own arguments, expanded by the inner shell
+bash -c 'source "$1/ceremony-scripts/common.sh" && source "$1/ceremony-scripts/reproducible-env.sh" &&
+  reproducible_environment "$1" "$2" "$3" &&
+  exec cargo build --release --locked --quiet --manifest-path "$1/Cargo.toml" --target-dir "$2" \
+    --no-default-features --features vendored --target "$3" --bin sdctl' bench "$repo" "$target" "$host"
 static_sdctl="$target/$host/release/sdctl"
 make_sd="$target/release/examples/make-test-sd"
 open_keys="$target/release/examples/open-keys-bench"
