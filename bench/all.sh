@@ -290,14 +290,19 @@ Reading the figures:
   \`der\`/\`pkcs8\` crates; PBKDF2, the cipher and the RSA key stay in OpenSSL). The decoder built
   a chain of every provider's decoders for each key: 201 M → 188 M instructions for the run
   above (about 1 ms). Other formats still go through the decoder.
-- Tried and rejected (2026-11-22, measured then): decrypting the shares on two threads
-  (slower by ~4 ms: each new thread pays for its own OpenSSL DRBG and contends on provider
-  locks); LTO + one codegen unit (no measurable change in start-up).
+- Shares are decrypted on every core when every key is a file (\`open_shares\`, since
+  2026-12-04): the same run, idle machine, \`perf stat -r 40\`: 17.0 ms on one thread, 15.0 ms
+  on two. (Measured on 2026-11-22, before keys skipped the generic decoder, two threads were
+  slower; the RSA operation itself takes no shared lock.) Keys on a PKCS#11 token stay on one
+  thread. Tried and rejected: LTO + one codegen unit (no measurable change in start-up);
+  opening openssl-encrypted keys on two threads (OpenSSL 3.0's PBKDF2 copies an HMAC context
+  per iteration, and two threads doing it contend: 14.7 → 18.9 ms of CPU, no shorter).
 - Kept: keys are opened on several threads only when at least two have a costly key
   derivation (PBKDF2 ≥ 100,000 iterations or scrypt): the second table shows what that wins
   with sdctl's own keys; with openssl's 2,048 iterations threads cost more than they save.
-- The drill on a 10-of-10 domain costs $verify_ratio× its ten RSA private operations: the
-  rest is process start and loading ten keys.
+- The drill on a 10-of-10 domain costs $verify_ratio× its ten RSA private operations done one
+  after the other: the shares are decrypted on every core ($cores here), and process start and
+  loading ten keys come on top.
 
 ## Key shares (\`bench/shares.sh\`)
 

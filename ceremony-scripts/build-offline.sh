@@ -273,10 +273,7 @@ else
 fi
 # The reproducible build writes no path of this machine into the binary: not the checkout,
 # not the target directory, not cargo's home (the crates' sources), not the home directory.
-leaked=()
-for path in "$repo" "$target_dir" "${CARGO_HOME:-$HOME/.cargo}" "$HOME"; do
-  if [[ ${#path} -gt 1 ]] && grep -q -a -F -- "$path/" "$bin"; then leaked+=("$path"); fi
-done
+mapfile -t leaked < <(machine_paths_in "$bin" "$repo" "$target_dir" "${CARGO_HOME:-$HOME/.cargo}" "$HOME")
 if ((${#leaked[@]} == 0)); then
   pass "names no path of this machine (checkout, target directory, cargo home, home directory)"
 else

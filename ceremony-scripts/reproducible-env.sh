@@ -17,6 +17,9 @@
 #         included before every OpenSSL source file, names fixed directories instead (the
 #         static build loads neither from files);
 #       and unsets the compiler, linker and flag variables that would change the bytes.
+#   machine_paths_in BINARY PATH...
+#       prints each PATH (a directory of the build machine) that BINARY names: a build that
+#       does is not reproducible elsewhere.
 #   reproducible_recipe COMMIT SHA256
 #       prints the lines that tell someone else how to rebuild the same binary.
 
@@ -69,6 +72,17 @@ EOF
   # -Wp,: OpenSSL's Configure would take a separate "-include FILE" file name for a target.
   export "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER"
   export CPATH="$headers"
+}
+
+machine_paths_in() {
+  local binary=$1 path
+  shift
+  for path in "$@"; do
+    # "/" alone, or an empty path, would match anything.
+    if ((${#path} > 1)) && grep -q -a -F -- "$path/" "$binary"; then
+      printf '%s\n' "$path"
+    fi
+  done
 }
 
 reproducible_recipe() {
