@@ -54,7 +54,26 @@ fn commit(dir: &Path) -> String {
             "build.rs",
         ],
     );
+    // Files git is told not to look at (assume-unchanged, skip-worktree): `git status`
+    // cannot vouch for them.
+    let unvouched = git(
+        dir,
+        &[
+            "ls-files",
+            "-v",
+            "--",
+            "src",
+            "Cargo.toml",
+            "Cargo.lock",
+            "build.rs",
+        ],
+    )
+    .is_some_and(|list| {
+        list.lines()
+            .any(|l| l.starts_with(|c: char| c.is_ascii_lowercase() || c == 'S'))
+    });
     match changes {
+        Some(_) if unvouched => format!("{hash} + uncommitted changes"),
         Some(list) if list.is_empty() => hash,
         Some(_) => format!("{hash} + uncommitted changes"),
         None => format!("{hash} (git could not tell whether the sources were changed)"),
@@ -64,7 +83,11 @@ fn commit(dir: &Path) -> String {
 /// The files whose change means another commit is checked out: HEAD, the branch it names,
 /// and the packed refs (in a linked work tree, git names where they are).
 fn git_paths(dir: &Path) -> Vec<String> {
-    let mut names = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    // refs/heads: a new loose ref (a branch's first commit after `git gc` packed it);
+    // logs/HEAD: every commit and checkout appends to it.
+    let mut names: Vec<String> = ["HEAD", "packed-refs", "refs/heads", "logs/HEAD"]
+        .map(String::from)
+        .to_vec();
     if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
         names.push(branch);
     }

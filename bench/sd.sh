@@ -29,7 +29,7 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 # shellcheck disable=SC2016 # the script's own arguments, expanded by the inner shell
 bash -c 'source "$1/ceremony-scripts/common.sh" && source "$1/ceremony-scripts/reproducible-env.sh" &&
   reproducible_environment "$1" "$2" "$3" &&
-  exec cargo build --release --locked --quiet --manifest-path "$1/Cargo.toml" --target-dir "$2" \
+  reproducible_cargo build --release --locked --quiet --manifest-path "$1/Cargo.toml" --target-dir "$2" \
     --no-default-features --features vendored --target "$3" --bin sdctl' bench "$repo" "$target" "$host"
 static_sdctl="$target/$host/release/sdctl"
 make_sd="$target/release/examples/make-test-sd"

@@ -220,7 +220,7 @@ step "3. Build: cargo build --release --locked --no-default-features --features 
 info "(the first build compiles OpenSSL from source: several minutes)"
 reproducible_environment "$repo" "$target_dir" "$host"
 info "reproducible: SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH (the commit's time), paths written as /sdctl, /cargo-home, /target"
-build_command=(cargo build --release --locked --manifest-path "$manifest" "${cargo_target[@]}"
+build_command=(reproducible_cargo build --release --locked --manifest-path "$manifest" "${cargo_target[@]}"
   --no-default-features --features vendored --target "$host" --bin sdctl
   --message-format=json-render-diagnostics)
 if ! "${build_command[@]}" >"$work/build.json"; then
@@ -497,6 +497,8 @@ commit=$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo 'not a git checkout')
 # What the build reads: the sources and the cargo files (new untracked sources count too).
 if [[ -n "$(git -C "$repo" status --porcelain -- src Cargo.toml Cargo.lock build.rs .cargo 2>/dev/null)" ]]; then
   commit+=' (with uncommitted changes to src/ or the Cargo files)'
+elif [[ -n "$(unvouched_files "$repo" src Cargo.toml Cargo.lock build.rs .cargo 2>/dev/null)" ]]; then
+  commit+=' (with uncommitted changes: git is told not to look at some files, git ls-files -v)'
 fi
 digest=$(sha256sum -- "$bin")
 digest=${digest%% *}

@@ -36,7 +36,8 @@ Makes a release of sdctl in DIR (default: dist/ in the checkout):
 
   --out-dir DIR      where to put the release (default: dist/); must not exist unless --force
   --target-dir DIR   cargo's target directory (default: \$CARGO_TARGET_DIR, else target/)
-  --force            replace an existing DIR
+  --force            replace an existing DIR (only an earlier release: SHA256SUMS,
+                     BUILD-FACTS and sdctl-* files, nothing else)
   -h, --help         this help
 
 Examples:
@@ -85,14 +86,39 @@ if [[ -n "$dirty" ]]; then
   printf '%s\n' "$dirty" | sed 's/^/   /' >&2
   die "$repo: the checkout has uncommitted changes (above): commit them or stash them; a release must be a commit anyone can rebuild"
 fi
+unvouched=$(unvouched_files "$repo")
+if [[ -n "$unvouched" ]]; then
+  printf '%s\n' "$unvouched" | sed 's/^/   /' >&2
+  die "$repo: git is told not to look at changes to these files (assume-unchanged or skip-worktree), so 'git status' cannot vouch for them: git update-index --no-assume-unchanged --no-skip-worktree FILE, then check them"
+fi
 commit=$(git -C "$repo" rev-parse HEAD)
 pass "commit $commit, nothing uncommitted"
 out_dir=${out_dir:-$repo/dist}
 mkdir -p -- "$(dirname -- "$out_dir")"
 out_dir="$(cd -- "$(dirname -- "$out_dir")" && pwd -P)/$(basename -- "$out_dir")"
-if [[ -e "$out_dir" || -L "$out_dir" ]] && ((!force)); then
-  die "$out_dir already exists: move it away, or give --force to replace it"
-fi
+# replaceable DIR: whether --force may replace DIR: an earlier release (a real directory,
+# not a link, holding only SHA256SUMS, BUILD-FACTS and sdctl-* files), never anything else.
+replaceable() {
+  local dir=$1 entry
+  [[ -d "$dir" && ! -L "$dir" ]] || return 1
+  for entry in "$dir"/* "$dir"/.[!.]*; do
+    [[ -e "$entry" || -L "$entry" ]] || continue
+    [[ -f "$entry" && ! -L "$entry" ]] || return 1
+    case "$(basename -- "$entry")" in
+      SHA256SUMS | BUILD-FACTS | sdctl-*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+# check_out_dir: an existing DIR needs --force and must look like an earlier release.
+check_out_dir() {
+  if [[ -e "$out_dir" || -L "$out_dir" ]]; then
+    ((force)) || die "$out_dir already exists: move it away, or give --force to replace it"
+    replaceable "$out_dir" ||
+      die "$out_dir is not an earlier release (it holds more than SHA256SUMS, BUILD-FACTS and sdctl-* files, or is a link): --force replaces only a release; choose another --out-dir"
+  fi
+}
+check_out_dir
 target_dir=${target_dir:-$repo/target}
 mkdir -p -- "$target_dir"
 target_dir=$(cd -- "$target_dir" && pwd -P)
@@ -110,7 +136,7 @@ air_gapped="$target_dir/$host/release/sdctl"
 step "3. The online binary: cargo build --release --locked (HSM client and emulator)"
 (
   reproducible_environment "$repo" "$target_dir" "$host"
-  cargo build --release --locked --manifest-path "$repo/Cargo.toml" --target-dir "$target_dir" \
+  reproducible_cargo build --release --locked --manifest-path "$repo/Cargo.toml" --target-dir "$target_dir" \
     --bin sdctl
 ) || die "cargo build --release failed (above): nothing was released" 1
 online="$target_dir/release/sdctl"
@@ -134,6 +160,14 @@ install -m 0755 -- "$online" "$staging/$online_name"
 (cd -- "$staging" && sha256sum -- "$air_name" "$online_name" >SHA256SUMS)
 epoch=$(git -C "$repo" log -1 --format=%ct HEAD)
 first_line() { "$@" 2>/dev/null | head -n 1 || echo unknown; }
+# The strings of an ELF file's .comment section (rustc, the linker, the C compiler).
+comment_of() {
+  if command -v readelf >/dev/null 2>&1; then
+    readelf -p .comment -- "$1" 2>/dev/null | sed -n 's/^ *\[ *[0-9a-f]*\] *//p'
+  else
+    echo "(readelf is not installed)"
+  fi
+}
 indent() { sed 's/^/    /'; }
 {
   echo "sdctl $version, release of commit $commit"
@@ -144,13 +178,16 @@ indent() { sed 's/^/    /'; }
   echo "                    $(rustc -vV | grep -E '^(commit-hash|LLVM version):' | tr '\n' ' ')"
   echo "cargo:              $(cargo -V)"
   echo "C compiler:         $(first_line cc --version)"
-  echo "linker:             $(first_line ld --version)"
-  echo "C library:          $(first_line ldd --version)"
+  echo "linker:             rust-lld of the Rust toolchain, driven by cc (see .comment below)"
+  echo "C library:          $(first_line ldd --version) (start-up files linked in)"
+  echo "assembler:          $(first_line as --version)"
   echo "perl (Configure):   $(perl -e 'print "perl $^V"' 2>/dev/null || echo unknown)"
   echo "system OpenSSL:     $(first_line openssl version) (the online binary links it at run time)"
   echo
   echo "$air_name: no network code, OpenSSL compiled in; sdctl --version says:"
   indent <<<"$air_gapped_version"
+  echo "  and its .comment section (the compilers and linker that made it):"
+  comment_of "$air_gapped" | indent
   echo "$online_name: HSM client and emulator, system OpenSSL; sdctl --version says:"
   indent <<<"$online_version"
   echo
@@ -170,14 +207,18 @@ if ! check=$(cd -- "$staging" && sha256sum -c SHA256SUMS 2>&1); then
   die "sha256sum -c SHA256SUMS failed in the staging directory: nothing was released" 1
 fi
 pass "sha256sum -c SHA256SUMS: $(tr '\n' ' ' <<<"$check")"
-if [[ -e "$out_dir" || -L "$out_dir" ]]; then
+# Again: something may have appeared there during the build.
+check_out_dir
+if [[ -e "$out_dir" ]]; then
   old="$staging.old"
-  mv -- "$out_dir" "$old"
-  mv -- "$staging" "$out_dir"
+  mv -T -- "$out_dir" "$old"
+  mv -T -- "$staging" "$out_dir"
   rm -rf -- "$old"
 else
-  mv -- "$staging" "$out_dir"
+  mv -T -- "$staging" "$out_dir"
 fi
 trap - EXIT
 indent <"$out_dir/SHA256SUMS"
+info "SHA-256 of SHA256SUMS (publish it through a second channel; it vouches for both binaries):"
+info "    $(sha256_of "$out_dir/SHA256SUMS")"
 banner "Released: $out_dir (check it with: cd $out_dir && sha256sum -c SHA256SUMS)"

@@ -17,6 +17,17 @@
 #         included before every OpenSSL source file, names fixed directories instead (the
 #         static build loads neither from files);
 #       and unsets the compiler, linker and flag variables that would change the bytes.
+#       It refuses (exit 2) a cargo configuration file outside the checkout that cargo would
+#       read (.cargo/config.toml in a parent directory, or in cargo's home): it can change
+#       the profile, the linker, the environment of build scripts or where OpenSSL comes from.
+#   reproducible_cargo ARGS...
+#       runs cargo in the checkout with the environment above and nothing else (env -i: only
+#       the variables listed in REPRODUCIBLE_KEEP and those reproducible_environment set), so
+#       no variable it did not name (CC_<target> spelled with dashes, RUSTC_BOOTSTRAP,
+#       CARGO_UNSTABLE_*, PERL, COMPILER_PATH...) reaches the build.
+#   unvouched_files REPO [PATH...]
+#       prints the files (under the PATHs, default everything) whose changes `git status`
+#       would not show: those marked assume-unchanged or skip-worktree (git update-index).
 #   machine_paths_in BINARY PATH...
 #       prints each PATH (a directory of the build machine) that BINARY names: a build that
 #       does is not reproducible elsewhere.
@@ -27,9 +38,33 @@
 # OpenSSL's recorded compiler flags, so it never changes.
 REPRODUCIBLE_HEADER=sdctl-openssl-dirs.h
 
+# What reproducible_cargo passes on from the caller's environment besides what
+# reproducible_environment sets: where the tools and caches are, and how to reach crates.io
+# (none of them changes the bytes of the binary).
+REPRODUCIBLE_KEEP=(PATH HOME CARGO_HOME RUSTUP_HOME RUSTUP_TOOLCHAIN TMPDIR
+  http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY SSL_CERT_FILE SSL_CERT_DIR)
+REPRODUCIBLE_SET=()
+REPRODUCIBLE_REPO=''
+
 reproducible_environment() {
-  local repo=$1 target=$2 host=$3 headers=$2/reproducible-build cargo_home epoch name
+  local repo=$1 target=$2 host=$3 headers=$2/reproducible-build cargo_home epoch name dir config
   local -a flags=()
+  case "$target" in
+    *:*) die "$target: a target directory whose path holds ':' cannot be searched for headers (CPATH); choose another with --target-dir" ;;
+  esac
+  cargo_home=${CARGO_HOME:-$HOME/.cargo}
+  # Configuration files cargo reads from the checkout's parents and from its home.
+  dir=$(dirname -- "$repo")
+  while :; do
+    for config in "$dir/.cargo/config" "$dir/.cargo/config.toml"; do
+      [[ -e "$config" ]] && die "$config: a cargo configuration file outside the checkout would change the build (profile, linker, environment, OpenSSL); move it away for a reproducible build"
+    done
+    [[ "$dir" == / ]] && break
+    dir=$(dirname -- "$dir")
+  done
+  for config in "$cargo_home/config" "$cargo_home/config.toml"; do
+    [[ -e "$config" ]] && die "$config: cargo's own configuration file would change the build (profile, linker, environment, OpenSSL); move it away, or give the build another CARGO_HOME"
+  done
   epoch=$(git -C "$repo" log -1 --format=%ct HEAD 2>/dev/null) ||
     die "$repo: not a git checkout; a reproducible build takes its date from the commit (git clone the repository)"
   # Variables that change what cargo, rustc or the C compiler produce: flags, wrappers,
@@ -46,7 +81,6 @@ reproducible_environment() {
     esac
   done < <(compgen -e)
   export SOURCE_DATE_EPOCH=$epoch LC_ALL=C TZ=UTC
-  cargo_home=${CARGO_HOME:-$HOME/.cargo}
   # rustc applies the last matching prefix: the target directory may be inside the checkout.
   flags+=("--remap-path-prefix=$repo=/sdctl")
   flags+=("--remap-path-prefix=$cargo_home=/cargo-home")
@@ -72,6 +106,28 @@ EOF
   # -Wp,: OpenSSL's Configure would take a separate "-include FILE" file name for a target.
   export "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER"
   export CPATH="$headers"
+  REPRODUCIBLE_REPO=$repo
+  REPRODUCIBLE_SET=(SOURCE_DATE_EPOCH="$epoch" LC_ALL=C TZ=UTC
+    CARGO_ENCODED_RUSTFLAGS="$CARGO_ENCODED_RUSTFLAGS"
+    "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER" CPATH="$headers")
+}
+
+reproducible_cargo() {
+  local name
+  local -a env=()
+  [[ -n "$REPRODUCIBLE_REPO" ]] || die "internal: reproducible_cargo before reproducible_environment"
+  for name in "${REPRODUCIBLE_KEEP[@]}"; do
+    if [[ -n "${!name+set}" ]]; then env+=("$name=${!name}"); fi
+  done
+  (cd -- "$REPRODUCIBLE_REPO" && env -i "${env[@]}" "${REPRODUCIBLE_SET[@]}" cargo "$@")
+}
+
+unvouched_files() {
+  local repo=$1
+  shift
+  # `git ls-files -v` tags assume-unchanged files with a lowercase letter, skip-worktree
+  # files with S.
+  git -C "$repo" ls-files -v -- "$@" | sed -n 's/^[a-zS] //p'
 }
 
 machine_paths_in() {

@@ -444,3 +444,81 @@ fn the_cost_of_a_keys_derivation_is_read_before_it_is_opened() {
         load_wrapping_key(&fx.path(file), 0, &with_pass(&fx)).unwrap();
     }
 }
+
+/// The parts of an encrypted PKCS#8 key this test rewrites (RFC 8018), read and written
+/// with the `der` crate: only the PBKDF2 iteration count changes.
+mod pbes2_der {
+    use der::asn1::OctetString;
+    use der::Sequence;
+    use spki::AlgorithmIdentifierOwned;
+
+    #[derive(Sequence)]
+    pub struct EncryptedPrivateKeyInfo {
+        pub algorithm: AlgorithmIdentifierOwned,
+        pub data: OctetString,
+    }
+
+    #[derive(Sequence)]
+    pub struct Pbes2 {
+        pub kdf: AlgorithmIdentifierOwned,
+        pub cipher: AlgorithmIdentifierOwned,
+    }
+
+    #[derive(Sequence)]
+    pub struct Pbkdf2 {
+        pub salt: OctetString,
+        pub iterations: u32,
+        #[asn1(optional = "true")]
+        pub key_length: Option<u32>,
+        #[asn1(optional = "true")]
+        pub prf: Option<AlgorithmIdentifierOwned>,
+    }
+}
+
+#[test]
+fn an_iteration_count_openssl_cannot_run_is_refused_without_a_panic() {
+    use der::{Decode, Encode};
+    let fx = base();
+    fx.pkcs8_encrypt(
+        "base.key",
+        "pass.txt",
+        "key.der",
+        &["-v2", "aes-256-cbc", "-outform", "DER"],
+    );
+    let der = std::fs::read(fx.path("key.der")).unwrap();
+    let mut info = pbes2_der::EncryptedPrivateKeyInfo::from_der(&der).unwrap();
+    let mut pbes2: pbes2_der::Pbes2 = info
+        .algorithm
+        .parameters
+        .as_ref()
+        .unwrap()
+        .decode_as()
+        .unwrap();
+    let mut pbkdf2: pbes2_der::Pbkdf2 = pbes2.kdf.parameters.as_ref().unwrap().decode_as().unwrap();
+    assert_eq!(pbkdf2.iterations, 2048, "openssl's default count");
+    // 2^31: one past what OpenSSL's PBKDF2 (a C int) can count; also the largest u32.
+    for count in [0x8000_0000u32, u32::MAX] {
+        pbkdf2.iterations = count;
+        pbes2.kdf.parameters = Some(der::Any::encode_from(&pbkdf2).unwrap());
+        info.algorithm.parameters = Some(der::Any::encode_from(&pbes2).unwrap());
+        std::fs::write(fx.path("huge.der"), info.to_der().unwrap()).unwrap();
+        let err = load_wrapping_key(&fx.path("huge.der"), 0, &with_pass(&fx)).unwrap_err();
+        assert!(matches!(err, KeyError::Malformed { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("huge.der") && text.contains(&count.to_string()),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), ExitCode::BadInput);
+    }
+    // The same rewrite with the largest count OpenSSL can run is not refused as malformed
+    // (proved without running two billion iterations: the count is read, not run, when
+    // the passphrase is missing).
+    pbkdf2.iterations = 0x7fff_ffff;
+    pbes2.kdf.parameters = Some(der::Any::encode_from(&pbkdf2).unwrap());
+    info.algorithm.parameters = Some(der::Any::encode_from(&pbes2).unwrap());
+    std::fs::write(fx.path("max.der"), info.to_der().unwrap()).unwrap();
+    let err =
+        load_wrapping_key(&fx.path("max.der"), 0, &PassphraseSource::Unavailable).unwrap_err();
+    assert!(!matches!(err, KeyError::Malformed { .. }), "{err}");
+}

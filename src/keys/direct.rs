@@ -35,6 +35,8 @@ pub(crate) enum Direct {
     WrongPassphrase,
     /// Not a case handled here: use OpenSSL's generic reader.
     NotHandled,
+    /// The key cannot be opened by any path; what is wrong with it.
+    Malformed(String),
 }
 
 /// Opens `key` (decrypting it with `pass` when it is encrypted) when it is an RSA key in
@@ -62,8 +64,10 @@ fn open_encrypted_pkcs8(der: &[u8], pass: &[u8]) -> Direct {
     let Ok(info) = EncryptedPrivateKeyInfo::from_der(der) else {
         return Direct::NotHandled;
     };
-    let Some(scheme) = Scheme::of(&info) else {
-        return Direct::NotHandled;
+    let scheme = match Scheme::of(&info) {
+        Ok(Some(scheme)) => scheme,
+        Ok(None) => return Direct::NotHandled,
+        Err(problem) => return Direct::Malformed(problem),
     };
     let plain = match scheme.decrypt(pass, info.encrypted_data.as_bytes()) {
         Ok(plain) => plain,
@@ -115,18 +119,29 @@ struct Scheme {
 impl Scheme {
     /// The scheme, when it is one handled here: PBES2 with PBKDF2 (HMAC-SHA1, -SHA224,
     /// -SHA256, -SHA384 or -SHA512) and AES-128/192/256-CBC or DES-EDE3-CBC, with a key
-    /// length (when stated) and an IV that fit the cipher.
-    fn of(info: &EncryptedPrivateKeyInfo) -> Option<Self> {
-        let alg = &info.encryption_algorithm;
-        if alg.oid != oid::PBES2 {
-            return None;
+    /// length (when stated) and an IV that fit the cipher. `Err` for an iteration count
+    /// OpenSSL cannot run (above 2^31 - 1: its PBKDF2 counts in a C `int`), whichever the
+    /// cipher: no path can open such a key.
+    fn of(info: &EncryptedPrivateKeyInfo) -> Result<Option<Self>, String> {
+        if let Some(scheme) = Self::read(info) {
+            return Ok(Some(scheme));
         }
-        let pbes2: Pbes2Params = alg.parameters.as_ref()?.decode_as().ok()?;
-        let kdf = &pbes2.key_derivation_func;
-        if kdf.oid != oid::PBKDF2 {
-            return None;
+        match pbkdf2_params(info).map(|p| p.iteration_count) {
+            Some(n) if i32::try_from(n).is_err() => Err(format!(
+                "the key's PBKDF2 iteration count {n} is more than OpenSSL can run (at most 2147483647): the file is damaged or was not made by openssl"
+            )),
+            _ => Ok(None),
         }
-        let pbkdf2: Pbkdf2Params = kdf.parameters.as_ref()?.decode_as().ok()?;
+    }
+
+    fn read(info: &EncryptedPrivateKeyInfo) -> Option<Self> {
+        let pbkdf2 = pbkdf2_params(info)?;
+        let pbes2: Pbes2Params = info
+            .encryption_algorithm
+            .parameters
+            .as_ref()?
+            .decode_as()
+            .ok()?;
         let prf = match pbkdf2.prf.as_ref() {
             None => MessageDigest::sha1(),
             Some(a) if a.parameters.as_ref().is_some_and(|p| !p.is_null()) => return None,
@@ -150,7 +165,8 @@ impl Scheme {
         let key_fits = pbkdf2
             .key_length
             .is_none_or(|n| usize::try_from(n).is_ok_and(|n| n == cipher.key_len()));
-        let iterations = usize::try_from(pbkdf2.iteration_count).ok()?;
+        // OpenSSL's PBKDF2 takes a C int (openssl::pkcs5 would panic on a larger count).
+        let iterations = usize::try_from(i32::try_from(pbkdf2.iteration_count).ok()?).ok()?;
         if !iv_fits || !key_fits || iterations == 0 {
             return None;
         }
@@ -179,6 +195,20 @@ impl Scheme {
         plain.truncate(n);
         Ok(plain)
     }
+}
+
+/// The PBKDF2 parameters of a PBES2 `EncryptedPrivateKeyInfo`, whatever its cipher.
+fn pbkdf2_params(info: &EncryptedPrivateKeyInfo) -> Option<Pbkdf2Params> {
+    let alg = &info.encryption_algorithm;
+    if alg.oid != oid::PBES2 {
+        return None;
+    }
+    let pbes2: Pbes2Params = alg.parameters.as_ref()?.decode_as().ok()?;
+    let kdf = &pbes2.key_derivation_func;
+    if kdf.oid != oid::PBKDF2 {
+        return None;
+    }
+    kdf.parameters.as_ref()?.decode_as().ok()
 }
 
 /// Why a decryption gave no plaintext.

@@ -385,6 +385,12 @@ pub fn open_encoded(
             })
         }
         Direct::NotHandled => None,
+        Direct::Malformed(detail) => {
+            return Err(KeyError::Malformed {
+                path: path.to_owned(),
+                detail,
+            })
+        }
     };
     let opened = match direct {
         Some(pkey) => Ok(pkey),
