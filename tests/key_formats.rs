@@ -185,18 +185,7 @@ fn pbes2_prfs_and_ciphers_open_and_refuse_wrong_passphrases() {
             "{file}: {err}"
         );
     }
-    fx.openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-aes-256-cbc",
-        "-pass",
-        "file:pass.txt",
-        "-out",
-        "ec.key",
-    ]);
+    fx.openssl_ec_key("ec.key", &["-aes-256-cbc", "-pass", "file:pass.txt"]);
     let err = load_wrapping_key(&fx.path("ec.key"), 0, &with_pass(&fx)).unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::BadInput, "{err}");
     assert!(
@@ -293,15 +282,7 @@ fn encrypted_key_without_passphrase_source_asks_for_a_file() {
 #[test]
 fn refusals_ec_small_rsa_mismatch_truncated() {
     let fx = base();
-    fx.openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "ec.key",
-    ]);
+    fx.openssl_ec_key("ec.key", &[]);
     fx.openssl_custodian("small", 1024);
     fx.openssl_custodian("other", 2048);
     // A key next to somebody else's certificate.

@@ -76,6 +76,19 @@ impl Setup {
         softhsm::write_pin_file(&self.fx.path(name), pins);
         name.to_owned()
     }
+
+    /// `--pkcs11-module SOFTHSM --pin-file NAME`, the PIN file NAME written with `pins`.
+    fn softhsm_with_pins(&self, name: &str, pins: &[&str]) -> Vec<String> {
+        let file = self.pins(name, pins);
+        ["--pkcs11-module", softhsm::MODULE, "--pin-file", &file]
+            .map(String::from)
+            .to_vec()
+    }
+}
+
+/// `args` as the `&str` slice [`Setup::refused`] takes.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 #[test]
@@ -409,43 +422,32 @@ fn short_pin_files_ambiguous_tokens_and_non_rsa_keys_are_bad_input() {
     let Some(s) = setup("short_pin_files_ambiguous_tokens_and_non_rsa_keys_are_bad_input") else {
         return;
     };
-    let module = ["--pkcs11-module", softhsm::MODULE];
     // One line for two tokens.
-    let short = s.pins("short.txt", &[PIN_A]);
-    let mut extra = module.to_vec();
-    extra.extend(["--pin-file", short.as_str()]);
-    s.refused(&[&s.a, &s.b], &extra, 2, "this is token number 2");
+    let extra = s.softhsm_with_pins("short.txt", &[PIN_A]);
+    s.refused(&[&s.a, &s.b], &strs(&extra), 2, "this is token number 2");
 
     // An EC key on a third token: Managed HSM wrapping keys are RSA.
     let ec = s.fx.path("ec.pem");
-    let out = s.fx.openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        "ec.pem",
-    ]);
-    assert!(out.status.success());
+    s.fx.openssl_ec_key("ec.pem", &[]);
     s.hsm.init_token("tok-ec", softhsm::SO_PIN, PIN_A);
     s.hsm.import_key("tok-ec", "ec", "e1", &ec);
-    let pins = s.pins("pins-ec.txt", &[PIN_A]);
-    let mut extra = module.to_vec();
-    extra.extend(["--pin-file", pins.as_str()]);
+    let extra = s.softhsm_with_pins("pins-ec.txt", &[PIN_A]);
     s.refused(
         &[&softhsm::uri("tok-ec", "ec")],
-        &extra,
+        &strs(&extra),
         2,
         "not an RSA key",
     );
 
     // A second token labelled tok-a: the URI must say which (serial=).
     s.hsm.init_token("tok-a", softhsm::SO_PIN, PIN_A);
-    let pins = s.pins("pins-a.txt", &[PIN_A, PIN_B]);
-    let mut extra = module.to_vec();
-    extra.extend(["--pin-file", pins.as_str()]);
-    s.refused(&[&s.a, &s.b], &extra, 2, "2 tokens match it; add serial=");
+    let extra = s.softhsm_with_pins("pins-a.txt", &[PIN_A, PIN_B]);
+    s.refused(
+        &[&s.a, &s.b],
+        &strs(&extra),
+        2,
+        "2 tokens match it; add serial=",
+    );
 }
 
 /// A PIN that cannot be had (an empty line; no PIN file and no terminal), and a token whose
@@ -456,10 +458,13 @@ fn missing_pins_and_a_mismatched_token_certificate_are_bad_input() {
         return;
     };
     let module = ["--pkcs11-module", softhsm::MODULE];
-    let empty = s.pins("empty.txt", &["", PIN_B]);
-    let mut extra = module.to_vec();
-    extra.extend(["--pin-file", empty.as_str()]);
-    s.refused(&[&s.a, &s.b], &extra, 2, "line 1 of empty.txt is empty");
+    let extra = s.softhsm_with_pins("empty.txt", &["", PIN_B]);
+    s.refused(
+        &[&s.a, &s.b],
+        &strs(&extra),
+        2,
+        "line 1 of empty.txt is empty",
+    );
     // The tests run without a terminal on stdin.
     s.refused(
         &[&s.a, &s.b],
@@ -474,12 +479,10 @@ fn missing_pins_and_a_mismatched_token_certificate_are_bad_input() {
         .import_key("tok-m", "mixed", "4d", &s.fx.path("a.key"));
     s.hsm
         .import_cert("tok-m", "mixed", "4d", &s.fx.path("b.cer"));
-    let pins = s.pins("pins-m.txt", &[PIN_A]);
-    let mut extra = module.to_vec();
-    extra.extend(["--pin-file", pins.as_str()]);
+    let extra = s.softhsm_with_pins("pins-m.txt", &[PIN_A]);
     s.refused(
         &[&softhsm::uri("tok-m", "mixed")],
-        &extra,
+        &strs(&extra),
         2,
         "carries another key",
     );

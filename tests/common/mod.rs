@@ -49,6 +49,23 @@ impl Fixture {
         openssl_in(self.dir.path(), args)
     }
 
+    /// `openssl genpkey` of a P-256 EC key into `out` (`extra`: e.g. a cipher and `-pass`),
+    /// for the refusals of keys that are not RSA; panics when openssl fails.
+    pub fn openssl_ec_key(&self, out: &str, extra: &[&str]) {
+        let mut args = vec![
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let run = self.openssl(&args);
+        assert!(run.status.success(), "openssl genpkey EC: {run:?}");
+    }
+
     /// Writes a passphrase file with mode 0600, one line per entry.
     pub fn pass_file(&self, name: &str, lines: &[&str]) -> PathBuf {
         let path = self.path(name);
