@@ -219,7 +219,7 @@ fi
 step "3. Build: cargo build --release --locked --no-default-features --features vendored --target $host"
 info "(the first build compiles OpenSSL from source: several minutes)"
 reproducible_environment "$repo" "$target_dir" "$host"
-info "reproducible: SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH (the commit's time), paths written as /sdctl, /cargo-home, /target"
+info "reproducible: SOURCE_DATE_EPOCH=$REPRODUCIBLE_EPOCH (the commit's time), paths written as /sdctl, /cargo-home, /target"
 build_command=(reproducible_cargo build --release --locked --manifest-path "$manifest" "${cargo_target[@]}"
   --no-default-features --features vendored --target "$host" --bin sdctl
   --message-format=json-render-diagnostics)

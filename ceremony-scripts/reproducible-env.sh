@@ -4,27 +4,27 @@
 # release.sh, never run on its own; docs/reproducible-build.md explains each part.
 #
 #   reproducible_environment REPO TARGET_DIR HOST
-#       exports, for the cargo build that follows:
+#       prepares, for the builds that reproducible_cargo runs:
 #       - SOURCE_DATE_EPOCH: the commit's time (OpenSSL's "built on" date), LC_ALL=C, TZ=UTC;
 #       - CARGO_ENCODED_RUSTFLAGS: rustc writes the checkout as /sdctl, cargo's home (the
 #         crates' sources) as /cargo-home and the target directory as /target wherever a
 #         source path lands in the binary (panic locations); it also replaces any rustflags
-#         of the environment or of cargo's configuration files;
+#         of cargo's configuration files;
 #       - CFLAGS_<host> and CPATH: OpenSSL, compiled from source by openssl-src, names its
 #         engine and provider directories after the install directory it is built in (inside
 #         TARGET_DIR); a header written into TARGET_DIR/reproducible-build/ (a directory
 #         that stays the same from build to build: the C build is redone when CPATH changes),
 #         included before every OpenSSL source file, names fixed directories instead (the
-#         static build loads neither from files);
-#       and unsets the compiler, linker and flag variables that would change the bytes.
+#         static build loads neither from files).
 #       It refuses (exit 2) a cargo configuration file outside the checkout that cargo would
 #       read (.cargo/config.toml in a parent directory, or in cargo's home): it can change
 #       the profile, the linker, the environment of build scripts or where OpenSSL comes from.
+#       REPRODUCIBLE_EPOCH holds the date, for messages.
 #   reproducible_cargo ARGS...
-#       runs cargo in the checkout with the environment above and nothing else (env -i: only
-#       the variables listed in REPRODUCIBLE_KEEP and those reproducible_environment set), so
-#       no variable it did not name (CC_<target> spelled with dashes, RUSTC_BOOTSTRAP,
-#       CARGO_UNSTABLE_*, PERL, COMPILER_PATH...) reaches the build.
+#       runs cargo in the checkout with the variables above and, from the caller's
+#       environment, only those REPRODUCIBLE_KEEP lists (env -i), so no other variable
+#       (RUSTFLAGS, CC, CFLAGS, CC_<target> spelled with dashes, RUSTC_BOOTSTRAP,
+#       CARGO_PROFILE_*, CARGO_UNSTABLE_*, OPENSSL_*, PERL, COMPILER_PATH...) reaches the build.
 #   unvouched_files REPO [PATH...]
 #       prints the files (under the PATHs, default everything) whose changes `git status`
 #       would not show: those marked assume-unchanged or skip-worktree (git update-index).
@@ -45,9 +45,10 @@ REPRODUCIBLE_KEEP=(PATH HOME CARGO_HOME RUSTUP_HOME RUSTUP_TOOLCHAIN TMPDIR
   http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY SSL_CERT_FILE SSL_CERT_DIR)
 REPRODUCIBLE_SET=()
 REPRODUCIBLE_REPO=''
+REPRODUCIBLE_EPOCH=''
 
 reproducible_environment() {
-  local repo=$1 target=$2 host=$3 headers=$2/reproducible-build cargo_home epoch name dir config
+  local repo=$1 target=$2 host=$3 headers=$2/reproducible-build cargo_home epoch dir config rustflags
   local -a flags=()
   case "$target" in
     *:*) die "$target: a target directory whose path holds ':' cannot be searched for headers (CPATH); choose another with --target-dir" ;;
@@ -67,20 +68,6 @@ reproducible_environment() {
   done
   epoch=$(git -C "$repo" log -1 --format=%ct HEAD 2>/dev/null) ||
     die "$repo: not a git checkout; a reproducible build takes its date from the commit (git clone the repository)"
-  # Variables that change what cargo, rustc or the C compiler produce: flags, wrappers,
-  # other compilers or linkers, profile overrides, a system OpenSSL.
-  while read -r name; do
-    case "$name" in
-      RUSTFLAGS | RUSTDOCFLAGS | RUSTC | RUSTC_WRAPPER | RUSTC_WORKSPACE_WRAPPER | \
-        CFLAGS | CPPFLAGS | CXXFLAGS | LDFLAGS | CC | CXX | AR | RANLIB | LD | CPATH | \
-        C_INCLUDE_PATH | LIBRARY_PATH | TARGET_* | HOST_* | CRATE_CC_NO_DEFAULTS | \
-        CFLAGS_* | CC_* | AR_* | CARGO_BUILD_* | CARGO_PROFILE_* | CARGO_TARGET_*_LINKER | \
-        CARGO_TARGET_*_RUSTFLAGS | CARGO_ENCODED_RUSTFLAGS | CARGO_INCREMENTAL | OPENSSL_*)
-        unset "$name"
-        ;;
-    esac
-  done < <(compgen -e)
-  export SOURCE_DATE_EPOCH=$epoch LC_ALL=C TZ=UTC
   # rustc applies the last matching prefix: the target directory may be inside the checkout.
   flags+=("--remap-path-prefix=$repo=/sdctl")
   flags+=("--remap-path-prefix=$cargo_home=/cargo-home")
@@ -88,11 +75,10 @@ reproducible_environment() {
     flags+=("--remap-path-prefix=$(cd -- "$cargo_home" && pwd -P)=/cargo-home")
   fi
   flags+=("--remap-path-prefix=$target=/target")
-  CARGO_ENCODED_RUSTFLAGS=$(
+  rustflags=$(
     IFS=$'\x1f'
     printf '%s' "${flags[*]}"
   )
-  export CARGO_ENCODED_RUSTFLAGS
   mkdir -p -- "$headers"
   cat >"$headers/$REPRODUCIBLE_HEADER" <<'EOF'
 /* Written by sdctl's ceremony-scripts/reproducible-env.sh and included before every source
@@ -103,12 +89,11 @@ reproducible_environment() {
 #undef MODULESDIR
 #define MODULESDIR "/nonexistent/sdctl-static-openssl/modules"
 EOF
-  # -Wp,: OpenSSL's Configure would take a separate "-include FILE" file name for a target.
-  export "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER"
-  export CPATH="$headers"
   REPRODUCIBLE_REPO=$repo
-  REPRODUCIBLE_SET=(SOURCE_DATE_EPOCH="$epoch" LC_ALL=C TZ=UTC
-    CARGO_ENCODED_RUSTFLAGS="$CARGO_ENCODED_RUSTFLAGS"
+  # shellcheck disable=SC2034 # for the caller's messages (build-offline.sh)
+  REPRODUCIBLE_EPOCH=$epoch
+  # -Wp,: OpenSSL's Configure would take a separate "-include FILE" file name for a target.
+  REPRODUCIBLE_SET=(SOURCE_DATE_EPOCH="$epoch" LC_ALL=C TZ=UTC CARGO_ENCODED_RUSTFLAGS="$rustflags"
     "CFLAGS_${host//-/_}=-Wp,-include,$REPRODUCIBLE_HEADER" CPATH="$headers")
 }
 
