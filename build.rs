@@ -8,6 +8,9 @@
 use std::path::Path;
 use std::process::Command;
 
+/// What the build reads from the checkout: a change to any of them is a change to the binary.
+const SOURCES: &[&str] = &["src", "Cargo.toml", "Cargo.lock", "build.rs"];
+
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let dir = Path::new(&manifest_dir);
@@ -19,7 +22,7 @@ fn main() {
     println!("cargo:rustc-env=SDCTL_BUILD_COMMIT={}", commit(dir));
     // Run again when the sources or the checked-out commit change (not on every `git status`,
     // which rewrites the index: that would rebuild the crate for nothing).
-    for path in ["src", "Cargo.toml", "Cargo.lock", "build.rs"] {
+    for path in SOURCES {
         println!("cargo:rerun-if-changed={path}");
     }
     for path in git_paths(dir) {
@@ -42,33 +45,10 @@ fn commit(dir: &Path) -> String {
     let Some(hash) = git(dir, &["rev-parse", "HEAD"]) else {
         return "unknown (git could not name the commit)".into();
     };
-    let changes = git(
-        dir,
-        &[
-            "status",
-            "--porcelain",
-            "--",
-            "src",
-            "Cargo.toml",
-            "Cargo.lock",
-            "build.rs",
-        ],
-    );
+    let changes = git(dir, &[&["status", "--porcelain", "--"], SOURCES].concat());
     // Files git is told not to look at (assume-unchanged, skip-worktree): `git status`
     // cannot vouch for them.
-    let unvouched = git(
-        dir,
-        &[
-            "ls-files",
-            "-v",
-            "--",
-            "src",
-            "Cargo.toml",
-            "Cargo.lock",
-            "build.rs",
-        ],
-    )
-    .is_some_and(|list| {
+    let unvouched = git(dir, &[&["ls-files", "-v", "--"], SOURCES].concat()).is_some_and(|list| {
         list.lines()
             .any(|l| l.starts_with(|c: char| c.is_ascii_lowercase() || c == 'S'))
     });

@@ -94,7 +94,9 @@ fi
 commit=$(git -C "$repo" rev-parse HEAD)
 pass "commit $commit, nothing uncommitted"
 out_dir=${out_dir:-$repo/dist}
-mkdir -p -- "$(dirname -- "$out_dir")"
+# Nothing is created before the checks: the directory that will hold the release must exist.
+[[ -d "$(dirname -- "$out_dir")" ]] ||
+  die "$(dirname -- "$out_dir"): no such directory (for --out-dir $out_dir): create it first"
 out_dir="$(cd -- "$(dirname -- "$out_dir")" && pwd -P)/$(basename -- "$out_dir")"
 # replaceable DIR: whether --force may replace DIR: an earlier release (a real directory,
 # not a link, holding only SHA256SUMS, BUILD-FACTS and sdctl-* files), never anything else.
